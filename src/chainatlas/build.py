@@ -1,0 +1,174 @@
+"""``build``: ingest the whole open-data bundle into the store, in one transaction.
+
+A failed build (a malformed file, a hash mismatch) leaves the store exactly as it was.
+Rows imported from users' rosters, and analysts' corrections, survive a rebuild.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from chainatlas.sources import chainkg, gbt, geography, listed
+from chainatlas.sources.fetch import FetchedFile
+from chainatlas.sources.staging import record_issues
+from chainatlas.store import Database
+
+Progress = Callable[[str], None]
+
+# Tables fully rebuilt from the open data, and the key that marks open-data rows.
+_OPEN_DATA_TABLES = ("regions", "industries", "industry_upstream", "products",
+                     "product_relations")
+_LISTED_TABLES = ("company_names", "company_industries", "company_products")
+
+
+STEPS = ("regions", "industries", "companies", "company industries", "products",
+         "provenance")
+
+
+@dataclass
+class BuildReport:
+    """What a build stored: row counts per table and how long each step took."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _by_path(bundle: Sequence[FetchedFile]) -> dict[str, FetchedFile]:
+    return {f.spec.path: f for f in bundle}
+
+
+def _clear_open_data(db: Database) -> None:
+    listed_ids = "SELECT company_id FROM companies WHERE origin = 'listed'"
+    for table in _LISTED_TABLES:
+        db.execute(f"DELETE FROM {table} WHERE company_id IN ({listed_ids})")
+    db.execute("DELETE FROM companies WHERE origin = 'listed'")
+    for table in _OPEN_DATA_TABLES:
+        db.execute(f"DELETE FROM {table}")
+    open_sources = "SELECT source_id FROM sources WHERE dataset <> 'roster'"
+    db.execute(f"DELETE FROM ingest_issues WHERE source_id IN ({open_sources})")
+    db.execute(f"DELETE FROM sources WHERE source_id IN ({open_sources})")
+
+
+def _register_sources(db: Database, bundle: Sequence[FetchedFile]) -> dict[str, int]:
+    ids = {}
+    for f in bundle:
+        ids[f.spec.path] = db.add_source(f.spec.dataset, f.spec.path, f.sha256, f.size,
+                                         url=f.spec.url, fetched_at=f.fetched_at)
+    regions_file = geography.adcodes_path()
+    ids["cpca/adcodes.csv"] = db.add_source(
+        "cpca", "cpca/resources/adcodes.csv", geography.file_sha256(regions_file),
+        regions_file.stat().st_size, url="https://pypi.org/project/cpca/0.5.5/")
+    return ids
+
+
+def _ingest_regions(db: Database, sources: dict[str, int]) -> None:
+    frame = geography.regions_frame().copy()
+    frame["source_id"] = sources["cpca/adcodes.csv"]
+    db.insert_df("regions", frame[["adcode", "name", "level", "parent", "province_adcode",
+                                   "lon", "lat", "source_id"]])
+
+
+def _ingest_gbt(db: Database, files: dict[str, FetchedFile], sources: dict[str, int]) -> None:
+    spec = files["gbt4754/category.js"]
+    rows = gbt.records_from_js(spec.local, spec.spec.path)
+    frame, issues = gbt.classes_from_records(rows, spec.spec.path)
+    frame["scheme"] = gbt.GBT
+    frame["source_id"] = sources[spec.spec.path]
+    db.insert_df("industries", frame[["scheme", "code", "name", "level", "parent", "remark",
+                                      "source_id"]])
+    record_issues(db, sources[spec.spec.path], spec.spec.path, issues)
+
+
+def _ingest_companies(db: Database, kg: chainkg.ChainKGFiles, files: dict[str, FetchedFile],
+                      sources: dict[str, int], now: dt.datetime) -> None:
+    companies = chainkg.ingest_companies(db, kg, sources, now)
+    ts_file = files["listed-companies/stock_company.json"]
+    sz_file = files["listed-companies/szse_a_list.xlsx"]
+    tushare = listed.read_tushare(ts_file.local, ts_file.spec.path)
+    szse = listed.read_szse(sz_file.local, sz_file.spec.path)
+    located = listed.locate_companies(companies, tushare, szse)
+    # Where chainkg's full name was rejected as another firm's, the SZSE list names it.
+    sz_names = szse.drop_duplicates("company_id").set_index("company_id")["full_name"]
+    located["full_name"] = located["full_name"].fillna(located["company_id"].map(sz_names))
+    columns = ["company_id", "origin", "short_name", "full_name", "stock_code", "exchange",
+               "region_adcode", "province_adcode", "city_adcode", "address",
+               "registered_capital", "setup_date", "listing_date", "employees",
+               "location_source", "source_id", "updated_at"]
+    db.insert_df("companies", located[columns])
+    db.execute(
+        "INSERT OR IGNORE INTO company_names SELECT company_id, full_name, 'full', source_id "
+        "FROM companies WHERE origin = 'listed' AND full_name IS NOT NULL")
+    for f in (ts_file, sz_file):
+        db.execute("UPDATE sources SET rows_read = ?, rows_stored = ? WHERE source_id = ?",
+                   [len(tushare) if f is ts_file else len(szse),
+                    int(located["location_source"].str.contains(
+                        "tushare" if f is ts_file else "szse", na=False).sum()),
+                    sources[f.spec.path]])
+
+
+def _count_source_rows(db: Database, sources: dict[str, int]) -> None:
+    targets = {
+        "chainkg/company.json": ("stg_company", "companies"),
+        "chainkg/company_industry.json": ("stg_ci", "company_industries"),
+        "chainkg/company_product.json": ("stg_cp", "company_products"),
+        "chainkg/industry.json": ("stg_industry", "industries"),
+        "chainkg/industry_industry.json": ("stg_industry_rel", None),
+        "chainkg/industry_up.json": ("stg_industry_up", None),
+        "chainkg/product.json": ("stg_product", "products"),
+        "chainkg/product_product.json": ("stg_pp", "product_relations"),
+    }
+    for path, (staged, table) in targets.items():
+        sid = sources[path]
+        read = int(db.scalar(f"SELECT count(*) FROM {staged}"))
+        stored = read if table is None else int(
+            db.scalar(f"SELECT count(*) FROM {table} WHERE source_id = ?", [sid]))
+        db.execute("UPDATE sources SET rows_read = ?, rows_stored = ? WHERE source_id = ?",
+                   [read, stored, sid])
+    gbt_sid = sources["gbt4754/category.js"]
+    stored = int(db.scalar("SELECT count(*) FROM industries WHERE source_id = ?", [gbt_sid]))
+    db.execute("UPDATE sources SET rows_stored = ?, rows_read = ? + (SELECT count(*) FROM "
+               "ingest_issues WHERE source_id = ?) WHERE source_id = ?",
+               [stored, stored, gbt_sid, gbt_sid])
+
+
+def build_store(db: Database, bundle: Sequence[FetchedFile],
+                progress: Progress | None = None) -> BuildReport:
+    """Ingest every bundle file into ``db``; all of it is stored, or nothing changes."""
+    files = _by_path(bundle)
+    kg = chainkg.ChainKGFiles(**{
+        name: files[f"chainkg/{name}.json"]
+        for name in chainkg.ChainKGFiles.__dataclass_fields__})
+    report = BuildReport()
+    now = _now()
+    steps: list[tuple[str, Callable[[], None]]] = [
+        ("regions", lambda: _ingest_regions(db, sources)),
+        ("industries", lambda: (chainkg.ingest_industries(db, kg, sources),
+                                _ingest_gbt(db, files, sources)) and None),
+        ("companies", lambda: _ingest_companies(db, kg, files, sources, now)),
+        ("company industries", lambda: (chainkg.ingest_company_industries(db, kg, sources),
+                                        chainkg.ingest_industry_upstream(db, kg, sources))
+         and None),
+        ("products", lambda: chainkg.ingest_products(db, kg, sources)),
+        ("provenance", lambda: _count_source_rows(db, sources)),
+    ]
+    with db.transaction():
+        _clear_open_data(db)
+        sources = _register_sources(db, bundle)
+        for label, step in steps:
+            if progress:
+                progress(label)
+            start = dt.datetime.now()
+            step()
+            report.seconds[label] = (dt.datetime.now() - start).total_seconds()
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('built_at', ?)", [now.isoformat()])
+        for (name,) in db.execute("SELECT table_name FROM information_schema.tables "
+                                  "WHERE table_catalog = 'temp'").fetchall():
+            db.execute(f'DROP TABLE "temp"."{name}"')
+    report.counts = db.table_counts()
+    return report

@@ -1,0 +1,1 @@
+"""ChainAtlas chains stage."""

@@ -1,0 +1,163 @@
+"""The ``chainatlas`` command: a thin shell over the library.
+
+Each command parses its options, calls one library function and renders the result.
+Library errors (:class:`chainatlas.errors.ChainAtlasError`) are rendered in one place,
+:func:`main`, as a clean message and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import platformdirs
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from chainatlas.errors import ChainAtlasError, InputError
+
+app = typer.Typer(help="ChainAtlas 产业链招商图谱: industry-chain maps and precision "
+                       "investment attraction.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+data_app = typer.Typer(help="Acquire the open-data bundle.", no_args_is_help=True)
+import_app = typer.Typer(help="Import a region's own data.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+app.add_typer(import_app, name="import")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def default_db_path() -> Path:
+    """Return the store used when --db is not given (``$CHAINATLAS_DB`` or the data dir)."""
+    env = os.environ.get("CHAINATLAS_DB")
+    return Path(env) if env else Path(platformdirs.user_data_dir("chainatlas")) / "chainatlas.duckdb"
+
+
+DbOption = Annotated[Path | None, typer.Option("--db", help="Store file (default: "
+                                                "$CHAINATLAS_DB or the user data dir).")]
+MirrorOption = Annotated[Path | None, typer.Option(
+    "--mirror", help="Read the open data from this folder (layout of the bundle) instead "
+    "of downloading it; default $CHAINATLAS_MIRROR.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+
+def _open(db: Path | None, read_only: bool = False) -> Any:
+    from chainatlas.store import Database
+
+    return Database(db or default_db_path(), read_only=read_only)
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+@contextmanager
+def _progress(total: int | None = None) -> Iterator[tuple[Progress, Any]]:
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                        TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                        console=err_console, transient=False)
+    with progress:
+        yield progress, progress.add_task("starting", total=total)
+
+
+@data_app.command("fetch")
+def data_fetch(mirror: MirrorOption = None) -> None:
+    """Download the open-data bundle (sha256-pinned) into the cache, or check a mirror."""
+    from chainatlas.sources import fetch
+
+    folder = fetch.mirror_from_env(mirror)
+    with _progress(len(fetch.BUNDLE)) as (bar, task):
+        if folder is not None:
+            bar.update(task, description=f"checking mirror {folder}")
+            files = fetch.read_mirror(folder)
+            bar.update(task, completed=len(files))
+        else:
+            def tick(spec: fetch.DataFile) -> None:
+                bar.update(task, advance=1, description=f"fetched {spec.path}")
+            files = fetch.fetch_bundle(progress=tick)
+            bar.update(task, completed=len(files))
+    table = Table("file", "bytes", "sha256", "pinned")
+    for f in files:
+        table.add_row(f.spec.path, f"{f.size:,}", f.sha256[:16] + "…",
+                      "verified" if f.verified else "recorded")
+    console.print(table)
+
+
+def run_build(db_path: Path | None, mirror: Path | None) -> dict[str, int]:
+    """Fetch (or read the mirror) and build the store with progress bars; return counts."""
+    from chainatlas.build import STEPS, build_store
+    from chainatlas.sources import fetch
+
+    with _progress(len(STEPS) + 1) as (bar, task):
+        bar.update(task, description="open data")
+        bundle = fetch.resolve_bundle(mirror)
+        bar.update(task, advance=1)
+        with _open(db_path) as db:
+            report = build_store(db, bundle, lambda label: bar.update(
+                task, advance=1, description=label))
+            bar.update(task, description="built", completed=len(STEPS) + 1)
+    return report.counts
+
+
+@app.command()
+def build(db: DbOption = None, mirror: MirrorOption = None) -> None:
+    """Ingest the whole open-data bundle into the store (one transaction)."""
+    counts = run_build(db, mirror)
+    table = Table("table", "rows")
+    for name, rows in counts.items():
+        table.add_row(name, f"{rows:,}")
+    console.print(table)
+
+
+@app.command()
+def stats(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Show counts per table, located share, ingest rejects and provenance."""
+    from chainatlas.store.stats import stats_from_db
+
+    with _open(db, read_only=True) as store:
+        result = stats_from_db(store)
+    if as_json:
+        _print_json(result)
+        return
+    firms = result["firms"]
+    console.print(f"[bold]Listed firms[/]: {firms['listed']:,}, located to a city: "
+                  f"{firms['listed_located_city']:,} ({firms['listed_located_city_share']:.1%});"
+                  f" roster firms: {firms['roster']:,}")
+    tables = Table("table", "rows", title="Tables")
+    for name, rows in result["tables"].items():
+        tables.add_row(name, f"{rows:,}")
+    console.print(tables)
+    sources = Table("file", "read", "stored", "rejected", "merged", "sha256", title="Sources")
+    for s in result["sources"]:
+        sources.add_row(s["file"], f"{s['rows_read']:,}", f"{s['rows_stored']:,}",
+                        str(s["rejected"]), str(s["merged"]), s["sha256"][:12])
+    console.print(sources)
+    issues = Table("file", "kind", "action", "rows", "example", title="Ingest issues")
+    for i in result["issues"]:
+        issues.add_row(i["file"], i["kind"], i["action"], str(i["rows"]),
+                       str(i["example"])[:70])
+    console.print(issues)
+
+
+def main() -> None:
+    """Entry point: run the CLI and render library errors as one clean message."""
+    try:
+        app()
+    except InputError as exc:
+        err_console.print(f"[red]Error:[/] {exc.summary}", highlight=False)
+        for problem in exc.problems[1:20]:
+            err_console.print(f"  - {problem}", highlight=False)
+        if len(exc.problems) > 20:
+            err_console.print(f"  … and {len(exc.problems) - 20} more", highlight=False)
+        raise SystemExit(2) from None
+    except ChainAtlasError as exc:
+        err_console.print(f"[red]Error:[/] {exc}", highlight=False)
+        raise SystemExit(1) from None

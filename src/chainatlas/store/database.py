@@ -1,0 +1,194 @@
+"""The one ``Database`` class: every read and write of the DuckDB store goes through it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from chainatlas.errors import StoreError
+from chainatlas.store.migrations import MIGRATIONS, SCHEMA_VERSION
+
+Params = Sequence[Any] | Mapping[str, Any] | None
+
+
+class Database:
+    """A ChainAtlas store: one DuckDB file (or ``":memory:"`` for tests).
+
+    Opening a store applies any pending forward migrations. Writes go through
+    :meth:`transaction`, so a failed import leaves every table as it was.
+    """
+
+    def __init__(self, path: str | Path = ":memory:", *, read_only: bool = False) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            if read_only and not Path(self.path).exists():
+                raise StoreError(
+                    f"No store at {self.path}. Run 'chainatlas build' first to create it."
+                )
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.conn = duckdb.connect(self.path, read_only=read_only)
+        except duckdb.IOException as exc:
+            raise StoreError(f"Cannot open the store {self.path}: {exc}") from exc
+        self._depth = 0
+        if not read_only:
+            self.migrate()
+        elif self.schema_version() != SCHEMA_VERSION:
+            raise StoreError(
+                f"The store {self.path} is at schema version {self.schema_version()}, "
+                f"this ChainAtlas needs {SCHEMA_VERSION}; open it once without read-only "
+                "access to migrate it."
+            )
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- schema ---------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        """Return the highest migration applied to this store (0 for an empty file)."""
+        exists = self.conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
+        ).fetchone()
+        if not exists or exists[0] == 0:
+            return 0
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def migrate(self) -> list[int]:
+        """Apply every migration newer than the store's version; return the versions applied."""
+        current = self.schema_version()
+        if current > SCHEMA_VERSION:
+            raise StoreError(
+                f"The store {self.path} was written by a newer ChainAtlas "
+                f"(schema {current} > {SCHEMA_VERSION}); upgrade ChainAtlas to read it."
+            )
+        applied = []
+        for migration in MIGRATIONS:
+            if migration.version <= current:
+                continue
+            with self.transaction():
+                for statement in migration.statements:
+                    self.conn.execute(statement)
+                self.conn.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
+                    [str(migration.version)],
+                )
+            applied.append(migration.version)
+        return applied
+
+    def tables(self) -> list[str]:
+        """Return the names of the store's tables, sorted."""
+        rows = self.conn.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = 'main' AND table_catalog = current_database() "
+            "ORDER BY table_name"
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def table_counts(self) -> dict[str, int]:
+        """Return the row count of every table."""
+        out = {}
+        for name in self.tables():
+            row = self.conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()
+            out[name] = int(row[0]) if row else 0
+        return out
+
+    # -- transactions and queries ------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[Database]:
+        """Run a block in one transaction: all of it is stored, or none of it.
+
+        Nested blocks join the outer transaction.
+        """
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self
+            finally:
+                self._depth -= 1
+            return
+        self.conn.execute("BEGIN TRANSACTION")
+        self._depth = 1
+        try:
+            yield self
+        except BaseException:
+            self._depth = 0
+            self.conn.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        self.conn.execute("COMMIT")
+
+    def execute(self, sql: str, params: Params = None) -> duckdb.DuckDBPyConnection:
+        """Execute one statement and return the cursor."""
+        return self.conn.execute(sql, params) if params is not None else self.conn.execute(sql)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Execute one statement for many parameter rows."""
+        if rows:
+            self.conn.executemany(sql, rows)
+
+    def rows(self, sql: str, params: Params = None) -> list[dict[str, Any]]:
+        """Run a query and return its rows as dicts."""
+        cur = self.execute(sql, params)
+        names = [d[0] for d in cur.description or []]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def scalar(self, sql: str, params: Params = None) -> Any:
+        """Run a query and return the first column of its first row (None when empty)."""
+        row = self.execute(sql, params).fetchone()
+        return row[0] if row else None
+
+    def df(self, sql: str, params: Params = None) -> pd.DataFrame:
+        """Run a query and return a pandas DataFrame."""
+        return self.execute(sql, params).df()
+
+    def insert_df(self, table: str, frame: pd.DataFrame) -> int:
+        """Append a DataFrame's rows to a table, matching columns by name."""
+        if frame.empty:
+            return 0
+        self.conn.register("_insert_frame", frame)
+        try:
+            cols = ", ".join(f'"{c}"' for c in frame.columns)
+            self.conn.execute(f'INSERT INTO "{table}" ({cols}) SELECT {cols} FROM _insert_frame')
+        finally:
+            self.conn.unregister("_insert_frame")
+        return len(frame)
+
+    # -- settings -------------------------------------------------------------------------
+    def get_setting(self, key: str, default: str | None = None) -> str | None:
+        """Return a stored setting (the one settings table), or ``default``."""
+        value = self.scalar("SELECT value FROM settings WHERE key = ?", [key])
+        return str(value) if value is not None else default
+
+    def set_setting(self, key: str, value: str) -> None:
+        """Store a setting."""
+        with self.transaction():
+            self.execute(
+                "INSERT OR REPLACE INTO settings VALUES (?, ?, ?)",
+                [key, value, dt.datetime.now(dt.UTC).replace(tzinfo=None)],
+            )
+
+    def add_source(self, dataset: str, file: str, sha256: str, size: int, *,
+                   url: str | None = None, fetched_at: dt.datetime | None = None) -> int:
+        """Record one file read into the store and return its ``source_id``."""
+        next_id = int(self.scalar("SELECT coalesce(max(source_id), 0) + 1 FROM sources"))
+        self.execute(
+            "INSERT INTO sources (source_id, dataset, file, url, sha256, bytes, fetched_at, "
+            "imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [next_id, dataset, file, url, sha256, size, fetched_at,
+             dt.datetime.now(dt.UTC).replace(tzinfo=None)],
+        )
+        return next_id

@@ -1,0 +1,136 @@
+"""Forward-only schema migrations of the ChainAtlas store.
+
+Each migration is plain SQL that stays close to standard SQL, so the same schema can be
+re-created on another engine. A store records the highest migration applied in ``meta``;
+opening a store applies whatever is newer, in one transaction per migration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema step: its version number, a one-line purpose and its SQL statements."""
+
+    version: int
+    purpose: str
+    statements: tuple[str, ...]
+
+
+_V1 = (
+    """CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)""",
+    """CREATE TABLE settings (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL,
+        updated_at TIMESTAMP NOT NULL)""",
+    # Provenance: one row per file read. Every data row points here through source_id.
+    """CREATE TABLE sources (
+        source_id INTEGER PRIMARY KEY,
+        dataset VARCHAR NOT NULL,
+        file VARCHAR NOT NULL,
+        url VARCHAR,
+        sha256 VARCHAR NOT NULL,
+        bytes BIGINT NOT NULL,
+        fetched_at TIMESTAMP,
+        imported_at TIMESTAMP NOT NULL,
+        rows_read BIGINT NOT NULL DEFAULT 0,
+        rows_stored BIGINT NOT NULL DEFAULT 0)""",
+    """CREATE TABLE regions (
+        adcode VARCHAR PRIMARY KEY,
+        name VARCHAR NOT NULL,
+        level VARCHAR NOT NULL,
+        parent VARCHAR,
+        province_adcode VARCHAR NOT NULL,
+        lon DOUBLE,
+        lat DOUBLE,
+        source_id INTEGER NOT NULL)""",
+    """CREATE TABLE industries (
+        scheme VARCHAR NOT NULL,
+        code VARCHAR NOT NULL,
+        name VARCHAR NOT NULL,
+        level INTEGER NOT NULL,
+        parent VARCHAR,
+        remark VARCHAR,
+        source_id INTEGER NOT NULL,
+        PRIMARY KEY (scheme, code))""",
+    """CREATE TABLE industry_upstream (
+        industry_code VARCHAR NOT NULL,
+        upstream_code VARCHAR NOT NULL,
+        weight INTEGER NOT NULL,
+        source_id INTEGER NOT NULL,
+        PRIMARY KEY (industry_code, upstream_code))""",
+    """CREATE TABLE companies (
+        company_id VARCHAR PRIMARY KEY,
+        origin VARCHAR NOT NULL,
+        short_name VARCHAR,
+        full_name VARCHAR,
+        stock_code VARCHAR,
+        exchange VARCHAR,
+        uscc VARCHAR,
+        region_adcode VARCHAR,
+        province_adcode VARCHAR,
+        city_adcode VARCHAR,
+        address VARCHAR,
+        registered_capital DOUBLE,
+        setup_date DATE,
+        listing_date DATE,
+        employees INTEGER,
+        revenue DOUBLE,
+        industry_gbt VARCHAR,
+        business_scope VARCHAR,
+        location_source VARCHAR,
+        source_id INTEGER NOT NULL,
+        updated_at TIMESTAMP NOT NULL)""",
+    """CREATE TABLE company_names (
+        company_id VARCHAR NOT NULL,
+        name VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL,
+        source_id INTEGER NOT NULL,
+        PRIMARY KEY (company_id, name))""",
+    """CREATE TABLE company_industries (
+        company_id VARCHAR NOT NULL,
+        scheme VARCHAR NOT NULL,
+        code VARCHAR NOT NULL,
+        source_id INTEGER NOT NULL,
+        PRIMARY KEY (company_id, scheme, code))""",
+    """CREATE TABLE products (
+        product_id INTEGER PRIMARY KEY,
+        name VARCHAR NOT NULL UNIQUE,
+        kind VARCHAR NOT NULL,
+        source_id INTEGER NOT NULL)""",
+    """CREATE TABLE company_products (
+        company_id VARCHAR NOT NULL,
+        product_id INTEGER NOT NULL,
+        revenue_share DOUBLE,
+        negative_share BOOLEAN NOT NULL,
+        source_id INTEGER NOT NULL,
+        PRIMARY KEY (company_id, product_id))""",
+    """CREATE TABLE product_relations (
+        from_product INTEGER NOT NULL,
+        to_product INTEGER NOT NULL,
+        relation VARCHAR NOT NULL,
+        source_id INTEGER NOT NULL,
+        PRIMARY KEY (from_product, to_product, relation))""",
+    # Every row an ingest rejected, merged, repaired or flagged, with the reason.
+    """CREATE TABLE ingest_issues (
+        source_id INTEGER NOT NULL,
+        file VARCHAR NOT NULL,
+        line BIGINT,
+        field VARCHAR,
+        kind VARCHAR NOT NULL,
+        action VARCHAR NOT NULL,
+        detail VARCHAR NOT NULL)""",
+    """CREATE TABLE company_history (
+        company_id VARCHAR NOT NULL,
+        field VARCHAR NOT NULL,
+        old_value VARCHAR,
+        new_value VARCHAR,
+        changed_at TIMESTAMP NOT NULL,
+        source_id INTEGER NOT NULL)""",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "regions, industries, companies, products, provenance", _V1),
+)
+
+SCHEMA_VERSION = MIGRATIONS[-1].version
