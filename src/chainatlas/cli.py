@@ -147,6 +147,24 @@ def stats(db: DbOption = None, as_json: JsonOption = False) -> None:
     console.print(issues)
 
 
+@app.command()
+def demo(db: DbOption = None, mirror: MirrorOption = None,
+         region: Annotated[str, typer.Option(help="Region to summarise.")] = "石家庄市") -> None:
+    """Fetch the open data, build the store and summarise a region (default 石家庄市)."""
+    from chainatlas.analysis.regions import firms_by_industry, region_from_text
+
+    run_build(db, mirror)
+    with _open(db, read_only=True) as store:
+        place = region_from_text(store, region)
+        frame = firms_by_industry(store, place)
+    table = Table("申万一级行业", "上市企业数", "企业", title=f"{place['name']} 上市企业（按申万行业）")
+    for row in frame.itertuples():
+        table.add_row(str(row.industry), str(row.firms), str(row.names))
+    console.print(table)
+    console.print(f"{place['name']}: {int(frame['firms'].sum())} listed firms "
+                  f"in {len(frame)} Shenwan industries.")
+
+
 def main() -> None:
     """Entry point: run the CLI and render library errors as one clean message."""
     try:

@@ -134,7 +134,7 @@ def _download(url: str, target: Path) -> None:
 
 
 def fetch_bundle(files: Sequence[DataFile] = BUNDLE, *, target: Path | None = None,
-                 download: Downloader = _download,
+                 download: Downloader | None = None,
                  progress: Callable[[DataFile], None] | None = None) -> list[FetchedFile]:
     """Download the bundle into the cache, checking pinned hashes.
 
@@ -143,6 +143,7 @@ def fetch_bundle(files: Sequence[DataFile] = BUNDLE, *, target: Path | None = No
     failed fetch writes nothing.
     """
     target = target or cache_dir()
+    download = download or _download
     cached = {f.path: f for f in files if _cached_ok(f, target / f.path)}
     todo = [f for f in files if f.path not in cached]
     with tempfile.TemporaryDirectory(prefix="chainatlas-fetch-") as tmp:

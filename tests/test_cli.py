@@ -1,0 +1,85 @@
+"""The command line: every command has help, errors are clean messages, JSON output."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+from pathlib import Path
+
+import click
+import pytest
+import typer.main
+from typer.testing import CliRunner
+
+from chainatlas import cli
+from chainatlas.sources import fetch
+from tests.conftest import mirror_path
+
+runner = CliRunner()
+
+
+def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    out = []
+    for name, command in group.commands.items():
+        path = (*prefix, name)
+        out.append(path)
+        if isinstance(command, click.Group):
+            out += _commands(command, path)
+    return out
+
+
+ALL_COMMANDS = _commands(typer.main.get_command(cli.app))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("path", ALL_COMMANDS, ids=[" ".join(p) for p in ALL_COMMANDS])
+def test_every_command_has_help(path: tuple[str, ...]) -> None:
+    result = runner.invoke(cli.app, [*path, "--help"])
+    assert result.exit_code == 0
+    assert "Usage" in result.output
+    command = typer.main.get_command(cli.app)
+    for name in path:
+        command = command.commands[name]  # type: ignore[attr-defined]
+    assert command.help, f"{' '.join(path)} has no help text"
+
+
+def test_offline_fetch_is_one_clear_sentence(monkeypatch: pytest.MonkeyPatch,
+                                             tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CHAINATLAS_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("CHAINATLAS_MIRROR", raising=False)
+
+    def offline(url: str, target: Path) -> None:
+        raise urllib.error.URLError("Name or service not known")
+
+    monkeypatch.setattr(fetch, "_download", offline)
+    monkeypatch.setattr("sys.argv", ["chainatlas", "data", "fetch"])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert "Error:" in err and "--mirror DIR" in err and "Traceback" not in err
+    assert not (tmp_path / "home").exists()
+
+
+def test_stats_without_store_is_clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr("sys.argv", ["chainatlas", "stats", "--db", str(tmp_path / "x.duckdb")])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    assert exit_info.value.code == 1
+    assert "chainatlas build" in capsys.readouterr().err
+
+
+@pytest.mark.integration
+def test_build_stats_and_demo_on_the_mirror(tmp_path: Path) -> None:
+    folder = mirror_path()
+    if folder is None:
+        pytest.skip("no open-data mirror")
+    db = str(tmp_path / "store.duckdb")
+    result = runner.invoke(cli.app, ["demo", "--db", db, "--mirror", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert "石家庄市" in result.output and "医药生物" in result.output
+    result = runner.invoke(cli.app, ["stats", "--db", db, "--json"])
+    stats = json.loads(result.output)
+    assert stats["firms"]["listed"] == 4586
+    assert stats["firms"]["listed_located_city"] >= 4480

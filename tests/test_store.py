@@ -1,0 +1,44 @@
+"""The Database class: migrations, transactions, settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chainatlas.errors import StoreError
+from chainatlas.store import SCHEMA_VERSION, Database
+
+
+def test_new_store_is_migrated(db: Database) -> None:
+    assert db.schema_version() == SCHEMA_VERSION
+    assert {"companies", "products", "sources", "ingest_issues"} <= set(db.tables())
+    assert db.migrate() == []
+
+
+def test_transaction_rolls_back_everything(db: Database) -> None:
+    with pytest.raises(RuntimeError), db.transaction():
+        db.add_source("x", "x.json", "0" * 64, 1)
+        with db.transaction():  # nested blocks join the outer one
+            db.add_source("x", "y.json", "0" * 64, 1)
+        raise RuntimeError("boom")
+    assert db.scalar("SELECT count(*) FROM sources") == 0
+
+
+def test_settings_round_trip(db: Database) -> None:
+    assert db.get_setting("region", "130100") == "130100"
+    db.set_setting("region", "130000")
+    assert db.get_setting("region") == "130000"
+
+
+def test_read_only_missing_store_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="Run 'chainatlas build' first"):
+        Database(tmp_path / "none.duckdb", read_only=True)
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    with Database(path) as store:
+        store.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
+    with pytest.raises(StoreError, match="newer ChainAtlas"):
+        Database(path)
