@@ -93,7 +93,8 @@ def make_bundle(folder: Path) -> Path:
     (listed / "stock_company.json").write_text(json.dumps(columns, ensure_ascii=False))
     book = openpyxl.Workbook()
     sheet = book.active
-    sheet.append(["板块", "公司全称", "注册地址", "A股代码", "A股上市日期", "省    份", "城     市"])
+    sheet.append(["板块", "公司全称", "注册地址", "A股代码", "A股上市日期",
+                  "省    份", "城     市"])
     sheet.append(["主板", "石家庄以岭药业股份有限公司", "河北省石家庄市高新区天山大街238号",
                   "002603", "2011-07-28", "河北", "石家庄市"])
     sheet.append(["创业板", "湖北鼎龙控股股份有限公司", "湖北省武汉市经济技术开发区东荆河路1号",

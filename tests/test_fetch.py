@@ -55,7 +55,7 @@ def test_offline_without_mirror_says_what_to_do(tmp_path: Path) -> None:
 
 def test_mirror_missing_file(mini_bundle: Path) -> None:
     (mini_bundle / "gbt4754" / "category.js").unlink()
-    with pytest.raises(DataSourceError, match="gbt4754/category.js"):
+    with pytest.raises(DataSourceError, match=r"gbt4754/category\.js"):
         fetch.read_mirror(mini_bundle)
 
 

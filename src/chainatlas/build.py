@@ -146,20 +146,26 @@ def build_store(db: Database, bundle: Sequence[FetchedFile],
         for name in chainkg.ChainKGFiles.__dataclass_fields__})
     report = BuildReport()
     now = _now()
+    sources: dict[str, int] = {}
+    def industries() -> None:
+        chainkg.ingest_industries(db, kg, sources)
+        _ingest_gbt(db, files, sources)
+
+    def company_industries() -> None:
+        chainkg.ingest_company_industries(db, kg, sources)
+        chainkg.ingest_industry_upstream(db, kg, sources)
+
     steps: list[tuple[str, Callable[[], None]]] = [
         ("regions", lambda: _ingest_regions(db, sources)),
-        ("industries", lambda: (chainkg.ingest_industries(db, kg, sources),
-                                _ingest_gbt(db, files, sources)) and None),
+        ("industries", industries),
         ("companies", lambda: _ingest_companies(db, kg, files, sources, now)),
-        ("company industries", lambda: (chainkg.ingest_company_industries(db, kg, sources),
-                                        chainkg.ingest_industry_upstream(db, kg, sources))
-         and None),
+        ("company industries", company_industries),
         ("products", lambda: chainkg.ingest_products(db, kg, sources)),
         ("provenance", lambda: _count_source_rows(db, sources)),
     ]
     with db.transaction():
         _clear_open_data(db)
-        sources = _register_sources(db, bundle)
+        sources.update(_register_sources(db, bundle))
         for label, step in steps:
             if progress:
                 progress(label)

@@ -38,7 +38,9 @@ err_console = Console(stderr=True)
 def default_db_path() -> Path:
     """Return the store used when --db is not given (``$CHAINATLAS_DB`` or the data dir)."""
     env = os.environ.get("CHAINATLAS_DB")
-    return Path(env) if env else Path(platformdirs.user_data_dir("chainatlas")) / "chainatlas.duckdb"
+    if env:
+        return Path(env)
+    return Path(platformdirs.user_data_dir("chainatlas")) / "chainatlas.duckdb"
 
 
 DbOption = Annotated[Path | None, typer.Option("--db", help="Store file (default: "
@@ -157,7 +159,8 @@ def demo(db: DbOption = None, mirror: MirrorOption = None,
     with _open(db, read_only=True) as store:
         place = region_from_text(store, region)
         frame = firms_by_industry(store, place)
-    table = Table("申万一级行业", "上市企业数", "企业", title=f"{place['name']} 上市企业（按申万行业）")
+    table = Table("申万一级行业", "上市企业数", "企业",
+                  title=f"{place['name']} 上市企业（按申万行业）")
     for row in frame.itertuples():
         table.add_row(str(row.industry), str(row.firms), str(row.names))
     console.print(table)

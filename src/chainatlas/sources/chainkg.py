@@ -160,7 +160,7 @@ def _merge_group(code: str, group: list[dict[str, object]]) -> tuple[
             int(str(other["line"])), "code", "duplicate_company", "merged",
             f"{other.get('code')} {other['name']} / {other_full} merged into line {line}"
             + ("" if consistent else "; its full name belongs to another firm, dropped")))
-    company = {"company_id": code, "stock_code": code[:6], "exchange": code[-2:],
+    company: dict[str, object] = {"company_id": code, "stock_code": code[:6], "exchange": code[-2:],
                "short_name": short, "full_name": full, "listing_date": listed,
                "line": line}
     return company, issues, [dict(n, company_id=code) for n in names]
@@ -218,7 +218,9 @@ def ingest_companies(db: Database, files: ChainKGFiles, sources: dict[str, int],
     raw = db.df("SELECT line, j->>'code' AS code, j->>'name' AS name, "
                 "j->>'fullname' AS fullname, j->>'location' AS location, "
                 "j->>'time' AS time FROM stg_company ORDER BY line")
-    companies, issues, names = companies_from_rows(raw.to_dict("records"))
+    records: list[dict[str, object]] = [
+        {str(k): v for k, v in r.items()} for r in raw.to_dict("records")]
+    companies, issues, names = companies_from_rows(records)
     record_issues(db, sources[spec.path], spec.path, issues)
     companies["origin"] = "listed"
     companies["source_id"] = sources[spec.path]

@@ -85,9 +85,10 @@ def classes_from_records(rows: list[dict[str, str]],
         raise InputError(problems)
     frame = pd.DataFrame(out)
     repeats = frame[frame.duplicated("code")]
-    issues = [Issue(int(r.line), "code", "duplicate_code", "merged",
-                    f"code {r.code} ({r.name}) listed again; first row kept")
-              for r in repeats.itertuples()]
+    issues = [Issue(int(line), "code", "duplicate_code", "merged",
+                    f"code {code} ({name}) listed again; first row kept")
+              for line, code, name in zip(repeats["line"], repeats["code"], repeats["name"],
+                                          strict=True)]
     frame = frame.drop_duplicates("code").reset_index(drop=True)
     codes = set(frame["code"])
     orphan = frame["parent"].notna() & ~frame["parent"].isin(codes)
