@@ -293,21 +293,21 @@ def ingest_products(db: Database, files: ChainKGFiles, sources: dict[str, int]) 
         f"{_PP_FROM} AS a, "
         f"{_PP_TO} AS b, "
         "j->>'rel' AS rel FROM stg_pp")
+    db.execute(f"CREATE OR REPLACE TEMP TABLE stg_product2 AS SELECT line, j->>'name' AS raw, "
+               f"{_P_NAME} AS name FROM stg_product")
     db.execute(
         "INSERT INTO products SELECT row_number() OVER (ORDER BY name), name, "
         "CASE WHEN name IN (SELECT unnest(?)) THEN 'accounting' "
         "WHEN name IN (SELECT unnest(?)) OR length(name) < 2 THEN 'generic' "
         "ELSE 'product' END, ? FROM ("
-        f"SELECT {_P_NAME} AS name FROM stg_product UNION "
+        "SELECT name FROM stg_product2 UNION "
         "SELECT name FROM stg_cp2 UNION SELECT a FROM stg_pp2 UNION SELECT b FROM stg_pp2) "
         "WHERE name IS NOT NULL", [sorted(ACCOUNTING_ITEMS), sorted(GENERIC_PRODUCTS), sid_p])
     record_issues_sql(db, sid_p, files.product.spec.path, (
         "SELECT line, 'name' AS field, 'name_folded' AS kind, 'merged' AS action, "
         "'name ' || to_json(raw) || ' folds to an existing name ' || to_json(name) AS detail "
-        "FROM (SELECT line, j->>'name' AS raw, "
-        f"{_P_NAME} AS name, "
-        f"row_number() OVER (PARTITION BY {_P_NAME} "
-        "ORDER BY line) AS k FROM stg_product) WHERE k > 1 OR name IS NULL"))
+        "FROM (SELECT line, raw, name, row_number() OVER (PARTITION BY name ORDER BY line) "
+        "AS k FROM stg_product2) WHERE k > 1 OR name IS NULL"))
     _ingest_company_products(db, files, sources)
     _ingest_product_relations(db, files, sources)
 

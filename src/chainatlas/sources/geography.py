@@ -115,32 +115,31 @@ def locate_texts(texts: Sequence[str | None]) -> list[Located | None]:
     """
     import cpca
 
-    cleaned = [t if isinstance(t, str) and t.strip() else "" for t in texts]
-    if not any(cleaned):
+    cleaned = [t.strip() if isinstance(t, str) else "" for t in texts]
+    todo = sorted({t for t in cleaned if t})
+    if not todo:
         return [None] * len(cleaned)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        frame = cpca.transform(cleaned)
+        frame = cpca.transform(todo)
     known = set(regions_frame()["adcode"])
-    out: list[Located | None] = []
-    for text, code in zip(cleaned, frame["adcode"], strict=True):
-        if not text or not isinstance(code, str) or len(code) < 6:
-            out.append(None)
+    found: dict[str, Located] = {}
+    for text, code in zip(todo, frame["adcode"], strict=True):
+        if not isinstance(code, str) or len(code) < 6:
             continue
         code = code[:6]
         if code in MUNICIPALITIES:  # the municipality is its own city
             code = code[:3] + "100"
-        out.append(Located(code, level_from_adcode(code)) if code in known else None)
-    return out
+        if code in known:
+            found[text] = Located(code, level_from_adcode(code))
+    return [found.get(t) for t in cleaned]
 
 
 @lru_cache(maxsize=1)
 def _name_index() -> dict[tuple[str, str], str]:
     frame = regions_frame()
-    index: dict[tuple[str, str], str] = {}
-    for adcode, name in zip(frame["adcode"], frame["name"], strict=True):
-        index[(adcode[:2], name)] = adcode
-    return index
+    return {(adcode[:2], name): adcode
+            for adcode, name in zip(frame["adcode"], frame["name"], strict=True)}
 
 
 @lru_cache(maxsize=1)

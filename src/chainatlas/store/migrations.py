@@ -93,9 +93,11 @@ _V1 = (
         code VARCHAR NOT NULL,
         source_id INTEGER NOT NULL,
         PRIMARY KEY (company_id, scheme, code))""",
+    # The three large tables carry no key constraints: building their indexes costs more
+    # than the whole load, and the ingest deduplicates by construction (tested).
     """CREATE TABLE products (
-        product_id INTEGER PRIMARY KEY,
-        name VARCHAR NOT NULL UNIQUE,
+        product_id INTEGER NOT NULL,
+        name VARCHAR NOT NULL,
         kind VARCHAR NOT NULL,
         source_id INTEGER NOT NULL)""",
     """CREATE TABLE company_products (
@@ -103,14 +105,12 @@ _V1 = (
         product_id INTEGER NOT NULL,
         revenue_share DOUBLE,
         negative_share BOOLEAN NOT NULL,
-        source_id INTEGER NOT NULL,
-        PRIMARY KEY (company_id, product_id))""",
+        source_id INTEGER NOT NULL)""",
     """CREATE TABLE product_relations (
         from_product INTEGER NOT NULL,
         to_product INTEGER NOT NULL,
         relation VARCHAR NOT NULL,
-        source_id INTEGER NOT NULL,
-        PRIMARY KEY (from_product, to_product, relation))""",
+        source_id INTEGER NOT NULL)""",
     # Every row an ingest rejected, merged, repaired or flagged, with the reason.
     """CREATE TABLE ingest_issues (
         source_id INTEGER NOT NULL,
