@@ -102,12 +102,19 @@ def make_bundle(folder: Path) -> Path:
     book.save(listed / "szse_a_list.xlsx")
     gbt = folder / "gbt4754"
     gbt.mkdir(parents=True, exist_ok=True)
-    (gbt / "category.js").write_text(
-        "[\n  { class4: '', class3: '', level: '1', class2: '', class1: 'C', name: '制造业',"
-        " remark: '' },\n  { class4: '', class3: '', level: '2', class2: '27', class1: 'C',"
-        " name: '医药制造业 ', remark: '' },\n  { class4: '2710', class3: '271', level: '4',"
-        " class2: '27', class1: 'C', name: '化学药品原料药制造', remark: '指…的生产活动' }\n];\n",
-        encoding="utf-8")
+    classes = [("C", "", "1", "制造业"), ("27", "C", "2", "医药制造业 "),
+               ("2710", "27", "4", "化学药品原料药制造"), ("2740", "27", "4", "中成药生产"),
+               ("2761", "27", "4", "生物药品制造"),
+               ("39", "C", "2", "计算机、通信和其他电子设备制造业"),
+               ("3973", "39", "4", "集成电路制造")]
+    entries = []
+    for code, parent, level, name in classes:
+        parts = {"1": ("C", "", "", ""), "2": ("C", code, "", ""),
+                 "4": ("C", parent, code[:3], code)}[level]
+        entries.append(f"  {{ class4: '{parts[3]}', class3: '{parts[2]}', level: '{level}', "
+                       f"class2: '{parts[1]}', class1: '{parts[0]}', name: '{name}', "
+                       "remark: '指…的生产活动' }")
+    (gbt / "category.js").write_text("[\n" + ",\n".join(entries) + "\n];\n", encoding="utf-8")
     return folder
 
 

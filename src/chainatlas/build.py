@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from chainatlas.sources import chainkg, gbt, geography, listed
 from chainatlas.sources.fetch import FetchedFile
+from chainatlas.sources.roster_import import link_roster_to_listed
 from chainatlas.sources.staging import record_issues
 from chainatlas.store import Database
 
@@ -173,6 +174,7 @@ def build_store(db: Database, bundle: Sequence[FetchedFile],
             step()
             report.seconds[label] = (dt.datetime.now() - start).total_seconds()
         db.execute("INSERT OR REPLACE INTO meta VALUES ('built_at', ?)", [now.isoformat()])
+        link_roster_to_listed(db)
         for (name,) in db.execute("SELECT table_name FROM information_schema.tables "
                                   "WHERE table_catalog = 'temp'").fetchall():
             db.execute(f'DROP TABLE "temp"."{name}"')

@@ -28,8 +28,10 @@ app = typer.Typer(help="ChainAtlas 产业链招商图谱: industry-chain maps an
                   pretty_exceptions_enable=False, add_completion=False)
 data_app = typer.Typer(help="Acquire the open-data bundle.", no_args_is_help=True)
 import_app = typer.Typer(help="Import a region's own data.", no_args_is_help=True)
+export_app = typer.Typer(help="Export data for Excel.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -147,6 +149,69 @@ def stats(db: DbOption = None, as_json: JsonOption = False) -> None:
         issues.add_row(i["file"], i["kind"], i["action"], str(i["rows"]),
                        str(i["example"])[:70])
     console.print(issues)
+
+
+def _parse_map(text: str | None) -> dict[str, str] | None:
+    if not text:
+        return None
+    pairs = [p.split("=", 1) for p in text.split(",") if p.strip()]
+    if any(len(p) != 2 for p in pairs):
+        raise typer.BadParameter("use HEADER=field pairs, e.g. '单位全称=name,地址=address'")
+    return {k.strip(): v.strip() for k, v in pairs}
+
+
+@import_app.command("roster")
+def import_roster_command(
+    file: Annotated[Path, typer.Argument(help="Roster file (.xlsx or .csv).")],
+    db: DbOption = None,
+    lenient: Annotated[bool, typer.Option(
+        "--lenient", help="Import the good rows and write the bad ones to --rejects.")] = False,
+    rejects: Annotated[Path | None, typer.Option(
+        help="Where --lenient writes rejected rows (default FILE.rejects.xlsx).")] = None,
+    mapping: Annotated[str | None, typer.Option(
+        "--map", help="Extra header mapping: '单位全称=name,地址=address'. Fields: name, "
+        "uscc, address, industry_code, business_scope, registered_capital, setup_date, "
+        "revenue, employees.")] = None,
+    encoding: Annotated[str | None, typer.Option(
+        help="CSV encoding (default: detect UTF-8, UTF-8-BOM or GBK).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Import a region's enterprise roster (企业名单); strict unless --lenient."""
+    from chainatlas.sources.roster_import import import_roster
+
+    with _progress(None) as (bar, task):
+        bar.update(task, description=f"importing {file.name}")
+        with _open(db) as store:
+            report = import_roster(store, file, mapping=_parse_map(mapping),
+                                   encoding=encoding, lenient=lenient, rejects=rejects)
+        bar.update(task, total=1, completed=1, description="imported")
+    summary = {k: v for k, v in vars(report).items() if k != "problems"}
+    summary["problems"] = [str(p) for p in report.problems]
+    if as_json:
+        _print_json(summary)
+        return
+    console.print(f"{report.file}: {report.rows} rows; {report.inserted} new, {report.updated} "
+                  f"updated ({report.changed_fields} fields), {report.unchanged} unchanged, "
+                  f"{report.rejected} rejected; {report.linked_to_listed} roster firms are "
+                  "listed firms too.")
+    if report.rejects_file:
+        console.print(f"Rejected rows and reasons: {report.rejects_file}")
+
+
+@export_app.command("roster")
+def export_roster_command(
+    file: Annotated[Path, typer.Argument(help="Target file (.xlsx or .csv).")],
+    db: DbOption = None,
+    region: Annotated[str | None, typer.Option(help="Only this region's firms.")] = None,
+) -> None:
+    """Export the imported roster firms as a roster file (same headers as import)."""
+    from chainatlas.analysis.regions import region_from_text
+    from chainatlas.sources.roster_import import export_roster
+
+    with _open(db, read_only=True) as store:
+        adcode = str(region_from_text(store, region)["adcode"]) if region else None
+        count = export_roster(store, file, adcode)
+    console.print(f"Wrote {count} firms to {file}.")
 
 
 @app.command()

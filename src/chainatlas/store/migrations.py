@@ -129,8 +129,15 @@ _V1 = (
         source_id INTEGER NOT NULL)""",
 )
 
+_V2 = (
+    # A roster firm that is also a listed firm points at it, so counts do not double it.
+    "ALTER TABLE companies ADD COLUMN same_as VARCHAR",
+    "ALTER TABLE companies ADD COLUMN capital_currency VARCHAR",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "regions, industries, companies, products, provenance", _V1),
+    Migration(2, "roster firms: link to listed twins, capital currency", _V2),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

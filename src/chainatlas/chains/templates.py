@@ -1,0 +1,652 @@
+"""Industry-chain templates: loading and validating the YAML chain definitions.
+
+A chain template describes one industry chain (产业链) as a tree of nodes (环节) of at
+most three levels, each placed upstream, midstream or downstream (上游 / 中游 / 下游), plus
+explicit supply edges between nodes. Every node carries the signals that place firms on
+it: Chinese product keywords (with exclusion keywords against classic false positives),
+Shenwan 2021 industry codes and GB/T 4754-2017 four-digit class codes.
+
+Five curated chains ship inside the package (``BUILTIN_DIR``). Users add chains, or
+override a built-in one, by putting ``<id>.yaml`` files in their own folders; see
+:func:`load_templates`.
+
+Every problem in a file is collected and raised together as one
+:class:`~chainatlas.errors.InputError`, so a user can fix a template in one pass.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from chainatlas.errors import InputError, NotFoundError, Problem
+
+__all__ = [
+    "BUILTIN_DIR",
+    "MAX_DEPTH",
+    "STAGES",
+    "ChainTemplate",
+    "Edge",
+    "Node",
+    "get_template",
+    "load_template",
+    "load_templates",
+    "template_to_dict",
+    "validate_codes",
+]
+
+#: Folder of the built-in chain templates (packaged with the wheel: it lives in src/).
+BUILTIN_DIR: Path = Path(__file__).resolve().parent / "templates"
+
+#: Allowed values of a node's ``stage``, in chain order.
+STAGES: tuple[str, ...] = ("上游", "中游", "下游")
+
+#: Deepest allowed node level (root nodes are level 1).
+MAX_DEPTH = 3
+
+_SLUG = re.compile(r"^[a-z0-9_-]+$")
+_SHENWAN = re.compile(r"^[0-9]{6}$")
+_GBT = re.compile(r"^[0-9]{4}$")
+# list separators typed inside one item by mistake (e.g. a full-width comma)
+_SEPARATORS = (",", "，", "、", ";", "；")
+
+_TOP_FIELDS = ("id", "name_zh", "name_en", "description_zh", "nodes", "edges")
+_NODE_FIELDS = ("id", "name_zh", "name_en", "stage", "parent", "keywords", "exclude",
+                "shenwan", "gbt")
+_EDGE_FIELDS = ("from", "to", "note_zh")
+_LIST_FIELDS = ("keywords", "exclude", "shenwan", "gbt")
+
+
+@dataclass(frozen=True)
+class Node:
+    """One link (环节) of a chain, with the signals that place firms on it."""
+
+    id: str
+    name_zh: str
+    name_en: str
+    stage: str
+    parent: str | None = None
+    keywords: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    shenwan: tuple[str, ...] = ()
+    gbt: tuple[str, ...] = ()
+    #: Depth in the tree: 1 for a root node.
+    level: int = 1
+    #: Ids of the direct children, in file order.
+    children: tuple[str, ...] = ()
+    #: Line of the node in its YAML file (1-based), when known.
+    line: int | None = field(default=None, compare=False)
+
+    @property
+    def is_leaf(self) -> bool:
+        """Whether the node has no children."""
+        return not self.children
+
+    @property
+    def has_signal(self) -> bool:
+        """Whether the node carries any classification signal (keywords or codes)."""
+        return bool(self.keywords or self.shenwan or self.gbt)
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A supply relation: the output of ``source`` is an input of ``target``."""
+
+    source: str
+    target: str
+    note_zh: str | None = None
+    #: Line of the edge in its YAML file (1-based), when known.
+    line: int | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class ChainTemplate:
+    """A validated industry chain: its node tree and supply edges."""
+
+    id: str
+    name_zh: str
+    name_en: str
+    description_zh: str | None
+    nodes: tuple[Node, ...]
+    edges: tuple[Edge, ...]
+    path: str
+    _index: Mapping[str, Node] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", {n.id: n for n in self.nodes})
+
+    def node(self, node_id: str) -> Node:
+        """Return the node with this id; raise NotFoundError if the chain has none."""
+        try:
+            return self._index[node_id]
+        except KeyError:
+            raise NotFoundError(
+                f"chain {self.id!r} has no node {node_id!r}") from None
+
+    def has_node(self, node_id: str) -> bool:
+        """Whether the chain has a node with this id."""
+        return node_id in self._index
+
+    def leaves(self) -> tuple[Node, ...]:
+        """Return the nodes without children, in file order."""
+        return tuple(n for n in self.nodes if n.is_leaf)
+
+    def roots(self) -> tuple[Node, ...]:
+        """Return the top-level nodes (no parent), in file order."""
+        return tuple(n for n in self.nodes if n.parent is None)
+
+    def children(self, node_id: str) -> tuple[Node, ...]:
+        """Return the direct children of a node, in file order."""
+        return tuple(self._index[c] for c in self.node(node_id).children)
+
+    def ancestors(self, node_id: str) -> tuple[Node, ...]:
+        """Return the ancestors of a node, nearest (its parent) first, root last."""
+        out: list[Node] = []
+        parent = self.node(node_id).parent
+        while parent is not None:
+            p = self._index[parent]
+            out.append(p)
+            parent = p.parent
+        return tuple(out)
+
+    def descendants(self, node_id: str) -> tuple[Node, ...]:
+        """Return every node below a node (children, grandchildren), depth first."""
+        out: list[Node] = []
+        stack = list(reversed(self.node(node_id).children))
+        while stack:
+            n = self._index[stack.pop()]
+            out.append(n)
+            stack.extend(reversed(n.children))
+        return tuple(out)
+
+    def nodes_at_stage(self, stage: str) -> tuple[Node, ...]:
+        """Return the nodes of one stage (上游 / 中游 / 下游), in file order."""
+        return tuple(n for n in self.nodes if n.stage == stage)
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+class _Lines:
+    """Finds YAML line numbers (1-based) of values by path, from the composed node tree."""
+
+    def __init__(self, root: yaml.Node | None) -> None:
+        self.root = root
+
+    def of(self, *path: str | int) -> int | None:
+        """Line of the value at ``path`` (mapping keys / sequence indexes), or the nearest
+        enclosing value that exists."""
+        node = self.root
+        if node is None:
+            return None
+        for step in path:
+            child: yaml.Node | None = None
+            if isinstance(node, yaml.MappingNode) and isinstance(step, str):
+                for key, value in node.value:
+                    if isinstance(key, yaml.ScalarNode) and key.value == step:
+                        child = value
+                        break
+            elif (isinstance(node, yaml.SequenceNode) and isinstance(step, int)
+                  and 0 <= step < len(node.value)):
+                child = node.value[step]
+            if child is None:
+                break
+            node = child
+        return int(node.start_mark.line) + 1
+
+
+class _Collector:
+    """Accumulates problems for one file."""
+
+    def __init__(self, file: str, lines: _Lines) -> None:
+        self.file = file
+        self.lines = lines
+        self.problems: list[Problem] = []
+
+    def add(self, field_name: str | None, reason: str, *path: str | int) -> None:
+        row = self.lines.of(*path) if path else None
+        self.problems.append(Problem(self.file, row, field_name, reason))
+
+
+def _read_yaml(path: Path, out: _Collector) -> Any:
+    """Parse the file; record a problem and return None when it cannot be read/parsed."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        out.add(None, f"cannot read the template file: {exc}")
+        return None
+    try:
+        loader = yaml.SafeLoader(text)
+        try:
+            root = loader.get_single_node()
+            data = loader.construct_document(root) if root is not None else None
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        row = int(mark.line) + 1 if mark is not None else None
+        detail = getattr(exc, "problem", None) or str(exc)
+        out.problems.append(Problem(out.file, row, None, f"not valid YAML: {detail}"))
+        return None
+    out.lines.root = root
+    _check_duplicate_keys(out, root)
+    return data
+
+
+def _check_duplicate_keys(out: _Collector, root: yaml.Node | None) -> None:
+    """Report mapping keys written twice (YAML silently keeps only the last one)."""
+    stack = [root] if root is not None else []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    if key.value in seen:
+                        out.problems.append(Problem(
+                            out.file, int(key.start_mark.line) + 1, str(key.value),
+                            f"key {key.value!r} appears twice in the same mapping; only the "
+                            "last one would count"))
+                    seen.add(key.value)
+                stack.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+
+
+def _nonempty_str(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+            list: "a list", dict: "a mapping"}.get(type(value), type(value).__name__)
+
+
+def _check_text(out: _Collector, obj: Mapping[str, Any], key: str, where: str,
+                path: tuple[str | int, ...], required: bool) -> str | None:
+    """Validate a text field; return it stripped, or None when missing/bad."""
+    if key not in obj or obj[key] is None:
+        if required:
+            out.add(where, f"required field {key!r} is missing", *path)
+        return None
+    value = obj[key]
+    if not isinstance(value, str):
+        out.add(where, f"must be a text string, got {_type_name(value)}", *path, key)
+        return None
+    if not value.strip():
+        out.add(where, "must not be empty", *path, key)
+        return None
+    return value.strip()
+
+
+def _check_slug(out: _Collector, value: str | None, where: str,
+                path: tuple[str | int, ...]) -> bool:
+    if value is None:
+        return False
+    if not _SLUG.match(value):
+        out.add(where, f"id {value!r} is not a valid slug: use only lowercase ascii "
+                       "letters, digits, '_' and '-'", *path)
+        return False
+    return True
+
+
+def _check_list(out: _Collector, obj: Mapping[str, Any], key: str, where: str,
+                path: tuple[str | int, ...]) -> tuple[str, ...]:
+    """Validate an optional list of strings (keywords, exclude, codes)."""
+    value = obj.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        out.add(where, f"must be a list of strings, got {_type_name(value)}", *path, key)
+        return ()
+    items: list[str] = []
+    seen: set[str] = set()
+    for i, item in enumerate(value):
+        if isinstance(item, bool) or not isinstance(item, (str, int)):
+            out.add(where, f"item {i} must be a string, got {_type_name(item)}",
+                    *path, key, i)
+            continue
+        if isinstance(item, int):
+            hint = " (codes must be quoted, e.g. \"0111\", or YAML drops leading zeros)"
+            out.add(where, f"item {i} ({item}) must be a quoted string{hint}", *path, key, i)
+            continue
+        text = item.strip()
+        if not text:
+            out.add(where, f"item {i} is empty", *path, key, i)
+            continue
+        if any(sep in text for sep in _SEPARATORS):
+            out.add(where, f"item {i} ({text!r}) contains a separator; write one term per "
+                           "list item, e.g. [原料药, 中间体]", *path, key, i)
+            continue
+        if text in seen:
+            out.add(where, f"{text!r} is listed twice", *path, key, i)
+            continue
+        seen.add(text)
+        items.append(text)
+    return tuple(items)
+
+
+@dataclass
+class _RawNode:
+    index: int
+    id: str
+    name_zh: str
+    name_en: str
+    stage: str
+    parent: str | None
+    keywords: tuple[str, ...]
+    exclude: tuple[str, ...]
+    shenwan: tuple[str, ...]
+    gbt: tuple[str, ...]
+    line: int | None
+    #: False when a list field (keywords, codes) had problems: skip the no-signal check.
+    lists_ok: bool
+
+
+def _parse_node(out: _Collector, raw: Any, i: int) -> _RawNode | None:
+    """Check one node's fields; return it (even with field problems) when its id is usable,
+    so that tree checks (parents, cycles, depth, leaves) still run on it."""
+    path: tuple[str | int, ...] = ("nodes", i)
+    if not isinstance(raw, dict):
+        out.add(f"nodes[{i}]", f"each node must be a mapping, got {_type_name(raw)}", *path)
+        return None
+    node_id = raw.get("id")
+    label = f"nodes[{node_id}]" if _nonempty_str(node_id) else f"nodes[{i}]"
+    nid = _check_text(out, raw, "id", f"{label}.id", path, required=True)
+    id_ok = _check_slug(out, nid, f"{label}.id", (*path, "id"))
+    for key in sorted(set(raw) - set(_NODE_FIELDS), key=str):
+        out.add(f"{label}.{key}", f"unknown field {key!r} (allowed: "
+                                  f"{', '.join(_NODE_FIELDS)})", *path, str(key))
+    name_zh = _check_text(out, raw, "name_zh", f"{label}.name_zh", path, required=True)
+    name_en = _check_text(out, raw, "name_en", f"{label}.name_en", path, required=True)
+    stage = _check_text(out, raw, "stage", f"{label}.stage", path, required=True)
+    if stage is not None and stage not in STAGES:
+        out.add(f"{label}.stage", f"stage {stage!r} must be one of {', '.join(STAGES)}",
+                *path, "stage")
+    parent = _check_text(out, raw, "parent", f"{label}.parent", path, required=False)
+    before_lists = len(out.problems)
+    lists = {key: _check_list(out, raw, key, f"{label}.{key}", path) for key in _LIST_FIELDS}
+    for j, kw in enumerate(lists["keywords"]):
+        if kw in lists["exclude"]:
+            out.add(f"{label}.keywords", f"keyword {kw!r} is also listed in exclude",
+                    *path, "keywords", j)
+    for code in lists["shenwan"]:
+        if not _SHENWAN.match(code):
+            out.add(f"{label}.shenwan", f"Shenwan code {code!r} must be 6 digits",
+                    *path, "shenwan")
+    for code in lists["gbt"]:
+        if not _GBT.match(code):
+            out.add(f"{label}.gbt",
+                    f"GB/T 4754 code {code!r} must be a 4-digit class code", *path, "gbt")
+    lists_ok = len(out.problems) == before_lists
+    if not id_ok or nid is None:
+        return None
+    return _RawNode(i, nid, name_zh or "", name_en or "", stage or "", parent,
+                    lists["keywords"], lists["exclude"], lists["shenwan"], lists["gbt"],
+                    out.lines.of(*path), lists_ok)
+
+
+def _parse_tree(out: _Collector, raw_nodes: list[Any]) -> list[Node] | None:
+    """Validate node fields and the parent tree; return the nodes or None on problems."""
+    before = len(out.problems)
+    parsed = [_parse_node(out, raw, i) for i, raw in enumerate(raw_nodes)]
+    by_id: dict[str, _RawNode] = {}
+    for rn in parsed:
+        if rn is None:
+            continue
+        if rn.id in by_id:
+            out.add(f"nodes[{rn.id}].id", f"duplicate node id {rn.id!r} (first defined as "
+                    f"nodes[{by_id[rn.id].index}])", "nodes", rn.index, "id")
+            continue
+        by_id[rn.id] = rn
+    # every declared id, even of nodes with other problems, so one bad node does not
+    # cascade into 'unknown parent' reports for its children
+    declared = {str(r.get("id")) for r in raw_nodes if isinstance(r, dict) and r.get("id")}
+    children: dict[str, list[str]] = {nid: [] for nid in by_id}
+    for rn in by_id.values():
+        if rn.parent is None:
+            continue
+        if rn.parent == rn.id:
+            out.add(f"nodes[{rn.id}].parent", "a node cannot be its own parent "
+                    "(parent cycle)", "nodes", rn.index, "parent")
+        elif rn.parent not in declared:
+            out.add(f"nodes[{rn.id}].parent", f"unknown parent {rn.parent!r}: no node has "
+                    "this id", "nodes", rn.index, "parent")
+        elif rn.parent in children:
+            children[rn.parent].append(rn.id)
+    levels: dict[str, int] = {}
+    reported_cycles: set[frozenset[str]] = set()
+    for rn in by_id.values():
+        chain = [rn.id]
+        cur = rn.parent
+        cyclic = False
+        while cur is not None and cur in by_id:
+            if cur in chain:
+                cyclic = True
+                loop = chain[chain.index(cur):]
+                key = frozenset(loop)
+                # a self-parent is reported above; report each longer cycle once
+                if len(loop) > 1 and key not in reported_cycles and rn.id in loop:
+                    reported_cycles.add(key)
+                    cycle = " -> ".join([*loop, cur])
+                    out.add(f"nodes[{rn.id}].parent", f"parent cycle: {cycle}",
+                            "nodes", rn.index, "parent")
+                break
+            chain.append(cur)
+            cur = by_id[cur].parent
+        if cyclic:
+            continue
+        levels[rn.id] = len(chain)
+        if len(chain) > MAX_DEPTH:
+            path = " > ".join(reversed(chain))
+            out.add(f"nodes[{rn.id}].parent", f"node is at level {len(chain)} ({path}); "
+                    f"chains allow at most {MAX_DEPTH} levels", "nodes", rn.index, "parent")
+    declared_parents = {str(r.get("parent")) for r in raw_nodes
+                        if isinstance(r, dict) and r.get("parent")}
+    for rn in by_id.values():
+        if rn.id not in declared_parents and rn.lists_ok \
+                and not (rn.keywords or rn.shenwan or rn.gbt):
+            out.add(f"nodes[{rn.id}]", "leaf node has no classification signal: give it "
+                    "keywords, shenwan or gbt codes", "nodes", rn.index)
+    if len(out.problems) > before or len(by_id) != len(raw_nodes):
+        return None
+    return [Node(id=rn.id, name_zh=rn.name_zh, name_en=rn.name_en, stage=rn.stage,
+                 parent=rn.parent, keywords=rn.keywords, exclude=rn.exclude,
+                 shenwan=rn.shenwan, gbt=rn.gbt, level=levels[rn.id],
+                 children=tuple(children[rn.id]), line=rn.line)
+            for rn in parsed if rn is not None]
+
+
+def _parse_edges(out: _Collector, raw_edges: list[Any], node_ids: set[str] | None
+                 ) -> list[Edge]:
+    """Validate the edges; node_ids None means the nodes were broken (skip name checks)."""
+    edges: list[Edge] = []
+    seen: dict[tuple[str, str], int] = {}
+    for i, raw in enumerate(raw_edges):
+        path: tuple[str | int, ...] = ("edges", i)
+        label = f"edges[{i}]"
+        if not isinstance(raw, dict):
+            out.add(label, f"each edge must be a mapping with 'from' and 'to', got "
+                           f"{_type_name(raw)}", *path)
+            continue
+        for key in sorted(set(raw) - set(_EDGE_FIELDS), key=str):
+            out.add(f"{label}.{key}", f"unknown field {key!r} (allowed: "
+                                      f"{', '.join(_EDGE_FIELDS)})", *path, str(key))
+        source = _check_text(out, raw, "from", f"{label}.from", path, required=True)
+        target = _check_text(out, raw, "to", f"{label}.to", path, required=True)
+        note = _check_text(out, raw, "note_zh", f"{label}.note_zh", path, required=False)
+        bad = source is None or target is None
+        for key, value in (("from", source), ("to", target)):
+            if value is not None and node_ids is not None and value not in node_ids:
+                out.add(f"{label}.{key}", f"unknown node {value!r}", *path, key)
+                bad = True
+        if source is not None and source == target:
+            out.add(label, f"self-loop: edge from {source!r} to itself", *path)
+            bad = True
+        if source is not None and target is not None:
+            pair = (source, target)
+            if pair in seen:
+                out.add(label, f"duplicate edge {source} -> {target} (same as "
+                               f"edges[{seen[pair]}])", *path)
+                bad = True
+            else:
+                seen[pair] = i
+        if not bad and source is not None and target is not None:
+            edges.append(Edge(source, target, note, out.lines.of(*path)))
+    return edges
+
+
+def load_template(path: Path | str) -> ChainTemplate:
+    """Load and validate one chain template YAML file.
+
+    Raises InputError carrying every problem found in the file (field paths such as
+    ``nodes[bm_api].parent`` or ``edges[3].to``, with the YAML line where known).
+    """
+    p = Path(path)
+    out = _Collector(str(p), _Lines(None))
+    data = _read_yaml(p, out)
+    if data is None and out.problems:
+        raise InputError(out.problems)
+    if not isinstance(data, dict):
+        what = "empty" if data is None else _type_name(data)
+        raise InputError([Problem(str(p), out.lines.of(), None,
+                                  f"a chain template must be a YAML mapping, got {what}")])
+    for key in sorted(set(data) - set(_TOP_FIELDS), key=str):
+        out.add(str(key), f"unknown field {key!r} (allowed: {', '.join(_TOP_FIELDS)})",
+                str(key))
+    chain_id = _check_text(out, data, "id", "id", (), required=True)
+    if _check_slug(out, chain_id, "id", ("id",)) and chain_id != p.stem:
+        out.add("id", f"file name {p.name!r} does not match the chain id {chain_id!r} "
+                      f"(name the file {chain_id}.yaml)", "id")
+    name_zh = _check_text(out, data, "name_zh", "name_zh", (), required=True)
+    name_en = _check_text(out, data, "name_en", "name_en", (), required=True)
+    description = _check_text(out, data, "description_zh", "description_zh", (),
+                              required=False)
+    raw_nodes = data.get("nodes")
+    nodes: list[Node] | None = None
+    if raw_nodes is None:
+        out.add("nodes", "required field 'nodes' is missing")
+    elif not isinstance(raw_nodes, list):
+        out.add("nodes", f"must be a list of nodes, got {_type_name(raw_nodes)}", "nodes")
+    elif not raw_nodes:
+        out.add("nodes", "must not be empty: a chain needs at least one node", "nodes")
+    else:
+        nodes = _parse_tree(out, raw_nodes)
+    raw_edges = data.get("edges")
+    edges: list[Edge] = []
+    if raw_edges is not None and not isinstance(raw_edges, list):
+        out.add("edges", f"must be a list of edges, got {_type_name(raw_edges)}", "edges")
+    elif raw_edges:
+        known: set[str] | None
+        if nodes is not None:
+            known = {n.id for n in nodes}
+        elif isinstance(raw_nodes, list):
+            known = {str(r["id"]) for r in raw_nodes if isinstance(r, dict) and r.get("id")}
+        else:
+            known = None
+        edges = _parse_edges(out, raw_edges, known)
+    if out.problems or nodes is None or chain_id is None or name_zh is None \
+            or name_en is None:
+        raise InputError(out.problems or [Problem(str(p), None, None, "invalid template")])
+    return ChainTemplate(id=chain_id, name_zh=name_zh, name_en=name_en,
+                         description_zh=description, nodes=tuple(nodes),
+                         edges=tuple(edges), path=str(p))
+
+
+def validate_codes(template: ChainTemplate, shenwan_codes: AbstractSet[str],
+                   gbt_codes: AbstractSet[str]) -> list[Problem]:
+    """Check that every Shenwan and GB/T code of a template exists in the given code sets.
+
+    The caller passes the code sets of its store (or reference files); returns one
+    Problem per unknown code, empty when all codes exist.
+    """
+    problems: list[Problem] = []
+    for n in template.nodes:
+        for code in n.shenwan:
+            if code not in shenwan_codes:
+                problems.append(Problem(template.path, n.line, f"nodes[{n.id}].shenwan",
+                                        f"Shenwan code {code!r} is not a known Shenwan "
+                                        "2021 industry code"))
+        for code in n.gbt:
+            if code not in gbt_codes:
+                problems.append(Problem(template.path, n.line, f"nodes[{n.id}].gbt",
+                                        f"GB/T 4754 code {code!r} is not a known GB/T "
+                                        "4754-2017 four-digit class"))
+    return problems
+
+
+def _template_files(folder: Path, problems: list[Problem]) -> list[Path]:
+    if not folder.is_dir():
+        problems.append(Problem(str(folder), None, None,
+                                "template folder does not exist or is not a folder"))
+        return []
+    return sorted(f for f in folder.glob("*.yaml") if f.is_file())
+
+
+def load_templates(extra_dirs: Sequence[Path] = ()) -> dict[str, ChainTemplate]:
+    """Load the built-in chain templates, then every ``*.yaml`` in each extra folder.
+
+    Folders are read in order (built-ins first), files in name order; a later template
+    with the same id overrides an earlier one, which is how users replace a built-in
+    chain. Returns the templates keyed and sorted by id. Problems from all files are
+    collected and raised together as one InputError.
+    """
+    problems: list[Problem] = []
+    result: dict[str, ChainTemplate] = {}
+    for folder in (BUILTIN_DIR, *(Path(d) for d in extra_dirs)):
+        for file in _template_files(folder, problems):
+            try:
+                t = load_template(file)
+            except InputError as exc:
+                problems.extend(exc.problems)
+                continue
+            result[t.id] = t
+    if problems:
+        raise InputError(problems)
+    return dict(sorted(result.items()))
+
+
+def get_template(chain_id: str, extra_dirs: Sequence[Path] = ()) -> ChainTemplate:
+    """Return one chain (built-in or user-defined); raise NotFoundError if unknown."""
+    templates = load_templates(extra_dirs)
+    try:
+        return templates[chain_id]
+    except KeyError:
+        known = ", ".join(templates) or "none"
+        raise NotFoundError(f"unknown chain {chain_id!r} (known chains: {known})") from None
+
+
+def _node_dict(n: Node) -> dict[str, Any]:
+    return {
+        "id": n.id, "name_zh": n.name_zh, "name_en": n.name_en, "stage": n.stage,
+        "parent": n.parent, "level": n.level, "children": list(n.children),
+        "keywords": list(n.keywords), "exclude": list(n.exclude),
+        "shenwan": list(n.shenwan), "gbt": list(n.gbt),
+    }
+
+
+def template_to_dict(t: ChainTemplate) -> dict[str, Any]:
+    """Return a JSON-able dict of a template (for ``chains show --json`` and the web app).
+
+    Edges use the YAML keys ``from`` / ``to``; nodes carry their computed ``level`` and
+    ``children``.
+    """
+    return {
+        "id": t.id,
+        "name_zh": t.name_zh,
+        "name_en": t.name_en,
+        "description_zh": t.description_zh,
+        "path": t.path,
+        "stages": list(STAGES),
+        "nodes": [_node_dict(n) for n in t.nodes],
+        "edges": [{"from": e.source, "to": e.target, "note_zh": e.note_zh} for e in t.edges],
+    }
+
