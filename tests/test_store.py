@@ -42,3 +42,22 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
         store.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
     with pytest.raises(StoreError, match="newer ChainAtlas"):
         Database(path)
+
+
+def test_v1_store_migrates_forward(tmp_path: Path) -> None:
+    import duckdb
+
+    from chainatlas.store.migrations import MIGRATIONS
+
+    path = tmp_path / "v1.duckdb"
+    con = duckdb.connect(str(path))
+    for statement in MIGRATIONS[0].statements:
+        con.execute(statement)
+    con.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    con.execute("INSERT INTO companies (company_id, origin, source_id, updated_at) "
+                "VALUES ('000001.SZ', 'listed', 1, now())")
+    con.close()
+    with Database(path) as store:
+        assert store.schema_version() == SCHEMA_VERSION
+        assert store.rows("SELECT company_id, same_as FROM companies") == [
+            {"company_id": "000001.SZ", "same_as": None}]
