@@ -83,3 +83,36 @@ def test_build_stats_and_demo_on_the_mirror(tmp_path: Path) -> None:
     stats = json.loads(result.output)
     assert stats["firms"]["listed"] == 4586
     assert stats["firms"]["listed_located_city"] >= 4480
+
+
+def test_chain_commands_on_a_small_store(mini_bundle: Path, tmp_path: Path) -> None:
+    from chainatlas.build import build_store
+    from chainatlas.store import Database
+    from tests.conftest import unpinned_bundle
+
+    db = tmp_path / "s.duckdb"
+    with Database(db) as store:
+        build_store(store, unpinned_bundle(mini_bundle))
+    result = runner.invoke(cli.app, ["chains", "list", "--json", "--db", str(db)])
+    assert {c["id"] for c in json.loads(result.output)} >= {"biomedicine", "electronics"}
+    result = runner.invoke(cli.app, ["chains", "validate", "--db", str(db)])
+    # the small store lacks most industry codes: every one is named
+    from chainatlas.errors import InputError
+
+    assert isinstance(result.exception, InputError)
+    assert "is not a known Shenwan 2021 industry code" in str(result.exception)
+    result = runner.invoke(cli.app, ["chains", "validate"])
+    assert result.exit_code == 0 and "5 chain templates are valid" in result.output
+    result = runner.invoke(cli.app, ["chain", "show", "biomedicine", "--region", "石家庄",
+                                     "--json", "--db", str(db)])
+    panorama = json.loads(result.output)
+    assert panorama["region"]["adcode"] == "130100"
+    result = runner.invoke(cli.app, ["chains", "assign", "以岭药业", "biomedicine/bm_vaccines",
+                                     "--reason", "批文", "--db", str(db), "--json"])
+    assert json.loads(result.output)["action"] == "assign"
+    result = runner.invoke(cli.app, ["chains", "corrections", "--json", "--db", str(db)])
+    assert json.loads(result.output)[0]["reason"] == "批文"
+    result = runner.invoke(cli.app, ["chains", "show", "biomedicine", "--json"])
+    assert len(json.loads(result.output)["nodes"]) >= 30
+    result = runner.invoke(cli.app, ["chains", "audit", "biomedicine", "--json", "--db", str(db)])
+    assert json.loads(result.output)["edges"] > 0

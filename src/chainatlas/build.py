@@ -9,9 +9,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
+from chainatlas.chains.classify import classify_store
+from chainatlas.chains.templates import load_templates
 from chainatlas.sources import chainkg, gbt, geography, listed
 from chainatlas.sources.fetch import FetchedFile
+from chainatlas.sources.geography import file_sha256
 from chainatlas.sources.roster_import import link_roster_to_listed
 from chainatlas.sources.staging import record_issues
 from chainatlas.store import Database
@@ -25,7 +30,7 @@ _LISTED_TABLES = ("company_names", "company_industries", "company_products")
 
 
 STEPS = ("regions", "industries", "companies", "company industries", "products",
-         "provenance")
+         "provenance", "chains")
 
 
 @dataclass
@@ -138,9 +143,28 @@ def _count_source_rows(db: Database, sources: dict[str, int]) -> None:
                [stored, stored, gbt_sid, gbt_sid])
 
 
+def chain_dirs(db: Database, extra: Sequence[Path] = ()) -> list[Path]:
+    """User chain folders: the ``chains_dir`` setting (if any), then ``extra``."""
+    setting = db.get_setting("chains_dir")
+    return [Path(setting), *extra] if setting else list(extra)
+
+
+def classify(db: Database, extra_dirs: Sequence[Path] = (),
+             progress: Progress | None = None) -> dict[str, Any]:
+    """Load the chain templates (built-in, then user folders) and place every firm."""
+    dirs = chain_dirs(db, extra_dirs)
+    templates = load_templates(dirs)
+    hashes = {cid: file_sha256(Path(t.path)) for cid, t in templates.items()}
+    return classify_store(db, templates, hashes, progress)
+
+
 def build_store(db: Database, bundle: Sequence[FetchedFile],
-                progress: Progress | None = None) -> BuildReport:
-    """Ingest every bundle file into ``db``; all of it is stored, or nothing changes."""
+                progress: Progress | None = None,
+                extra_chain_dirs: Sequence[Path] = ()) -> BuildReport:
+    """Ingest every bundle file into ``db`` and classify the firms onto the chains.
+
+    All of it is stored, or nothing changes.
+    """
     files = _by_path(bundle)
     kg = chainkg.ChainKGFiles(**{
         name: files[f"chainkg/{name}.json"]
@@ -156,6 +180,9 @@ def build_store(db: Database, bundle: Sequence[FetchedFile],
         chainkg.ingest_company_industries(db, kg, sources)
         chainkg.ingest_industry_upstream(db, kg, sources)
 
+    def chains() -> None:
+        classify(db, extra_chain_dirs, progress)
+
     steps: list[tuple[str, Callable[[], None]]] = [
         ("regions", lambda: _ingest_regions(db, sources)),
         ("industries", industries),
@@ -163,6 +190,7 @@ def build_store(db: Database, bundle: Sequence[FetchedFile],
         ("company industries", company_industries),
         ("products", lambda: chainkg.ingest_products(db, kg, sources)),
         ("provenance", lambda: _count_source_rows(db, sources)),
+        ("chains", chains),
     ]
     with db.transaction():
         _clear_open_data(db)

@@ -7,20 +7,23 @@ Library errors (:class:`chainatlas.errors.ChainAtlasError`) are rendered in one 
 
 from __future__ import annotations
 
-import json
-import os
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import platformdirs
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from chainatlas.cli_chains import chain_app, chains_app
+from chainatlas.cli_common import (
+    DbOption,
+    JsonOption,
+    MirrorOption,
+    console,
+    err_console,
+    open_store,
+    print_json,
+    progress_bar,
+)
 from chainatlas.errors import ChainAtlasError, InputError
 
 app = typer.Typer(help="ChainAtlas 产业链招商图谱: industry-chain maps and precision "
@@ -32,45 +35,8 @@ export_app = typer.Typer(help="Export data for Excel.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
-
-console = Console()
-err_console = Console(stderr=True)
-
-
-def default_db_path() -> Path:
-    """Return the store used when --db is not given (``$CHAINATLAS_DB`` or the data dir)."""
-    env = os.environ.get("CHAINATLAS_DB")
-    if env:
-        return Path(env)
-    return Path(platformdirs.user_data_dir("chainatlas")) / "chainatlas.duckdb"
-
-
-DbOption = Annotated[Path | None, typer.Option("--db", help="Store file (default: "
-                                                "$CHAINATLAS_DB or the user data dir).")]
-MirrorOption = Annotated[Path | None, typer.Option(
-    "--mirror", help="Read the open data from this folder (layout of the bundle) instead "
-    "of downloading it; default $CHAINATLAS_MIRROR.")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
-
-
-def _open(db: Path | None, read_only: bool = False) -> Any:
-    from chainatlas.store import Database
-
-    return Database(db or default_db_path(), read_only=read_only)
-
-
-def _print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")
-
-
-@contextmanager
-def _progress(total: int | None = None) -> Iterator[tuple[Progress, Any]]:
-    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                        TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-                        console=err_console, transient=False)
-    with progress:
-        yield progress, progress.add_task("starting", total=total)
-
+app.add_typer(chains_app, name="chains")
+app.add_typer(chain_app, name="chain")
 
 @data_app.command("fetch")
 def data_fetch(mirror: MirrorOption = None) -> None:
@@ -78,7 +44,7 @@ def data_fetch(mirror: MirrorOption = None) -> None:
     from chainatlas.sources import fetch
 
     folder = fetch.mirror_from_env(mirror)
-    with _progress(len(fetch.BUNDLE)) as (bar, task):
+    with progress_bar(len(fetch.BUNDLE)) as (bar, task):
         if folder is not None:
             bar.update(task, description=f"checking mirror {folder}")
             files = fetch.read_mirror(folder)
@@ -100,11 +66,11 @@ def run_build(db_path: Path | None, mirror: Path | None) -> dict[str, int]:
     from chainatlas.build import STEPS, build_store
     from chainatlas.sources import fetch
 
-    with _progress(len(STEPS) + 1) as (bar, task):
+    with progress_bar(len(STEPS) + 1) as (bar, task):
         bar.update(task, description="open data")
         bundle = fetch.resolve_bundle(mirror)
         bar.update(task, advance=1)
-        with _open(db_path) as db:
+        with open_store(db_path) as db:
             report = build_store(db, bundle, lambda label: bar.update(
                 task, advance=1, description=label))
             bar.update(task, description="built", completed=len(STEPS) + 1)
@@ -126,10 +92,10 @@ def stats(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Show counts per table, located share, ingest rejects and provenance."""
     from chainatlas.store.stats import stats_from_db
 
-    with _open(db, read_only=True) as store:
+    with open_store(db, read_only=True) as store:
         result = stats_from_db(store)
     if as_json:
-        _print_json(result)
+        print_json(result)
         return
     firms = result["firms"]
     console.print(f"[bold]Listed firms[/]: {firms['listed']:,}, located to a city: "
@@ -179,16 +145,16 @@ def import_roster_command(
     """Import a region's enterprise roster (企业名单); strict unless --lenient."""
     from chainatlas.sources.roster_import import import_roster
 
-    with _progress(None) as (bar, task):
+    with progress_bar(None) as (bar, task):
         bar.update(task, description=f"importing {file.name}")
-        with _open(db) as store:
+        with open_store(db) as store:
             report = import_roster(store, file, mapping=_parse_map(mapping),
                                    encoding=encoding, lenient=lenient, rejects=rejects)
         bar.update(task, total=1, completed=1, description="imported")
     summary = {k: v for k, v in vars(report).items() if k != "problems"}
     summary["problems"] = [str(p) for p in report.problems]
     if as_json:
-        _print_json(summary)
+        print_json(summary)
         return
     console.print(f"{report.file}: {report.rows} rows; {report.inserted} new, {report.updated} "
                   f"updated ({report.changed_fields} fields), {report.unchanged} unchanged, "
@@ -208,7 +174,7 @@ def export_roster_command(
     from chainatlas.analysis.regions import region_from_text
     from chainatlas.sources.roster_import import export_roster
 
-    with _open(db, read_only=True) as store:
+    with open_store(db, read_only=True) as store:
         adcode = str(region_from_text(store, region)["adcode"]) if region else None
         count = export_roster(store, file, adcode)
     console.print(f"Wrote {count} firms to {file}.")
@@ -221,7 +187,7 @@ def demo(db: DbOption = None, mirror: MirrorOption = None,
     from chainatlas.analysis.regions import firms_by_industry, region_from_text
 
     run_build(db, mirror)
-    with _open(db, read_only=True) as store:
+    with open_store(db, read_only=True) as store:
         place = region_from_text(store, region)
         frame = firms_by_industry(store, place)
     table = Table("申万一级行业", "上市企业数", "企业",

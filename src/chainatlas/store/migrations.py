@@ -135,9 +135,70 @@ _V2 = (
     "ALTER TABLE companies ADD COLUMN capital_currency VARCHAR",
 )
 
+_V3 = (
+    """CREATE TABLE chains (
+        chain_id VARCHAR PRIMARY KEY,
+        name_zh VARCHAR NOT NULL,
+        name_en VARCHAR NOT NULL,
+        description_zh VARCHAR,
+        path VARCHAR NOT NULL,
+        sha256 VARCHAR NOT NULL,
+        loaded_at TIMESTAMP NOT NULL)""",
+    """CREATE TABLE chain_nodes (
+        chain_id VARCHAR NOT NULL,
+        node_id VARCHAR NOT NULL,
+        name_zh VARCHAR NOT NULL,
+        name_en VARCHAR NOT NULL,
+        stage VARCHAR NOT NULL,
+        parent VARCHAR,
+        level INTEGER NOT NULL,
+        is_leaf BOOLEAN NOT NULL,
+        ord INTEGER NOT NULL,
+        PRIMARY KEY (chain_id, node_id))""",
+    """CREATE TABLE chain_edges (
+        chain_id VARCHAR NOT NULL,
+        source VARCHAR NOT NULL,
+        target VARCHAR NOT NULL,
+        note_zh VARCHAR,
+        PRIMARY KEY (chain_id, source, target))""",
+    # Classifier output, rebuilt by every classification run. evidence is JSON text.
+    """CREATE TABLE placements (
+        company_id VARCHAR NOT NULL,
+        chain_id VARCHAR NOT NULL,
+        node_id VARCHAR NOT NULL,
+        confidence DOUBLE NOT NULL,
+        method VARCHAR NOT NULL,
+        evidence VARCHAR NOT NULL,
+        classified_at TIMESTAMP NOT NULL)""",
+    # Analysts' corrections: never rebuilt, never overridden by the classifier.
+    """CREATE TABLE corrections (
+        correction_id INTEGER PRIMARY KEY,
+        company_id VARCHAR NOT NULL,
+        chain_id VARCHAR NOT NULL,
+        node_id VARCHAR NOT NULL,
+        action VARCHAR NOT NULL,
+        reason VARCHAR NOT NULL,
+        author VARCHAR NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        active BOOLEAN NOT NULL DEFAULT true)""",
+    # Placements as analysts see them: the classifier's, less active unassignments,
+    # plus active assignments (confidence 1, method 'manual').
+    """CREATE VIEW firm_nodes AS
+        SELECT p.company_id, p.chain_id, p.node_id, p.confidence, p.method, p.evidence
+        FROM placements p WHERE NOT EXISTS (
+            SELECT 1 FROM corrections c WHERE c.active AND c.company_id = p.company_id
+            AND c.chain_id = p.chain_id AND c.node_id = p.node_id)
+        UNION ALL
+        SELECT company_id, chain_id, node_id, 1.0, 'manual',
+            json_object('correction', json_object('id', correction_id, 'reason', reason,
+                'author', author, 'at', strftime(created_at, '%Y-%m-%dT%H:%M:%S')))::VARCHAR
+        FROM corrections WHERE active AND action = 'assign'""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "regions, industries, companies, products, provenance", _V1),
     Migration(2, "roster firms: link to listed twins, capital currency", _V2),
+    Migration(3, "chain templates, firm placements, analysts' corrections", _V3),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -1,0 +1,222 @@
+"""Place every firm on chain nodes, with evidence (see :mod:`chainatlas.chains.signals`).
+
+Rules first: products (revenue-weighted), Shenwan industry, GB/T class and business-scope
+keywords. Then a text model trained on the rules' confident placements of listed firms
+places firms that have only a business scope (roster firms). Analysts' corrections are
+applied on top by the ``firm_nodes`` view and are never touched here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from chainatlas.chains.matcher import ChainMatcher
+from chainatlas.chains.signals import (
+    PLACE_THRESHOLD,
+    Evidence,
+    gbt_strength,
+    merge_product_hits,
+    product_shares,
+    scope_segments,
+    shenwan_strength,
+)
+from chainatlas.chains.templates import ChainTemplate
+from chainatlas.chains.textmodel import TextModel, fit_text_model
+from chainatlas.store import Database
+
+# A rule placement this confident, backed by products, is a training label.
+TRAIN_MIN_CONFIDENCE = 0.6
+
+
+@dataclass
+class Firm:
+    """What classification reads of one firm."""
+
+    company_id: str
+    shenwan: str | None
+    gbt: str | None
+    scope: str | None
+    products: list[tuple[str, float]]
+
+    def product_text(self) -> str:
+        """The firm's product names as one text (what the model trains on)."""
+        return "；".join(name for name, _ in self.products)
+
+
+def firms_from_db(db: Database) -> list[Firm]:
+    """Read every firm with its Shenwan code, GB/T code, scope and products."""
+    shenwan = dict(db.execute(
+        "SELECT company_id, min(code) FROM company_industries WHERE scheme = 'sw2021' "
+        "GROUP BY company_id").fetchall())
+    products: dict[str, list[tuple[str, float | None]]] = defaultdict(list)
+    for cid, name, share in db.execute(
+            "SELECT cp.company_id, p.name, cp.revenue_share FROM company_products cp "
+            "JOIN products p USING (product_id) WHERE p.kind = 'product' "
+            "ORDER BY cp.company_id, cp.revenue_share DESC NULLS LAST").fetchall():
+        products[cid].append((name, share))
+    return [Firm(cid, shenwan.get(cid), gbt, scope, product_shares(products.get(cid, [])))
+            for cid, gbt, scope in db.execute(
+                "SELECT company_id, industry_gbt, business_scope FROM companies "
+                "ORDER BY company_id").fetchall()]
+
+
+def _shenwan_names(db: Database) -> dict[str, str]:
+    return dict(db.execute(
+        "SELECT code, name FROM industries WHERE scheme = 'sw2021'").fetchall())
+
+
+def rule_evidence(template: ChainTemplate, matcher: ChainMatcher, firms: Sequence[Firm],
+                  shenwan_names: Mapping[str, str]) -> dict[tuple[str, str], Evidence]:
+    """Return (company_id, node_id) -> evidence from the four rule signals."""
+    names = {name for firm in firms for name, _ in firm.products}
+    product_hits = {name: {h.node_id: list(h.keywords) for h in matcher.match(name)}
+                    for name in names}
+    coded = [n for n in template.nodes if n.shenwan or n.gbt]
+    out: dict[tuple[str, str], Evidence] = {}
+    for firm in firms:
+        for node_id, rows in merge_product_hits(product_hits, firm.products).items():
+            out.setdefault((firm.company_id, node_id), Evidence()).products = rows
+        for node in coded:
+            if firm.shenwan and node.shenwan:
+                strength, code = shenwan_strength(firm.shenwan, node.shenwan)
+                if code:
+                    out.setdefault((firm.company_id, node.id), Evidence()).shenwan = {
+                        "code": firm.shenwan, "name": shenwan_names.get(firm.shenwan),
+                        "matched": code, "strength": strength}
+            if firm.gbt and node.gbt:
+                strength, code = gbt_strength(firm.gbt, node.gbt)
+                if code:
+                    out.setdefault((firm.company_id, node.id), Evidence()).gbt = {
+                        "code": firm.gbt, "matched": code, "strength": strength}
+        if firm.scope:
+            for node_id, words in matcher.match_segments(scope_segments(firm.scope)).items():
+                out.setdefault((firm.company_id, node_id), Evidence()).scope_keywords = words
+    return out
+
+
+def training_labels(evidence: Mapping[tuple[str, str], Evidence],
+                    chain_id: str) -> dict[str, list[str]]:
+    """company_id -> confident, product-backed ``chain:node`` labels (training targets)."""
+    labels: dict[str, list[str]] = defaultdict(list)
+    for (cid, node_id), ev in evidence.items():
+        if ev.products and ev.confidence() >= TRAIN_MIN_CONFIDENCE:
+            labels[cid].append(f"{chain_id}:{node_id}")
+    return labels
+
+
+def train_model(firms: Sequence[Firm], labels: Mapping[str, list[str]],
+                seed: int = 0) -> TextModel | None:
+    """Fit the text model on every firm with products (unlabelled firms are negatives)."""
+    with_products = [f for f in firms if f.products]
+    return fit_text_model([f.product_text() for f in with_products],
+                          [labels.get(f.company_id, []) for f in with_products], seed)
+
+
+class ScopeClassifier:
+    """Place firms known only by free text (a business scope) on every chain's nodes.
+
+    Combines the scope-keyword rule and the text model exactly as a full classification
+    run does for roster firms; usable on its own for batches of texts.
+    """
+
+    def __init__(self, templates: Mapping[str, ChainTemplate], model: TextModel | None) -> None:
+        self.matchers = {cid: ChainMatcher(t) for cid, t in templates.items()}
+        self.model = model
+
+    def evidence(self, texts: Sequence[str]) -> list[dict[tuple[str, str], Evidence]]:
+        """Per text: (chain_id, node_id) -> evidence."""
+        out: list[dict[tuple[str, str], Evidence]] = []
+        for text in texts:
+            segments = scope_segments(text)
+            found: dict[tuple[str, str], Evidence] = {}
+            for cid, matcher in self.matchers.items():
+                for node_id, words in matcher.match_segments(segments).items():
+                    found[(cid, node_id)] = Evidence(scope_keywords=words)
+            out.append(found)
+        if self.model is not None and texts:
+            for found, best in zip(out, self.model.top_labels(list(texts)), strict=True):
+                for label, probability in best:
+                    cid, node_id = label.split(":", 1)
+                    found.setdefault((cid, node_id), Evidence()).model_probability = probability
+        return out
+
+    def classify(self, texts: Sequence[str]) -> list[list[tuple[str, str, float]]]:
+        """Per text: the (chain_id, node_id, confidence) placements above the threshold."""
+        return [[(cid, nid, c) for (cid, nid), ev in found.items()
+                 if (c := ev.confidence()) >= PLACE_THRESHOLD]
+                for found in self.evidence(texts)]
+
+
+def placements_from_evidence(evidence: Mapping[tuple[str, str], Evidence], chain_id: str,
+                             now: dt.datetime) -> pd.DataFrame:
+    """Keep the placements at or above the threshold, as rows for ``placements``."""
+    rows = []
+    for (cid, node_id), ev in evidence.items():
+        confidence = ev.confidence()
+        if confidence >= PLACE_THRESHOLD:
+            rows.append((cid, chain_id, node_id, confidence, ev.method(),
+                         json.dumps(ev.to_dict(), ensure_ascii=False), now))
+    return pd.DataFrame(rows, columns=["company_id", "chain_id", "node_id", "confidence",
+                                       "method", "evidence", "classified_at"])
+
+
+def store_templates(db: Database, templates: Mapping[str, ChainTemplate], now: dt.datetime,
+                    sha256: Mapping[str, str]) -> None:
+    """Replace the stored chains, nodes and edges with ``templates``."""
+    for table in ("chains", "chain_nodes", "chain_edges"):
+        db.execute(f"DELETE FROM {table}")
+    for t in templates.values():
+        db.execute("INSERT INTO chains VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   [t.id, t.name_zh, t.name_en, t.description_zh, t.path,
+                    sha256.get(t.id, ""), now])
+        db.insert_df("chain_nodes", pd.DataFrame(
+            [(t.id, n.id, n.name_zh, n.name_en, n.stage, n.parent, n.level, n.is_leaf, i)
+             for i, n in enumerate(t.nodes)],
+            columns=["chain_id", "node_id", "name_zh", "name_en", "stage", "parent", "level",
+                     "is_leaf", "ord"]))
+        db.insert_df("chain_edges", pd.DataFrame(
+            [(t.id, e.source, e.target, e.note_zh) for e in t.edges],
+            columns=["chain_id", "source", "target", "note_zh"]).drop_duplicates(
+                ["source", "target"]))
+
+
+def classify_store(db: Database, templates: Mapping[str, ChainTemplate],
+                   sha256: Mapping[str, str] | None = None,
+                   progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Classify every firm onto every chain and replace ``placements``; return counts."""
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    firms = firms_from_db(db)
+    names = _shenwan_names(db)
+    evidence: dict[str, dict[tuple[str, str], Evidence]] = {}
+    labels: dict[str, list[str]] = defaultdict(list)
+    for chain_id, template in templates.items():
+        if progress:
+            progress(f"classifying {template.name_zh}")
+        evidence[chain_id] = rule_evidence(template, ChainMatcher(template), firms, names)
+        for cid, rows in training_labels(evidence[chain_id], chain_id).items():
+            labels[cid].extend(rows)
+    # The model only serves firms known by their scope alone: train it only when some exist.
+    scope_only = [f for f in firms if f.scope and not f.products]
+    model = train_model(firms, labels) if scope_only else None
+    if model is not None:
+        for firm, best in zip(scope_only, model.top_labels([f.scope or "" for f in scope_only]),
+                              strict=True):
+            for label, probability in best:
+                chain_id, node_id = label.split(":", 1)
+                evidence[chain_id].setdefault((firm.company_id, node_id),
+                                              Evidence()).model_probability = probability
+    frames = {cid: placements_from_evidence(ev, cid, now) for cid, ev in evidence.items()}
+    with db.transaction():
+        store_templates(db, templates, now, sha256 or {})
+        db.execute("DELETE FROM placements")
+        for frame in frames.values():
+            db.insert_df("placements", frame)
+    return {cid: {"placements": len(f), "firms": int(f["company_id"].nunique())}
+            for cid, f in frames.items()} | {"model_labels": len(model.labels) if model else 0}

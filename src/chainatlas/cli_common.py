@@ -1,0 +1,58 @@
+"""Shared pieces of the command line: options, the store opener, output helpers."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import platformdirs
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from chainatlas.store import Database
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def default_db_path() -> Path:
+    """Return the store used when --db is not given (``$CHAINATLAS_DB`` or the data dir)."""
+    env = os.environ.get("CHAINATLAS_DB")
+    if env:
+        return Path(env)
+    return Path(platformdirs.user_data_dir("chainatlas")) / "chainatlas.duckdb"
+
+
+DbOption = Annotated[Path | None, typer.Option("--db", help="Store file (default: "
+                                                "$CHAINATLAS_DB or the user data dir).")]
+MirrorOption = Annotated[Path | None, typer.Option(
+    "--mirror", help="Read the open data from this folder (layout of the bundle) instead "
+    "of downloading it; default $CHAINATLAS_MIRROR.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+
+def open_store(db: Path | None, read_only: bool = False) -> Database:
+    """Open the store named by --db (or the default)."""
+    return Database(db or default_db_path(), read_only=read_only)
+
+
+def print_json(value: Any) -> None:
+    """Print a value as indented UTF-8 JSON on stdout."""
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+@contextmanager
+def progress_bar(total: int | None = None) -> Iterator[tuple[Progress, Any]]:
+    """A rich progress bar on stderr (stdout stays clean for --json)."""
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                        TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                        console=err_console, transient=False)
+    with progress:
+        yield progress, progress.add_task("starting", total=total)
+

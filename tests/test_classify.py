@@ -1,0 +1,186 @@
+"""Firm -> node classification: signals, evidence, model, corrections."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from chainatlas.build import build_store, classify
+from chainatlas.chains.classify import ScopeClassifier, classify_store
+from chainatlas.chains.corrections import correct
+from chainatlas.chains.matcher import ChainMatcher
+from chainatlas.chains.signals import (
+    PLACE_THRESHOLD,
+    Evidence,
+    gbt_strength,
+    noisy_or,
+    product_shares,
+    scope_segments,
+    shenwan_strength,
+)
+from chainatlas.chains.templates import load_templates
+from chainatlas.chains.textmodel import fit_text_model
+from chainatlas.errors import NotFoundError
+from chainatlas.store import Database
+from tests.conftest import unpinned_bundle
+
+TEMPLATES = load_templates()
+NOW = dt.datetime(2026, 1, 1)
+
+
+def test_signal_strengths() -> None:
+    assert shenwan_strength("370101", ["370101"]) == (0.55, "370101")
+    assert shenwan_strength("370101", ["370100"]) == (0.45, "370100")
+    assert shenwan_strength("370101", ["370000"]) == (0.30, "370000")
+    assert shenwan_strength("270101", ["370101"]) == (0.0, None)
+    assert gbt_strength("2761", ["2761"]) == (0.60, "2761")
+    assert gbt_strength("276", ["2761"]) == (0.35, "2761")
+    assert gbt_strength("27", ["2761"]) == (0.20, "2761")
+    assert noisy_or([0.5, 0.5]) == pytest.approx(0.75)
+    assert product_shares([("a", -0.1), ("b", 0.6)]) == [("b", 0.6)]
+    assert product_shares([("a", None), ("b", None)]) == [("a", 0.5), ("b", 0.5)]
+
+
+def test_matcher_exclusions_void_only_their_clause() -> None:
+    matcher = ChainMatcher(TEMPLATES["biomedicine"])
+    assert "bm_vaccines" in {h.node_id for h in matcher.match("流感疫苗")}
+    assert "bm_vaccines" not in {h.node_id for h in matcher.match("兽用疫苗")}
+    hits = matcher.match_segments(scope_segments("兽用疫苗销售；人用狂犬疫苗生产"))
+    assert sorted(hits["bm_vaccines"]) == ["狂犬疫苗", "疫苗"]
+    # case-sensitive: CRO must not match "micro"
+    assert not ChainMatcher(TEMPLATES["biomedicine"]).match("microelectronics")
+
+
+def _add_firm(db: Database, cid: str, *, shenwan: str | None = None, gbt: str | None = None,
+              scope: str | None = None, products: dict[str, float] | None = None) -> None:
+    db.execute("INSERT INTO companies (company_id, origin, short_name, industry_gbt, "
+               "business_scope, source_id, updated_at) VALUES (?, 'roster', ?, ?, ?, 1, ?)",
+               [cid, cid, gbt, scope, NOW])
+    if shenwan:
+        db.execute("INSERT INTO company_industries VALUES (?, 'sw2021', ?, 1)", [cid, shenwan])
+    for name, share in (products or {}).items():
+        pid = db.scalar("SELECT product_id FROM products WHERE name = ?", [name])
+        if pid is None:
+            pid = int(db.scalar("SELECT coalesce(max(product_id), 0) + 1 FROM products"))
+            db.execute("INSERT INTO products VALUES (?, ?, 'product', 1)", [pid, name])
+        db.execute("INSERT INTO company_products VALUES (?, ?, ?, ?, 1)",
+                   [cid, pid, share, share < 0])
+
+
+@pytest.fixture
+def hand_db() -> Database:
+    db = Database()
+    _add_firm(db, "VAC", products={"流感疫苗": 0.7, "技术服务收入": 0.3})
+    _add_firm(db, "API", shenwan="370101", products={"维生素C": 0.9})
+    _add_firm(db, "SWONLY", shenwan="370101")
+    _add_firm(db, "SMALL", products={"流感疫苗": 0.02, "房地产": 0.98})
+    _add_firm(db, "ICD", gbt="6520", scope="集成电路设计；芯片设计；技术服务")
+    _add_firm(db, "NONE", products={"房地产": 1.0})
+    return db
+
+
+def placements(db: Database) -> dict[tuple[str, str, str], dict[str, object]]:
+    return {(r["company_id"], r["chain_id"], r["node_id"]): r
+            for r in db.rows("SELECT * FROM firm_nodes")}
+
+
+def test_hand_made_firms_land_on_known_nodes(hand_db: Database) -> None:
+    classify_store(hand_db, TEMPLATES)
+    got = placements(hand_db)
+    assert ("VAC", "biomedicine", "bm_vaccines") in got
+    assert ("API", "biomedicine", "bm_api") in got
+    assert got[("API", "biomedicine", "bm_api")]["confidence"] > \
+        got[("SWONLY", "biomedicine", "bm_api")]["confidence"]
+    assert ("ICD", "electronics", "el_ic_design") in got
+    assert not any(k[0] in {"SMALL", "NONE"} for k in got)  # 2 % of revenue is not enough
+
+
+def test_every_placement_carries_evidence(hand_db: Database) -> None:
+    classify_store(hand_db, TEMPLATES)
+    for row in hand_db.rows("SELECT * FROM placements"):
+        evidence = json.loads(str(row["evidence"]))
+        assert evidence["signals"], row
+        assert 0 <= float(row["confidence"]) <= 1
+        assert float(row["confidence"]) >= PLACE_THRESHOLD
+    vac = json.loads(str(hand_db.scalar(
+        "SELECT evidence FROM placements WHERE company_id = 'VAC' AND node_id = 'bm_vaccines'")))
+    assert vac["products"][0]["product"] == "流感疫苗"
+    assert vac["products"][0]["share"] == 0.7
+    icd = json.loads(str(hand_db.scalar(
+        "SELECT evidence FROM placements WHERE company_id = 'ICD' AND node_id = 'el_ic_design'")))
+    assert icd["gbt"]["matched"] == "6520" and "集成电路设计" in icd["scope_keywords"]
+
+
+def test_evidence_confidence_is_noisy_or() -> None:
+    ev = Evidence(products=[{"product": "x", "share": 0.25, "keywords": ["x"]}],
+                  shenwan={"code": "370101", "matched": "370101", "strength": 0.55})
+    assert ev.confidence() == pytest.approx(1 - (1 - 0.9) * (1 - 0.55), abs=1e-4)
+    assert ev.method() == "rules"
+    assert Evidence(model_probability=0.9).method() == "model"
+    assert Evidence(model_probability=0.4).confidence() == 0.0
+
+
+def test_text_model_places_scope_only_firms() -> None:
+    texts = ["流感疫苗；狂犬疫苗", "维生素C；头孢菌素", "集成电路设计；芯片设计",
+             "房地产；物业"] * 4
+    labels = [["biomedicine:bm_vaccines"], ["biomedicine:bm_api"],
+              ["electronics:el_ic_design"], []] * 4
+    model = fit_text_model(texts, labels)
+    assert model is not None
+    best = model.top_labels(["主要从事流感疫苗的研发"], threshold=0.3)[0]
+    assert best[0][0] == "biomedicine:bm_vaccines"
+    result = ScopeClassifier(TEMPLATES, model).classify(["狂犬疫苗的生产与销售", "物业管理"])
+    assert ("biomedicine", "bm_vaccines") in {(c, n) for c, n, _ in result[0]}
+    assert result[1] == []
+
+
+def test_corrections_apply_and_survive_rebuild(mini_bundle: Path) -> None:
+    db = Database()
+    build_store(db, unpinned_bundle(mini_bundle))
+    with pytest.raises(NotFoundError, match="no node"):
+        correct(db, "以岭药业", "biomedicine", "bm_nope", "assign", "x")
+    correct(db, "002603", "biomedicine", "bm_vaccines", "assign", "药监局批文", "analyst")
+    auto = db.rows("SELECT node_id FROM placements WHERE company_id = '600812.SH' "
+                   "AND chain_id = 'biomedicine'")
+    assert auto, "华北制药 should be placed by its products"
+    node = str(auto[0]["node_id"])
+    correct(db, "华北制药", "biomedicine", node, "unassign", "已剥离该业务")
+    for _ in range(2):  # a rebuild reclassifies everything; corrections stay on top
+        got = placements(db)
+        manual = got[("002603.SZ", "biomedicine", "bm_vaccines")]
+        assert manual["method"] == "manual" and manual["confidence"] == 1.0
+        assert "药监局批文" in str(manual["evidence"])
+        assert ("600812.SH", "biomedicine", node) not in got
+        assert ("600812.SH", "biomedicine", node) in {
+            (r["company_id"], r["chain_id"], r["node_id"])
+            for r in db.rows("SELECT * FROM placements")}
+        build_store(db, unpinned_bundle(mini_bundle))
+    # re-assigning retires the unassignment, which stays on record
+    correct(db, "华北制药", "biomedicine", node, "assign", "恢复")
+    assert db.scalar("SELECT count(*) FROM corrections WHERE NOT active") == 1
+    assert ("600812.SH", "biomedicine", node) in placements(db)
+
+
+def test_classify_uses_user_chain_dirs(mini_db: Database, tmp_path: Path) -> None:
+    folder = tmp_path / "chains"
+    folder.mkdir()
+    (folder / "mini.yaml").write_text(
+        "id: mini\nname_zh: 迷你链\nname_en: Mini\nnodes:\n"
+        "  - {id: up, name_zh: 上游材料, name_en: Up, stage: 上游, keywords: [光纤]}\n"
+        "  - {id: down, name_zh: 线缆, name_en: Down, stage: 下游, keywords: [架空地线]}\n"
+        "edges:\n  - {from: up, to: down}\n", encoding="utf-8")
+    mini_db.set_setting("chains_dir", str(folder))
+    summary = classify(mini_db)
+    assert "mini" in summary
+    assert ("300265.SZ", "mini", "down") in placements(mini_db)
+
+
+def test_empty_store_stores_templates_and_no_placements() -> None:
+    db = Database()
+    assert classify_store(db, TEMPLATES)["biomedicine"]["placements"] == 0
+    assert db.scalar("SELECT count(*) FROM placements") == 0
+    assert db.scalar("SELECT count(*) FROM chain_nodes WHERE chain_id = 'biomedicine'") == \
+        len(TEMPLATES["biomedicine"].nodes)

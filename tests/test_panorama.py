@@ -1,0 +1,73 @@
+"""Chain panorama and template-edge audit."""
+
+from __future__ import annotations
+
+import pytest
+
+from chainatlas.analysis.panorama import chain_panorama
+from chainatlas.analysis.regions import region_from_text
+from chainatlas.chains.audit import audit_chain
+from chainatlas.chains.classify import classify_store
+from chainatlas.chains.templates import load_templates
+from chainatlas.errors import NotFoundError
+from chainatlas.store import Database
+from tests.test_classify import _add_firm
+
+TEMPLATES = load_templates()
+
+
+@pytest.fixture
+def chain_db() -> Database:
+    db = Database()
+    db.execute("INSERT INTO regions VALUES ('130000', '河北省', 'province', NULL, '130000', "
+               "114.5, 38.0, 1), ('130100', '石家庄市', 'city', '130000', '130000', 114.5, "
+               "38.0, 1), ('320500', '苏州市', 'city', '320000', '320000', 120.6, 31.3, 1)")
+    _add_firm(db, "A1", products={"维生素C": 0.9})
+    _add_firm(db, "A2", products={"头孢菌素": 0.8})
+    _add_firm(db, "B1", products={"片剂": 0.9})
+    _add_firm(db, "B2", products={"片剂": 0.5, "胶囊剂": 0.5})
+    for cid, city, capital in (("A1", "130100", 500.0), ("A2", "320500", 900.0),
+                               ("B1", "130100", 100.0), ("B2", "320500", None)):
+        db.execute("UPDATE companies SET city_adcode = ?, province_adcode = left(?, 2) || "
+                   "'0000', registered_capital = ? WHERE company_id = ?",
+                   [city, city, capital, cid])
+    ids = dict(db.execute("SELECT name, product_id FROM products").fetchall())
+    for up in ("维生素C", "头孢菌素"):
+        db.execute("INSERT INTO product_relations VALUES (?, ?, 'upstream_material', 1)",
+                   [ids["片剂"], ids[up]])
+    db.execute("INSERT INTO product_relations VALUES (?, ?, 'upstream_material', 1)",
+               [ids["胶囊剂"], ids["维生素C"]])
+    classify_store(db, TEMPLATES)
+    return db
+
+
+def _node(result: dict[str, object], node_id: str) -> dict[str, object]:
+    nodes = result["nodes"]
+    assert isinstance(nodes, list)
+    return next(n for n in nodes if n["node_id"] == node_id)
+
+
+def test_panorama_counts_nationally_and_locally(chain_db: Database) -> None:
+    region = region_from_text(chain_db, "石家庄")
+    result = chain_panorama(chain_db, "biomedicine", region)
+    api = _node(result, "bm_api")
+    assert (api["national_firms"], api["local_firms"]) == (2, 1)
+    assert [f["company_id"] for f in api["top_firms"]] == ["A2", "A1"]  # by capital
+    assert [f["company_id"] for f in api["local_top_firms"]] == ["A1"]
+    parent = _node(result, "bm_chem_drugs")  # counts its subtree, each firm once
+    assert parent["national_firms"] == 4
+    assert _node(result, "bm_vaccines")["national_firms"] == 0
+
+
+def test_panorama_by_chinese_name_and_unknown_chain(chain_db: Database) -> None:
+    assert chain_panorama(chain_db, "生物医药")["chain_id"] == "biomedicine"
+    with pytest.raises(NotFoundError, match="Known chains"):
+        chain_panorama(chain_db, "nope")
+
+
+def test_audit_counts_product_evidence(chain_db: Database) -> None:
+    result = audit_chain(chain_db, "biomedicine")
+    assert result["edges_with_evidence"] >= 1
+    missing = {(e["source"], e["target"]) for e in result["edges_without_evidence"]}
+    assert ("bm_api", "bm_oral_solid") not in missing
+    assert ("bm_api", "bm_injectables") in missing
