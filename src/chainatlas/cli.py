@@ -145,12 +145,17 @@ def import_roster_command(
     """Import a region's enterprise roster (企业名单); strict unless --lenient."""
     from chainatlas.sources.roster_import import import_roster
 
-    with progress_bar(None) as (bar, task):
+    from chainatlas.build import classify
+
+    with progress_bar(2) as (bar, task):
         bar.update(task, description=f"importing {file.name}")
         with open_store(db) as store:
             report = import_roster(store, file, mapping=_parse_map(mapping),
                                    encoding=encoding, lenient=lenient, rejects=rejects)
-        bar.update(task, total=1, completed=1, description="imported")
+            bar.update(task, advance=1, description="placing firms on chains")
+            # New or changed firms need placing; corrections are untouched.
+            classify(store, progress=lambda label: bar.update(task, description=label))
+        bar.update(task, completed=2, description="imported and classified")
     summary = {k: v for k, v in vars(report).items() if k != "problems"}
     summary["problems"] = [str(p) for p in report.problems]
     if as_json:
