@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chainatlas.analysis.derive import refresh_derived
 from chainatlas.chains.classify import classify_store
 from chainatlas.chains.templates import load_templates
 from chainatlas.sources import chainkg, gbt, geography, listed
@@ -155,7 +156,11 @@ def classify(db: Database, extra_dirs: Sequence[Path] = (),
     dirs = chain_dirs(db, extra_dirs)
     templates = load_templates(dirs)
     hashes = {cid: file_sha256(Path(t.path)) for cid, t in templates.items()}
-    return classify_store(db, templates, hashes, progress)
+    summary = classify_store(db, templates, hashes, progress)
+    if progress:
+        progress("supply graph and chain centrality")
+    summary["derived"] = refresh_derived(db)
+    return summary
 
 
 def build_store(db: Database, bundle: Sequence[FetchedFile],

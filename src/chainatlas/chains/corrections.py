@@ -11,6 +11,7 @@ import datetime as dt
 import getpass
 from typing import Any
 
+from chainatlas.analysis.derive import refresh_centrality, refresh_chain_firms
 from chainatlas.analysis.firms import firm_from_text
 from chainatlas.errors import ChainAtlasError, NotFoundError
 from chainatlas.store import Database
@@ -44,6 +45,8 @@ def correct(db: Database, firm: str, chain_id: str, node_id: str, action: str, r
         db.execute("INSERT INTO corrections VALUES (?, ?, ?, ?, ?, ?, ?, ?, true)",
                    [new_id, company["company_id"], chain_id, node_id, action, reason.strip(),
                     who, now])
+        refresh_chain_firms(db)
+        refresh_centrality(db)
     return {"correction_id": new_id, "company_id": company["company_id"],
             "short_name": company["short_name"], "chain_id": chain_id, "node_id": node_id,
             "action": action, "reason": reason.strip(), "author": who,

@@ -94,6 +94,7 @@ class Database:
         rows = self.conn.execute(
             "SELECT table_name FROM information_schema.tables "
             "WHERE table_schema = 'main' AND table_catalog = current_database() "
+            "AND table_type = 'BASE TABLE' "
             "ORDER BY table_name"
         ).fetchall()
         return [r[0] for r in rows]

@@ -195,10 +195,40 @@ _V3 = (
         FROM corrections WHERE active AND action = 'assign'""",
 )
 
+_V4 = (
+    # Derived tables, rebuilt after every classification or correction, so regional
+    # queries read one narrow table instead of expanding node subtrees each time.
+    # chain_firms: one row per (chain, node, firm) with the node's whole subtree folded in.
+    """CREATE TABLE chain_firms (
+        chain_id VARCHAR NOT NULL,
+        node_id VARCHAR NOT NULL,
+        company_id VARCHAR NOT NULL,
+        confidence DOUBLE NOT NULL,
+        direct BOOLEAN NOT NULL,
+        origin VARCHAR NOT NULL,
+        first_year INTEGER,
+        province_adcode VARCHAR,
+        city_adcode VARCHAR,
+        region_adcode VARCHAR)""",
+    # firm_supply: supplier -> buyer when a product of the supplier is an upstream
+    # material of a product of the buyer; weight = sum of share products.
+    """CREATE TABLE firm_supply (
+        supplier VARCHAR NOT NULL,
+        buyer VARCHAR NOT NULL,
+        weight DOUBLE NOT NULL,
+        relations INTEGER NOT NULL,
+        examples VARCHAR)""",
+    """CREATE TABLE chain_centrality (
+        chain_id VARCHAR NOT NULL,
+        company_id VARCHAR NOT NULL,
+        pagerank DOUBLE NOT NULL)""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "regions, industries, companies, products, provenance", _V1),
     Migration(2, "roster firms: link to listed twins, capital currency", _V2),
     Migration(3, "chain templates, firm placements, analysts' corrections", _V3),
+    Migration(4, "derived tables for regional queries: chain firms, supply graph", _V4),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
