@@ -143,9 +143,8 @@ def import_roster_command(
     as_json: JsonOption = False,
 ) -> None:
     """Import a region's enterprise roster (企业名单); strict unless --lenient."""
-    from chainatlas.sources.roster_import import import_roster
-
     from chainatlas.build import classify
+    from chainatlas.sources.roster_import import import_roster
 
     with progress_bar(2) as (bar, task):
         bar.update(task, description=f"importing {file.name}")
