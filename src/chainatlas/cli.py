@@ -24,6 +24,7 @@ from chainatlas.cli_common import (
     print_json,
     progress_bar,
 )
+from chainatlas.cli_region import leaders_command, map_command, recommend_app, region_command
 from chainatlas.errors import ChainAtlasError, InputError
 
 app = typer.Typer(help="ChainAtlas 产业链招商图谱: industry-chain maps and precision "
@@ -37,6 +38,10 @@ app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
 app.add_typer(chains_app, name="chains")
 app.add_typer(chain_app, name="chain")
+app.add_typer(recommend_app, name="recommend")
+app.command("region")(region_command)
+app.command("leaders")(leaders_command)
+app.command("map")(map_command)
 
 @data_app.command("fetch")
 def data_fetch(mirror: MirrorOption = None) -> None:

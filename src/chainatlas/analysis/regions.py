@@ -37,6 +37,11 @@ def region_from_text(db: Database, text: str) -> dict[str, Any]:
     raise NotFoundError(f"No region named {query!r}. Did you mean: {', '.join(close)}?")
 
 
+def region_column(region: dict[str, Any]) -> str:
+    """The firm column (province_adcode, city_adcode, region_adcode) a region filters on."""
+    return _LEVEL_COLUMN[str(region["level"])]
+
+
 def firms_in_region_sql(region: dict[str, Any], alias: str = "c") -> str:
     """Return a SQL condition selecting the firms located in ``region``."""
     column = _LEVEL_COLUMN[str(region["level"])]

@@ -1,0 +1,102 @@
+"""Chain leaders (链主): the firms that anchor a chain, nationally or in a region.
+
+Score = 0.5 × scale + 0.2 × breadth + 0.3 × centrality, each component in [0, 1]:
+
+- scale: the mean of the firm's percentile ranks, among all firms on the chain, of
+  registered capital, employees and chain revenue share (the revenue share of its products
+  that placed it on the chain's nodes; firms placed without product evidence get 0);
+- breadth: nodes of the chain the firm is placed on, divided by the most any firm of the
+  chain covers;
+- centrality: percentile rank of the firm's PageRank in the chain's firm-level supply
+  graph (``chain_centrality``; edges point from supplier to buyer), among firms with at
+  least one supply link; firms with none get 0.
+
+Percentiles are national, so a local leader's score is comparable across regions.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+
+from chainatlas.analysis.panorama import chain_row
+from chainatlas.analysis.regional import as_of_sql
+from chainatlas.analysis.regions import region_column
+from chainatlas.store import Database
+
+WEIGHTS = {"scale": 0.5, "breadth": 0.2, "centrality": 0.3}
+
+
+def _chain_revenue_share(evidence: pd.Series) -> float:
+    seen: dict[str, float] = {}
+    for raw in evidence:
+        for product in json.loads(str(raw)).get("products", []):
+            seen[product["product"]] = float(product["share"])
+    return min(1.0, sum(seen.values()))
+
+
+def leader_frame(db: Database, chain_id: str, as_of: int | None = None) -> pd.DataFrame:
+    """Every firm on the chain with its score components (national percentiles)."""
+    firms = db.df(
+        "SELECT f.company_id, c.short_name, c.full_name, c.stock_code, c.origin, "
+        "f.province_adcode, f.city_adcode, f.region_adcode, c.registered_capital, "
+        "c.employees, coalesce(x.pagerank, 0) AS pagerank, "
+        "count(*) FILTER (WHERE f.direct) AS nodes_covered, "
+        "string_agg(n.name_zh, '、' ORDER BY n.ord) FILTER (WHERE f.direct) AS nodes "
+        "FROM chain_firms f JOIN companies c USING (company_id) JOIN chain_nodes n "
+        "ON n.chain_id = f.chain_id AND n.node_id = f.node_id LEFT JOIN chain_centrality x "
+        "ON x.chain_id = f.chain_id AND x.company_id = f.company_id "
+        f"WHERE f.chain_id = ? AND {as_of_sql(as_of)} GROUP BY ALL", [chain_id])
+    if firms.empty:
+        return firms
+    evidence = db.df("SELECT company_id, evidence FROM firm_nodes WHERE chain_id = ?",
+                     [chain_id])
+    shares = evidence.groupby("company_id")["evidence"].apply(_chain_revenue_share)
+    firms["chain_revenue_share"] = firms["company_id"].map(shares).fillna(0.0)
+    ranks = [firms[col].rank(pct=True, na_option="keep").fillna(0.0)
+             for col in ("registered_capital", "employees", "chain_revenue_share")]
+    firms["scale"] = sum(ranks) / len(ranks)
+    most = max(int(firms["nodes_covered"].max()), 1)
+    firms["breadth"] = firms["nodes_covered"] / most
+    # Firms with no supply edge all sit at PageRank's floor: they get 0, not a median rank.
+    linked = firms["pagerank"] > firms["pagerank"].min() * (1 + 1e-9)
+    firms["centrality"] = firms["pagerank"].where(linked).rank(pct=True).fillna(0.0)
+    firms["score"] = sum(w * firms[k] for k, w in WEIGHTS.items())
+    return firms.sort_values(["score", "company_id"], ascending=[False, True])
+
+
+def chain_leaders(db: Database, chain_id: str, region: dict[str, Any] | None = None,
+                  top: int = 10, as_of: int | None = None) -> dict[str, Any]:
+    """National leaders of a chain, and the region's own when a region is given."""
+    chain = chain_row(db, chain_id)
+    frame = leader_frame(db, str(chain["chain_id"]), as_of)
+    out: dict[str, Any] = {"chain_id": chain["chain_id"], "chain_name": chain["name_zh"],
+                           "weights": WEIGHTS, "as_of": as_of,
+                           "national": _records(frame.head(top))}
+    if region is not None:
+        local = frame[frame[region_column(region)] == region["adcode"]]
+        out["region"] = {k: region[k] for k in ("adcode", "name", "level")}
+        out["local"] = _records(local.head(top))
+    return out
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    out = []
+    for rank, row in enumerate(frame.to_dict("records"), start=1):
+        out.append({
+            "rank": rank, "company_id": row["company_id"], "short_name": row["short_name"],
+            "full_name": row["full_name"], "stock_code": row["stock_code"],
+            "nodes": row["nodes"], "score": round(float(row["score"]), 4),
+            "components": {k: round(float(row[k]), 4) for k in WEIGHTS},
+            "raw": {"registered_capital": _num(row["registered_capital"]),
+                    "employees": _num(row["employees"]),
+                    "chain_revenue_share": round(float(row["chain_revenue_share"]), 4),
+                    "nodes_covered": int(row["nodes_covered"]),
+                    "pagerank": round(float(row["pagerank"]), 6)}})
+    return out
+
+
+def _num(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)

@@ -1,0 +1,122 @@
+"""Regional profile (LQ, classes), leaders and map data on hand-made regions."""
+
+from __future__ import annotations
+
+import pytest
+
+from chainatlas.analysis.derive import refresh_derived
+from chainatlas.analysis.leaders import chain_leaders
+from chainatlas.analysis.mapdata import map_counts
+from chainatlas.analysis.regional import classify_node, location_quotient, region_profile
+from chainatlas.analysis.regions import region_from_text
+from chainatlas.chains.classify import classify_store
+from chainatlas.chains.templates import load_templates
+from chainatlas.errors import ChainAtlasError, NotFoundError
+from chainatlas.store import Database
+from tests.test_classify import _add_firm
+
+TEMPLATES = load_templates()
+REGIONS = [("130000", "河北省", "province", None, 114.5, 38.0),
+           ("130100", "石家庄市", "city", "130000", 114.5, 38.0),
+           ("130200", "唐山市", "city", "130000", 118.2, 39.6),
+           ("320000", "江苏省", "province", None, 118.8, 32.1),
+           ("320500", "苏州市", "city", "320000", 120.6, 31.3)]
+# firm, city, products, registered capital, setup year
+FIRMS = [
+    ("SJZ_API1", "130100", {"维生素C": 0.9}, 500.0, 2005),
+    ("SJZ_API2", "130100", {"头孢菌素": 0.8}, 300.0, 2012),
+    ("SJZ_TAB", "130100", {"片剂": 0.9}, 50.0, 2001),
+    ("TS_VAC", "130200", {"流感疫苗": 0.9}, 80.0, 2003),
+    ("SZ_API", "320500", {"维生素C": 0.9}, 900.0, 1999),
+    ("SZ_TAB1", "320500", {"片剂": 0.9}, 700.0, 2000),
+    ("SZ_TAB2", "320500", {"胶囊剂": 0.9}, 600.0, 2000),
+    ("SZ_VAC", "320500", {"狂犬疫苗": 0.9}, 400.0, 2008),
+    ("SZ_OTHER", "320500", {"房地产": 1.0}, 100.0, 2000),
+    ("SZ_OTHER2", "320500", {"物业管理": 1.0}, 100.0, 2000),
+]
+
+
+@pytest.fixture
+def region_db() -> Database:
+    db = Database()
+    for adcode, name, level, parent, lon, lat in REGIONS:
+        db.execute("INSERT INTO regions VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
+                   [adcode, name, level, parent, adcode[:2] + "0000", lon, lat])
+    for cid, city, products, capital, year in FIRMS:
+        _add_firm(db, cid, products=products)
+        db.execute("UPDATE companies SET origin = 'listed', city_adcode = ?, region_adcode = ?, "
+                   "province_adcode = left(?, 2) || '0000', registered_capital = ?, "
+                   "setup_date = make_date(?, 1, 1) WHERE company_id = ?",
+                   [city, city, city, capital, year, cid])
+    classify_store(db, TEMPLATES)
+    refresh_derived(db)
+    return db
+
+
+def _node(profile: dict[str, object], node_id: str) -> dict[str, object]:
+    nodes = profile["nodes"]
+    assert isinstance(nodes, list)
+    return next(n for n in nodes if n["node_id"] == node_id)
+
+
+def test_location_quotient_and_classes() -> None:
+    assert location_quotient(2, 3, 3, 10) == pytest.approx((2 / 3) / (3 / 10))
+    assert location_quotient(1, 0, 3, 10) == 0.0
+    assert classify_node(0, 9.0, 0) == "缺"
+    assert classify_node(2, 1.25, 0) == "强"
+    assert classify_node(1, 5.0, 0) == "弱"  # one firm alone is not strong...
+    assert classify_node(1, 0.5, 1) == "强"  # ...unless it is a national node leader
+
+
+def test_region_profile_known_answers(region_db: Database) -> None:
+    sjz = region_from_text(region_db, "石家庄")
+    profile = region_profile(region_db, sjz, "biomedicine")
+    assert profile["local_listed_firms"] == 3 and profile["national_listed_firms"] == 10
+    api = _node(profile, "bm_api")
+    # 2 of Shijiazhuang's 3 listed firms vs 3 of 10 nationally
+    assert (api["local_firms"], api["national_firms"]) == (2, 3)
+    assert api["lq"] == pytest.approx(round((2 / 3) / (3 / 10), 3))
+    assert api["class"] == "强"
+    assert [f["company_id"] for f in api["local_leaders"]] == ["SJZ_API1", "SJZ_API2"]
+    assert _node(profile, "bm_vaccines")["class"] == "缺"
+    # a node leader makes a one-firm node strong: SJZ_TAB is in the top 10 of its node
+    assert _node(profile, "bm_oral_solid")["class"] == "强"
+
+
+def test_province_level_profile(region_db: Database) -> None:
+    hebei = region_from_text(region_db, "河北")
+    profile = region_profile(region_db, hebei, "biomedicine")
+    assert _node(profile, "bm_vaccines")["local_firms"] == 1  # 唐山's vaccine maker
+
+
+def test_as_of_filters_later_firms(region_db: Database) -> None:
+    sjz = region_from_text(region_db, "石家庄")
+    profile = region_profile(region_db, sjz, "biomedicine", as_of=2010)
+    assert _node(profile, "bm_api")["local_firms"] == 1  # SJZ_API2 was founded in 2012
+    assert profile["local_listed_firms"] == 2
+
+
+def test_leaders_components(region_db: Database) -> None:
+    sjz = region_from_text(region_db, "石家庄")
+    result = chain_leaders(region_db, "biomedicine", sjz)
+    national = result["national"]
+    assert national[0]["company_id"] in {"SZ_API", "SZ_TAB1"}
+    for row in national:
+        assert set(row["components"]) == {"scale", "breadth", "centrality"}
+        assert all(0 <= v <= 1 for v in row["components"].values())
+        assert row["score"] == pytest.approx(
+            sum(w * row["components"][k] for k, w in result["weights"].items()), abs=1e-3)
+    assert {r["company_id"] for r in result["local"]} == {"SJZ_API1", "SJZ_API2", "SJZ_TAB"}
+
+
+def test_map_counts(region_db: Database) -> None:
+    provinces = map_counts(region_db, "biomedicine")
+    assert {a["adcode"]: a["firms"] for a in provinces["areas"]} == {"320000": 4, "130000": 4}
+    cities = map_counts(region_db, "生物医药", "bm_api", "city",
+                        region_from_text(region_db, "河北"))
+    assert cities["areas"] == [{"adcode": "130100", "name": "石家庄市", "lon": 114.5,
+                                "lat": 38.0, "firms": 2, "top_firms": ["SJZ_API1", "SJZ_API2"]}]
+    with pytest.raises(ChainAtlasError, match="province"):
+        map_counts(region_db, "biomedicine", level="county")
+    with pytest.raises(NotFoundError):
+        map_counts(region_db, "biomedicine", "nope")
