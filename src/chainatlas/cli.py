@@ -66,6 +66,9 @@ def data_fetch(mirror: MirrorOption = None) -> None:
     console.print(table)
 
 
+DEMO_CHAINS = ("biomedicine", "electronics")
+
+
 def run_build(db_path: Path | None, mirror: Path | None) -> dict[str, int]:
     """Fetch (or read the mirror) and build the store with progress bars; return counts."""
     from chainatlas.build import STEPS, build_store
@@ -191,19 +194,32 @@ def export_roster_command(
 
 @app.command()
 def demo(db: DbOption = None, mirror: MirrorOption = None,
-         region: Annotated[str, typer.Option(help="Region to summarise.")] = "石家庄市") -> None:
-    """Fetch the open data, build the store and summarise a region (default 石家庄市)."""
+         region: Annotated[str, typer.Option(help="Region to summarise.")] = "石家庄市",
+         top: Annotated[int, typer.Option(help="Recommendations per chain.")] = 10) -> None:
+    """Fetch, build, then show a region's (default 石家庄市) panoramas and recommendations."""
+    from chainatlas.analysis.regional import region_profile
     from chainatlas.analysis.regions import firms_by_industry, region_from_text
+    from chainatlas.cli_region import (
+        print_firm_ranking,
+        print_node_ranking,
+        print_region_profile,
+    )
+    from chainatlas.recommend.firms import rank_firms
+    from chainatlas.recommend.nodes import rank_nodes
 
     run_build(db, mirror)
     with open_store(db, read_only=True) as store:
         place = region_from_text(store, region)
         frame = firms_by_industry(store, place)
-    table = Table("申万一级行业", "上市企业数", "企业",
-                  title=f"{place['name']} 上市企业（按申万行业）")
-    for row in frame.itertuples():
-        table.add_row(str(row.industry), str(row.firms), str(row.names))
-    console.print(table)
+        table = Table("申万一级行业", "上市企业数", "企业",
+                      title=f"{place['name']} 上市企业（按申万行业）")
+        for row in frame.itertuples():
+            table.add_row(str(row.industry), str(row.firms), str(row.names))
+        console.print(table)
+        for chain in DEMO_CHAINS:
+            print_region_profile(region_profile(store, place, chain))
+            print_node_ranking(rank_nodes(store, place, chain, top=top), str(place["name"]))
+            print_firm_ranking(rank_firms(store, place, chain, top=top), str(place["name"]))
     console.print(f"{place['name']}: {int(frame['firms'].sum())} listed firms "
                   f"in {len(frame)} Shenwan industries.")
 
