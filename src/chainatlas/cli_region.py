@@ -20,6 +20,13 @@ AsOf = Annotated[int | None, typer.Option(
 Top = Annotated[int, typer.Option("--top", help="How many to show.")]
 
 
+def chain_row(store: Any, chain: str) -> dict[str, Any]:
+    """The stored chain named by id or Chinese name."""
+    from chainatlas.analysis.panorama import chain_row as lookup
+
+    return lookup(store, chain)
+
+
 def _region(store: Any, text: str) -> dict[str, Any]:
     from chainatlas.analysis.regions import region_from_text
 
@@ -118,8 +125,9 @@ def recommend_nodes(region: RegionOption, chain: ChainOption, top: Top = 10,
     with open_store(db, read_only=True) as store:
         place = _region(store, region)
         result = rank_nodes(store, place, chain, as_of=as_of, top=top)
+        chain_name = str(chain_row(store, chain)["name_zh"])
     if xlsx:
-        _write_xlsx(xlsx, place, chain, firms=[], nodes=result)
+        _write_xlsx(xlsx, place, chain_name, firms=[], nodes=result)
     if as_json:
         print_json(result)
         return
@@ -151,8 +159,9 @@ def recommend_firms(region: RegionOption, chain: ChainOption,
     with open_store(db, read_only=True) as store:
         place = _region(store, region)
         result = rank_firms(store, place, chain, node, top=top, as_of=as_of)
+        chain_name = str(chain_row(store, chain)["name_zh"])
     if xlsx:
-        _write_xlsx(xlsx, place, chain, firms=result, nodes=None)
+        _write_xlsx(xlsx, place, chain_name, firms=result, nodes=None)
     if as_json:
         print_json(result)
         return
@@ -176,12 +185,12 @@ def _value(component: Any) -> float:
     return float(component["value"] if isinstance(component, dict) else component)
 
 
-def _write_xlsx(path: Path, region: dict[str, Any], chain: str,
+def _write_xlsx(path: Path, region: dict[str, Any], chain_name: str,
                 firms: list[dict[str, Any]], nodes: list[dict[str, Any]] | None) -> None:
     import datetime as dt
 
     from chainatlas.recommend.excel import write_recommendations_xlsx
 
-    write_recommendations_xlsx(path, region_name=str(region["name"]), chain_name=chain,
+    write_recommendations_xlsx(path, region_name=str(region["name"]), chain_name=chain_name,
                                generated_at=dt.datetime.now(), firms=firms, nodes=nodes)
     console.print(f"Excel: {path}")
