@@ -46,6 +46,15 @@ class Database:
                 "access to migrate it."
             )
 
+    @classmethod
+    def from_connection(cls, conn: duckdb.DuckDBPyConnection, path: str) -> Database:
+        """Wrap an open connection or cursor of an already migrated store."""
+        db = cls.__new__(cls)
+        db.path = path
+        db.conn = conn
+        db._depth = 0
+        return db
+
     def close(self) -> None:
         """Close the connection."""
         self.conn.close()
