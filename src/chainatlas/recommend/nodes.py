@@ -1,0 +1,461 @@
+"""Which chain nodes a region should develop next (精准招商: 补链 / 延链 / 强链).
+
+Candidates are the chain's LEAF nodes the region does not hold strongly: class 弱 or 缺 in
+:func:`~chainatlas.analysis.regional.region_profile` (same as-of view). Each gets three
+components in [0, 1] and a score:
+
+- density: relatedness of the region's existing chain firms to the node, the product-space
+  density of :mod:`chainatlas.recommend.relatedness` (cities x leaf nodes, listed firms).
+  A city uses its own row; a district uses its city's row (district matrices are too
+  sparse, and a city's firms are the district's hinterland); a province is computed on a
+  province x node matrix. The component is the density's percentile among all place x
+  leaf cells of the chain that places lack (Mcp = 0): the share of them with a strictly
+  lower density, so it reads alike across chains and is 0 without any related firm.
+- adjacency: supply links to the region's own nodes. Two nodes are linked when the chain
+  template has an edge between them (weight 1) or the product graph has evidence (a firm's
+  product is an upstream material of another firm's product; weight relations / 3, capped
+  at 1; evidence against a template edge's direction is dropped). Links between a node and
+  its own ancestors do not count. On each side (upstream = nodes supplying the candidate,
+  downstream = nodes it supplies) the region's 强 and 弱 neighbours are combined by
+  noisy-or, a 弱 one counting half; a 强 ancestor (the candidate sits in a strong parent's
+  subtree) adds the hierarchy part. adjacency = min(1, 0.5 up + 0.5 down + 0.5 parent).
+- availability: how many firms there are to attract: log(1 + listed firms on the node
+  outside the region) / log(1 + the largest national count of any leaf of any chain), so
+  scores compare across chains.
+
+score = 0.40 density + 0.05 adjacency + 0.55 availability (``WEIGHTS``), the best of a
+0.05-step weight grid on the 2010 view of ``benchmarks/backtest_nodes.py`` only (predicting
+the city x leaf nodes that gain their first listed firm in 2011-2015), then checked on the
+2013 and 2016 views. In that data adjacency adds little ranking signal beyond density
+(listed-firm entries follow national popularity and co-location far more than supply
+links), so it weighs little in the score; it still decides the labels and the reasons.
+Product evidence uses all of a firm's products (``EVIDENCE_PRODUCTS``), as
+:func:`chainatlas.chains.audit.edge_evidence` does: on the 2010 view it was slightly ahead
+(about two hits) of template edges alone and of counting only the products that placed a
+firm (those link almost no node pairs). The price: a diversified firm's side products can
+link unrelated nodes, so a reason cites such a link by its relation count and leaves the
+example pair to the components.
+
+Labels (strong = class 强 in the profile, inner nodes included):
+- 强链: the node is 弱 — the region has a local base to strengthen.
+- 补链: the node is 缺 and lies BETWEEN the region's strong nodes: a strong node links into
+  it from upstream AND it links to a strong node downstream, or a strong ancestor contains
+  it (a gap inside a chain segment the region already leads).
+- 延链: the node is 缺 otherwise — it extends the local chain beyond its ends (strong
+  neighbours on one side only) or starts a new segment (no strong neighbour).
+
+``as_of`` builds every figure (classes, density, availability, product evidence, firms to
+attract) from firms founded or listed by that year.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from chainatlas.analysis.panorama import SIZE_ORDER, chain_row
+from chainatlas.analysis.regional import STRONG_MIN_FIRMS, as_of_sql, region_profile
+from chainatlas.recommend.relatedness import LEVEL_COLUMNS, density_table
+from chainatlas.store import Database
+
+#: Weights of the score's components (sum 1), tuned on the 2010 backtest view.
+WEIGHTS: dict[str, float] = {"density": 0.4, "adjacency": 0.05, "availability": 0.55}
+#: Parts of the adjacency component: upstream side, downstream side, strong ancestor.
+SIDE_WEIGHTS: dict[str, float] = {"upstream": 0.5, "downstream": 0.5, "parent": 0.5}
+#: A 弱 neighbour counts this fraction of a 强 one in the adjacency component.
+WEAK_NEIGHBOUR = 0.5
+#: Product relations that make a product-evidence link as strong as a template edge.
+EVIDENCE_FULL = 3
+#: Which products of a firm count as product-graph evidence for its node (see
+#: :func:`product_evidence`): "placing", "all" or "none".
+EVIDENCE_PRODUCTS = "all"
+#: Firms named per neighbour node and as attraction targets.
+NAMED_FIRMS = 3
+LABELS = ("补链", "延链", "强链")
+STRONG, WEAK, MISSING = "强", "弱", "缺"
+# chain_firms column locating a firm in a region of each level
+_REGION_COLUMNS = {"province": "province_adcode", "city": "city_adcode",
+                   "district": "region_adcode"}
+#: Fewer firms outside the region than this: "可招引对象有限".
+PLENTY = 10
+
+
+@dataclass(frozen=True)
+class ChainContext:
+    """Region-independent inputs of a chain's ranking for one as-of year and place level."""
+
+    chain_id: str
+    as_of: int | None
+    level: str
+    #: place x leaf density table (place column named after ``level``) with ``pct``.
+    density: pd.DataFrame
+    #: directed supply links (see :func:`supply_links`), as rows keyed by target / source
+    incoming: dict[str, list[dict[str, Any]]]
+    outgoing: dict[str, list[dict[str, Any]]]
+    #: node_id -> ancestors (nearest first)
+    ancestors: dict[str, list[str]]
+    #: node_id -> biggest listed firms nationally (short_name and location columns).
+    top_firms: dict[str, list[dict[str, Any]]]
+    #: the largest national listed-firm count of any leaf of any chain (availability's 1)
+    biggest_leaf: int
+
+
+# Product evidence: node A supplies node B when a product of a firm on A is an upstream
+# material of a product of another firm on B. {products} picks which of a firm's products
+# count for its node: "placing" = only the products its placement names as evidence (a
+# conglomerate's cotton yarn says nothing about its display-glass node), "all" = every
+# product, exactly as chainatlas.chains.audit.edge_evidence does.
+_EVIDENCE_SQL = """
+WITH np AS (SELECT DISTINCT f.node_id, f.company_id, p.product_id FROM {products}
+    JOIN companies c ON c.company_id = f.company_id
+    WHERE f.chain_id = ? AND p.kind = 'product' AND {as_of}),
+supply AS (SELECT to_product AS up, from_product AS down FROM product_relations
+    WHERE relation = 'upstream_material' UNION SELECT from_product, to_product
+    FROM product_relations WHERE relation = 'downstream_product'),
+pairs AS (SELECT a.node_id AS source, b.node_id AS target, s.up, s.down,
+    a.company_id AS supplier, b.company_id AS buyer FROM supply s
+    JOIN np a ON a.product_id = s.up JOIN np b ON b.product_id = s.down
+    WHERE a.node_id <> b.node_id AND a.company_id <> b.company_id)
+SELECT source, target, count(DISTINCT (up, down)) AS relations,
+    arg_max(pu.name || '→' || pd.name, (SELECT count(*) FROM pairs q
+        WHERE q.up = pairs.up AND q.down = pairs.down)) AS example
+FROM pairs JOIN products pu ON pu.product_id = up JOIN products pd ON pd.product_id = down
+GROUP BY source, target
+"""
+_PRODUCTS = {
+    "placing": "firm_nodes f, unnest(json_extract_string(f.evidence, '$.products[*].product'))"
+               " AS u(name) JOIN products p ON p.name = u.name",
+    "all": "firm_nodes f JOIN company_products cp ON cp.company_id = f.company_id "
+           "JOIN products p ON p.product_id = cp.product_id AND "
+           "coalesce(cp.revenue_share, 0) >= 0",
+}
+
+
+def product_evidence(db: Database, chain_id: str, as_of: int | None = None,
+                     products: str | None = None) -> pd.DataFrame:
+    """Product-graph evidence per ordered node pair: source, target, relations, example.
+
+    Like :func:`chainatlas.chains.audit.edge_evidence` (``products="all"``), but only
+    firms founded or listed by ``as_of`` count, so a backtest never sees later firms.
+    ``products`` defaults to ``EVIDENCE_PRODUCTS``.
+    """
+    products = products or EVIDENCE_PRODUCTS
+    if products == "none":
+        return pd.DataFrame(columns=["source", "target", "relations", "example"])
+    year = "true" if as_of is None else (
+        f"least(year(c.setup_date), year(c.listing_date)) <= {int(as_of)}")
+    return db.df(_EVIDENCE_SQL.format(products=_PRODUCTS[products], as_of=year), [chain_id])
+
+
+def supply_links(db: Database, chain_id: str, as_of: int | None = None,
+                 products: str | None = None) -> pd.DataFrame:
+    """Directed supply links between nodes: template edges plus product evidence.
+
+    Columns: source, target, template, relations, example, weight. A template edge has
+    weight 1; an evidence-only pair weight relations / ``EVIDENCE_FULL`` (at most 1).
+    Evidence against a template edge's direction is dropped (the curated template wins),
+    and of two evidence-only directions between a pair the weaker one is dropped.
+    """
+    evidence = product_evidence(db, chain_id, as_of, products)
+    edges = db.df("SELECT source, target, true AS template FROM chain_edges "
+                  "WHERE chain_id = ?", [chain_id])
+    links = edges.merge(evidence, on=["source", "target"], how="outer")
+    links["template"] = links["template"].astype("boolean").fillna(False).astype(bool)
+    links["relations"] = links["relations"].fillna(0).astype(int)
+    strength = {(a, b): (t, r) for a, b, t, r in zip(
+        links["source"], links["target"], links["template"], links["relations"],
+        strict=True)}
+    keep = [t or strength.get((b, a), (False, -1)) < (t, r) for (a, b), (t, r)
+            in strength.items()]
+    links = links[keep].reset_index(drop=True)
+    evidence_weight = (links["relations"] / EVIDENCE_FULL).clip(upper=1.0)
+    links["weight"] = evidence_weight.where(~links["template"], 1.0)
+    return links
+
+
+def _density_with_percentile(db: Database, chain_id: str, as_of: int | None,
+                             level: str) -> pd.DataFrame:
+    table = density_table(db, chain_id, as_of, level)
+    # percentile among the cells places lack (those a ranking compares): the share with a
+    # strictly lower density, so a place without any related firm scores 0, not a median
+    absent = table["mcp"] == 0
+    table["pct"] = 1.0
+    if absent.sum() > 1:
+        lower = table.loc[absent, "density"].rank(method="min") - 1
+        table.loc[absent, "pct"] = lower / (int(absent.sum()) - 1)
+    elif absent.any():
+        table.loc[absent, "pct"] = 0.0
+    return table
+
+
+def _top_firms(db: Database, chain_id: str, as_of: int | None,
+               per_node: int = 12) -> dict[str, list[dict[str, Any]]]:
+    # enough per node that NAMED_FIRMS remain after dropping the region's own
+    frame = db.df(
+        "SELECT * FROM (SELECT f.node_id, c.short_name, f.province_adcode, f.city_adcode, "
+        f"f.region_adcode, row_number() OVER (PARTITION BY f.node_id ORDER BY {SIZE_ORDER}) "
+        "AS k FROM chain_firms f JOIN companies c USING (company_id) WHERE f.chain_id = ? "
+        f"AND f.origin = 'listed' AND {as_of_sql(as_of)}) WHERE k <= ? ORDER BY node_id, k",
+        [chain_id, per_node])
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row in frame.to_dict("records"):
+        out.setdefault(str(row["node_id"]), []).append({str(k): v for k, v in row.items()})
+    return out
+
+
+def chain_context(db: Database, chain_id: str, as_of: int | None = None,
+                  level: str = "city") -> ChainContext:
+    """Everything about a chain's ranking that does not depend on the region.
+
+    Pass it to :func:`rank_nodes` to rank many regions of one level on one chain and year
+    (the backtest does); ``rank_nodes`` builds it itself otherwise.
+    """
+    chain_id = str(chain_row(db, chain_id)["chain_id"])
+    parents = dict(db.execute("SELECT node_id, parent FROM chain_nodes WHERE chain_id = ?",
+                              [chain_id]).fetchall())
+    ancestors: dict[str, list[str]] = {}
+    for node in parents:
+        chain: list[str] = []
+        up = parents.get(node)
+        while up is not None:
+            chain.append(str(up))
+            up = parents.get(up)
+        ancestors[str(node)] = chain
+    incoming: dict[str, list[dict[str, Any]]] = {}
+    outgoing: dict[str, list[dict[str, Any]]] = {}
+    for link in supply_links(db, chain_id, as_of).to_dict("records"):
+        row = {str(k): v for k, v in link.items()}
+        incoming.setdefault(str(row["target"]), []).append(row)
+        outgoing.setdefault(str(row["source"]), []).append(row)
+    biggest = db.scalar(
+        "SELECT max(n) FROM (SELECT count(DISTINCT f.company_id) AS n FROM chain_firms f "
+        "JOIN chain_nodes c USING (chain_id, node_id) WHERE c.is_leaf AND f.origin = "
+        f"'listed' AND {as_of_sql(as_of)} GROUP BY f.chain_id, f.node_id)")
+    return ChainContext(chain_id, as_of, level,
+                        _density_with_percentile(db, chain_id, as_of, level),
+                        incoming, outgoing, ancestors, _top_firms(db, chain_id, as_of),
+                        int(biggest or 0))
+
+
+def density_place(region: dict[str, Any]) -> tuple[str, str | None]:
+    """The (level, adcode) whose density row stands for ``region`` (see module docs)."""
+    if region["level"] == "province":
+        return "province", str(region["adcode"])
+    if region["level"] == "city":
+        return "city", str(region["adcode"])
+    parent = region.get("parent")
+    return "city", None if parent is None else str(parent)
+
+
+def _region_density(context: ChainContext, place: str | None) -> dict[str, dict[str, float]]:
+    column = LEVEL_COLUMNS[context.level]
+    rows = context.density[context.density[column] == place]
+    return {str(r["node_id"]): {"density": float(r["density"]), "pct": float(r["pct"])}
+            for r in rows.to_dict("records")}
+
+
+def _firm_names(node: dict[str, Any]) -> list[str]:
+    return [str(f["short_name"] or f["company_id"]) for f in node["local_leaders"]
+            ][:NAMED_FIRMS]
+
+
+def _neighbours(node_id: str, side: str, context: ChainContext,
+                nodes: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The region's 强/弱 nodes linked to ``node_id`` on one side, strongest link first."""
+    if side == "upstream":
+        rows, other = context.incoming.get(node_id, []), "source"
+    else:
+        rows, other = context.outgoing.get(node_id, []), "target"
+    related = set(context.ancestors.get(node_id, []))
+    out = []
+    for row in rows:
+        peer = nodes.get(str(row[other]))
+        if peer is None or peer["class"] == MISSING or peer["node_id"] in related or (
+                node_id in context.ancestors.get(peer["node_id"], [])):
+            continue
+        factor = 1.0 if peer["class"] == STRONG else WEAK_NEIGHBOUR
+        out.append({
+            "node_id": peer["node_id"], "name_zh": peer["name_zh"], "class": peer["class"],
+            "edge": "template" if row["template"] else "product",
+            "relations": int(row["relations"]),
+            "example": None if pd.isna(row["example"]) else str(row["example"]),
+            "weight": round(float(row["weight"]) * factor, 4),
+            "local_firms": _firm_names(peer)})
+    return sorted(out, key=lambda n: (n["class"] != STRONG, -n["weight"], n["node_id"]))
+
+
+def _noisy_or(weights: list[float]) -> float:
+    return 1.0 - math.prod(1.0 - min(1.0, w) for w in weights)
+
+
+def _adjacency(node_id: str, context: ChainContext,
+               nodes: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    up = _neighbours(node_id, "upstream", context, nodes)
+    down = _neighbours(node_id, "downstream", context, nodes)
+    parent = next((nodes[a] for a in context.ancestors.get(node_id, [])
+                   if a in nodes and nodes[a]["class"] == STRONG), None)
+    parts = {"upstream": _noisy_or([n["weight"] for n in up]),
+             "downstream": _noisy_or([n["weight"] for n in down]),
+             "parent": 1.0 if parent else 0.0}
+    value = min(1.0, sum(SIDE_WEIGHTS[k] * v for k, v in parts.items()))
+    return {"value": round(value, 4), "parts": {k: round(v, 4) for k, v in parts.items()},
+            "upstream": up, "downstream": down,
+            "strong_parent": None if parent is None else {
+                "node_id": parent["node_id"], "name_zh": parent["name_zh"],
+                "local_firms": _firm_names(parent)}}
+
+
+def _label(node: dict[str, Any], adjacency: dict[str, Any]) -> str:
+    if node["class"] == WEAK:
+        return "强链"
+    strong_up = any(n["class"] == STRONG for n in adjacency["upstream"])
+    strong_down = any(n["class"] == STRONG for n in adjacency["downstream"])
+    between = strong_up and strong_down
+    return "补链" if between or adjacency["strong_parent"] else "延链"
+
+
+def _availability(node: dict[str, Any], region: dict[str, Any],
+                  context: ChainContext) -> dict[str, Any]:
+    national = int(node["national_firms"])
+    outside = national - int(node["local_listed"])
+    column = _REGION_COLUMNS[str(region["level"])]
+    # firms under special treatment (ST, *ST) are poor targets: left out of the names
+    targets = [str(f["short_name"]) for f in context.top_firms.get(node["node_id"], [])
+               if f[column] != region["adcode"] and f["short_name"]
+               and "ST" not in str(f["short_name"]).upper()][:NAMED_FIRMS]
+    biggest = context.biggest_leaf
+    value = math.log1p(outside) / math.log1p(biggest) if biggest > 0 else 0.0
+    return {"value": round(min(1.0, value), 4), "national_firms": national,
+            "outside_firms": outside, "targets": targets}
+
+
+def _side_sentence(peer: dict[str, Any], side: str) -> str:
+    where = "上游" if side == "upstream" else "下游"
+    standing = "为本地强项" if peer["class"] == STRONG else "本地已有布局"
+    firms = f"（{'、'.join(peer['local_firms'])}）" if peer["local_firms"] else ""
+    gain = "可就近配套" if side == "upstream" else "本地即有需求"
+    text = f"{where}「{peer['name_zh']}」{standing}{firms}，{gain}"
+    if peer["edge"] == "product":
+        # the example pair stays in the components: from a diversified firm it can be
+        # off-topic, while the count is what the link's weight rests on
+        text += f"（产品图谱中有 {peer['relations']} 组供需关系）"
+    return text
+
+
+def _label_sentence(node: dict[str, Any], label: str, adjacency: dict[str, Any]) -> str:
+    if label == "强链":
+        firms = "、".join(_firm_names(node))
+        if node["local_firms"] < STRONG_MIN_FIRMS:
+            return (f"本地仅有 {node['local_firms']} 家企业（{firms}），尚未形成集聚，"
+                    "宜引进同类企业做大做强")
+        return (f"本地已有 {node['local_firms']} 家企业（{firms}），但区位商仅 {node['lq']:.2f}，"
+                "集聚度不足，宜做大做强")
+    parent = adjacency["strong_parent"]
+    if label == "补链" and parent:
+        firms = f"（{'、'.join(parent['local_firms'])}）" if parent["local_firms"] else ""
+        return f"所属「{parent['name_zh']}」为本地强项{firms}，本环节是其中的缺口"
+    if label == "补链":
+        return "上下游均有本地强项，本环节是本地链条的缺口"
+    up = any(n["class"] == STRONG for n in adjacency["upstream"])
+    down = any(n["class"] == STRONG for n in adjacency["downstream"])
+    if up:
+        return "可从本地强项向下游延伸"
+    if down:
+        return "可向上游延伸，为本地强项配套"
+    return "本地尚无直接关联的强项，属新布局方向"
+
+
+def _supply_sentences(adjacency: dict[str, Any]) -> list[str]:
+    out = []
+    for side in ("upstream", "downstream"):
+        peers = adjacency[side]
+        strong = [p for p in peers if p["class"] == STRONG]
+        # name the strong neighbours; a weak one only when the side has no strong one
+        for peer in (strong or peers[:1])[:2]:
+            out.append(_side_sentence(peer, side))
+    return out
+
+
+def _market_sentences(availability: dict[str, Any], density: dict[str, Any]) -> list[str]:
+    national, outside = availability["national_firms"], availability["outside_firms"]
+    if national == 0:
+        out = ["全国尚无该环节上市企业，需培育或引进非上市企业"]
+    else:
+        supply = "可招引对象充足" if outside >= PLENTY else "可招引对象有限"
+        out = [f"全国有 {national} 家上市企业，其中 {outside} 家在本地以外，{supply}"]
+    if availability["targets"]:
+        out.append(f"可重点对接：{'、'.join(availability['targets'])}")
+    # a district is measured on its city's row (see the module docs): say so
+    where = "本地" if density["own_row"] else "所在城市"
+    if density["place_firms"] == 0:
+        out.append(f"{where}尚无本链上市企业，关联密度为 0")
+    else:
+        value, median = round(density["density"], 2), round(density["median"], 2)
+        side = "高于" if value > median else "低于" if value < median else "持平于"
+        out.append(f"与{where}现有产业的关联密度 {value:.2f}，{side}本链节点中位数（{median:.2f}）")
+    return out
+
+
+def _recommend(node: dict[str, Any], region: dict[str, Any], context: ChainContext,
+               density: dict[str, Any], nodes: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    adjacency = _adjacency(node["node_id"], context, nodes)
+    availability = _availability(node, region, context)
+    label = _label(node, adjacency)
+    components = {"density": density, "adjacency": adjacency, "availability": availability}
+    score = sum(WEIGHTS[k] * float(components[k]["value"]) for k in WEIGHTS)
+    reasons = [_label_sentence(node, label, adjacency), *_supply_sentences(adjacency),
+               *_market_sentences(availability, density)]
+    return {"node_id": node["node_id"], "name_zh": node["name_zh"], "stage": node["stage"],
+            "class": node["class"], "label": label, "score": round(score, 4),
+            "components": components, "reasons_zh": reasons}
+
+
+def _density_component(context: ChainContext, place: str | None, own_row: bool,
+                       leaves: list[str]) -> dict[str, dict[str, Any]]:
+    row = _region_density(context, place)
+    values = [row.get(n, {}).get("density", 0.0) for n in leaves]
+    median = statistics.median(values) if values else 0.0
+    place_firms = len(row)  # the density table only has places with chain firms
+    return {n: {"value": round(row.get(n, {}).get("pct", 0.0), 4),
+                "density": round(row.get(n, {}).get("density", 0.0), 4),
+                "median": round(median, 4), "place": place, "own_row": own_row,
+                "place_firms": place_firms}
+            for n in leaves}
+
+
+def rank_nodes(db: Database, region: dict[str, Any], chain_id: str,
+               as_of: int | None = None, top: int | None = None, *,
+               context: ChainContext | None = None) -> list[dict[str, Any]]:
+    """Rank the chain's leaf nodes a region lacks or holds weakly, best first.
+
+    ``region`` is a row of ``regions`` (see :func:`~chainatlas.analysis.regions.
+    region_from_text`); ``chain_id`` an id or Chinese name (NotFoundError otherwise).
+    Each result: node_id, name_zh, stage, class (弱/缺), label (补链/延链/强链), score in
+    [0, 1], rank, components {density, adjacency, availability} (each with ``value`` in
+    [0, 1] and the figures behind it) and reasons_zh. ``context`` (from
+    :func:`chain_context`, same chain, year and density level) saves rebuilding it.
+    """
+    level, place = density_place(region)
+    resolved = str(chain_row(db, chain_id)["chain_id"])
+    if context is None:
+        context = chain_context(db, resolved, as_of, level)
+    elif (context.chain_id, context.as_of, context.level) != (resolved, as_of, level):
+        raise ValueError("context was built for another chain, year or place level")
+    profile = region_profile(db, region, resolved, as_of)
+    nodes = {str(n["node_id"]): n for n in profile["nodes"]}
+    leaves = [n for n in profile["nodes"] if n["is_leaf"]]
+    density = _density_component(context, place, place == str(region["adcode"]),
+                                 [n["node_id"] for n in leaves])
+    ranked = [_recommend(n, region, context, density[n["node_id"]], nodes)
+              for n in leaves if n["class"] != STRONG]
+    order = {n["node_id"]: i for i, n in enumerate(leaves)}
+    ranked.sort(key=lambda r: (-r["score"],
+                               -r["components"]["availability"]["national_firms"],
+                               order[r["node_id"]]))
+    for i, row in enumerate(ranked, start=1):
+        row["rank"] = i
+    return ranked if top is None else ranked[:top]

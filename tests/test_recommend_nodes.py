@@ -1,0 +1,237 @@
+"""Node recommendation (补链 / 延链 / 强链) and relatedness density on hand-made regions.
+
+A tiny chain written for the test keeps the keywords under control:
+
+    甲原料 -> 乙部件 -> 丙整机 -> 丁服务      戊配件 -> 丙整机      己孤件 (no edge)
+    庚系统 = {庚一, 庚二}
+
+City A (石家庄) holds 甲原料, 丙整机 and 庚一 strongly (their only firms nationally make each
+a node leader) and one small 戊配件 firm among twelve (弱). 乙部件 is the gap between two
+strong nodes, 丁服务 lies past the chain's end (its only A firm was founded in 2016, so it is
+missing in the 2010 view), 己孤件 is isolated and 庚二 sits in a strong parent's subtree.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from chainatlas.analysis.derive import refresh_derived
+from chainatlas.analysis.regions import region_from_text
+from chainatlas.chains.classify import classify_store
+from chainatlas.chains.templates import load_template
+from chainatlas.errors import NotFoundError
+from chainatlas.recommend.nodes import chain_context, rank_nodes, supply_links
+from chainatlas.recommend.relatedness import presence_matrix, proximity, relatedness_density
+from chainatlas.store import Database
+from tests.test_classify import _add_firm
+
+TINY = """
+id: tiny
+name_zh: 小链
+name_en: Tiny chain
+nodes:
+  - {id: tn_a, name_zh: 甲原料, name_en: A, stage: 上游, keywords: [甲原料]}
+  - {id: tn_x, name_zh: 己孤件, name_en: X, stage: 上游, keywords: [己孤件]}
+  - {id: tn_b, name_zh: 乙部件, name_en: B, stage: 中游, keywords: [乙部件]}
+  - {id: tn_w, name_zh: 戊配件, name_en: W, stage: 中游, keywords: [戊配件]}
+  - {id: tn_c, name_zh: 丙整机, name_en: C, stage: 中游, keywords: [丙整机]}
+  - {id: tn_d, name_zh: 丁服务, name_en: D, stage: 下游, keywords: [丁服务]}
+  - {id: tn_g, name_zh: 庚系统, name_en: G, stage: 中游}
+  - {id: tn_g1, name_zh: 庚一, name_en: G1, stage: 中游, parent: tn_g, keywords: [庚一]}
+  - {id: tn_g2, name_zh: 庚二, name_en: G2, stage: 中游, parent: tn_g, keywords: [庚二]}
+edges:
+  - {from: tn_a, to: tn_b}
+  - {from: tn_b, to: tn_c}
+  - {from: tn_c, to: tn_d}
+  - {from: tn_w, to: tn_c}
+"""
+REGIONS = [("130000", "河北省", "province", None), ("130100", "石家庄市", "city", "130000"),
+           ("130102", "长安区", "district", "130100"), ("130200", "唐山市", "city", "130000"),
+           ("320000", "江苏省", "province", None), ("320500", "苏州市", "city", "320000")]
+# firm id, short name, city, product, registered capital, setup year
+FIRMS = [
+    ("A_A", "甲源科技", "130100", "甲原料", 500.0, 2001),
+    ("A_C", "丙机股份", "130100", "丙整机", 500.0, 2002),
+    ("A_G1", "庚一电子", "130100", "庚一", 500.0, 2003),
+    ("A_W", "小戊配件", "130100", "戊配件", 1.0, 2004),
+    ("A_D", "丁新服务", "130100", "丁服务", 500.0, 2016),
+    ("B_A", "唐甲", "130200", "甲原料", 100.0, 2000),
+    ("B_B", "唐乙", "130200", "乙部件", 100.0, 2000),
+    ("B_C", "唐丙", "130200", "丙整机", 100.0, 2000),
+    ("S_X", "苏己", "320500", "己孤件", 100.0, 2000),
+    ("S_D", "苏丁", "320500", "丁服务", 100.0, 2000),
+    ("S_G2", "苏庚二", "320500", "庚二", 100.0, 2000),
+    *[(f"S_W{i}", f"苏戊{i}", "320500", "戊配件", 100.0 + i, 2000) for i in range(11)],
+]
+
+
+def _build(folder: Path) -> Database:
+    path = folder / "tiny.yaml"
+    path.write_text(TINY, encoding="utf-8")
+    db = Database()
+    for adcode, name, level, parent in REGIONS:
+        db.execute("INSERT INTO regions VALUES (?, ?, ?, ?, ?, 0, 0, 1)",
+                   [adcode, name, level, parent, adcode[:2] + "0000"])
+    for cid, short, city, product, capital, year in FIRMS:
+        _add_firm(db, cid, products={product: 0.9})
+        district = "130102" if cid == "A_C" else city
+        db.execute("UPDATE companies SET origin = 'listed', short_name = ?, city_adcode = ?, "
+                   "region_adcode = ?, province_adcode = left(?, 2) || '0000', "
+                   "registered_capital = ?, setup_date = make_date(?, 1, 1) "
+                   "WHERE company_id = ?", [short, city, district, city, capital, year, cid])
+    ids = dict(db.execute("SELECT name, product_id FROM products").fetchall())
+    # product evidence: 丙整机 feeds 丁服务 (as the template says), 甲原料 feeds 戊配件 (an
+    # edge the template lacks) and 丙整机 feeds 乙部件 (against the template's direction)
+    for down, up in (("丁服务", "丙整机"), ("戊配件", "甲原料"), ("乙部件", "丙整机")):
+        db.execute("INSERT INTO product_relations VALUES (?, ?, 'upstream_material', 1)",
+                   [ids[down], ids[up]])
+    classify_store(db, {"tiny": load_template(path)})
+    refresh_derived(db)
+    return db
+
+
+@pytest.fixture
+def tiny_db(tmp_path: Path) -> Database:
+    return _build(tmp_path)
+
+
+def _by_node(ranked: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {r["node_id"]: r for r in ranked}
+
+
+def test_relatedness_density_by_hand() -> None:
+    # A: x, y; B: x, y; C: x, z; nobody has w. Every present cell has RCA >= 1, so
+    # Mcp = presence; ubiquity x 3, y 2, z 1; co-occurrence xy 2, xz 1, yz 0;
+    # phi = co-occurrence / max(ubiquity): phi_xy = 2/3, phi_xz = 1/3, phi_yz = 0.
+    counts = pd.DataFrame({"x": [1, 1, 1], "y": [1, 1, 0], "z": [0, 0, 1], "w": [0, 0, 0]},
+                          index=pd.Index(["A", "B", "C"], name="city_adcode"))
+    out = relatedness_density(counts).set_index(["city_adcode", "node_id"])
+    assert out.loc[("A", "z"), "density"] == pytest.approx((1 / 3) / (1 / 3 + 0 + 1))
+    assert out.loc[("C", "y"), "density"] == pytest.approx((2 / 3) / (2 / 3 + 1 + 0))
+    assert out.loc[("A", "x"), "density"] == pytest.approx((1 + 2 / 3) / (1 + 2 / 3 + 1 / 3))
+    assert out.loc[("C", "z"), "rca"] == pytest.approx((1 / 2) / (1 / 6))
+    assert (out.xs("w", level="node_id")[["rca", "mcp", "density"]] == 0).all().all()
+    assert out.loc[("B", "z"), "mcp"] == 0
+    phi = proximity(counts)
+    assert phi.loc["x", "y"] == pytest.approx(2 / 3) and phi.loc["y", "z"] == 0
+    assert phi.loc["w", "w"] == 1 and phi.loc["w", "x"] == 0
+
+
+def test_relatedness_density_degenerate_inputs() -> None:
+    one = pd.DataFrame({"x": [2], "y": [0]}, index=pd.Index(["A"], name="city_adcode"))
+    out = relatedness_density(one).set_index("node_id")
+    assert out.loc["x", "mcp"] == 1 and out.loc["x", "density"] == pytest.approx(1.0)
+    assert out.loc["y", "density"] == 0
+    empty = pd.DataFrame(columns=["x"], index=pd.Index([], name="city_adcode"), dtype="int64")
+    assert relatedness_density(empty).empty
+    zeros = pd.DataFrame({"x": [0, 0]}, index=pd.Index(["A", "B"], name="city_adcode"))
+    assert (relatedness_density(zeros)["density"] == 0).all()
+
+
+def test_presence_matrix_counts_leaves_and_as_of(tiny_db: Database) -> None:
+    now = presence_matrix(tiny_db, "tiny")
+    assert list(now.columns) == ["tn_a", "tn_x", "tn_b", "tn_w", "tn_c", "tn_d", "tn_g1",
+                                 "tn_g2"]  # leaves only, in template order
+    assert now.loc["320500", "tn_w"] == 11 and now.loc["130100", "tn_d"] == 1
+    before = presence_matrix(tiny_db, "tiny", as_of=2010)
+    assert before.loc["130100", "tn_d"] == 0  # founded in 2016
+    provinces = presence_matrix(tiny_db, "tiny", level="province")
+    assert provinces.loc["130000", "tn_a"] == 2
+
+
+def test_supply_links_template_and_product_evidence(tiny_db: Database) -> None:
+    links = supply_links(tiny_db, "tiny").set_index(["source", "target"])
+    assert links.loc[("tn_c", "tn_d"), "template"] and links.loc[("tn_c", "tn_d"),
+                                                                  "relations"] == 1
+    assert not links.loc[("tn_a", "tn_w"), "template"]
+    assert links.loc[("tn_a", "tn_w"), "weight"] == pytest.approx(1 / 3)
+    assert ("tn_c", "tn_b") not in links.index  # against the template's b -> c
+
+
+def test_gap_between_strong_nodes_is_filled_first(tiny_db: Database) -> None:
+    sjz = region_from_text(tiny_db, "石家庄")
+    ranked = rank_nodes(tiny_db, sjz, "tiny", as_of=2010)
+    nodes = _by_node(ranked)
+    assert {"tn_a", "tn_c", "tn_g1"}.isdisjoint(nodes)  # strong nodes are not candidates
+    assert nodes["tn_b"]["label"] == "补链"
+    assert nodes["tn_x"]["label"] == "延链"
+    assert nodes["tn_b"]["rank"] < nodes["tn_x"]["rank"]
+    assert nodes["tn_b"]["score"] > nodes["tn_x"]["score"]
+    assert nodes["tn_b"]["components"]["adjacency"]["value"] == 1.0
+    assert nodes["tn_x"]["components"]["adjacency"]["value"] == 0.0
+    assert (nodes["tn_b"]["components"]["density"]["density"]
+            > nodes["tn_x"]["components"]["density"]["density"] == 0)
+    assert nodes["tn_g2"]["label"] == "补链"  # inside the strong 庚系统
+    assert nodes["tn_g2"]["components"]["adjacency"]["strong_parent"]["node_id"] == "tn_g"
+    assert [r["rank"] for r in ranked] == list(range(1, len(ranked) + 1))
+
+
+def test_weak_node_is_strengthened_and_end_is_extended(tiny_db: Database) -> None:
+    sjz = region_from_text(tiny_db, "石家庄")
+    nodes = _by_node(rank_nodes(tiny_db, sjz, "tiny", as_of=2010))
+    assert (nodes["tn_w"]["class"], nodes["tn_w"]["label"]) == ("弱", "强链")
+    assert (nodes["tn_d"]["class"], nodes["tn_d"]["label"]) == ("缺", "延链")
+    upstream = nodes["tn_d"]["components"]["adjacency"]["upstream"]
+    assert [(n["node_id"], n["class"], n["edge"]) for n in upstream] == [
+        ("tn_c", "强", "template")]
+    assert nodes["tn_d"]["components"]["adjacency"]["downstream"] == []
+
+
+def test_as_of_drops_later_firms(tiny_db: Database) -> None:
+    sjz = region_from_text(tiny_db, "石家庄")
+    now = _by_node(rank_nodes(tiny_db, sjz, "tiny"))
+    assert "tn_d" not in now  # today A has 丁服务 (its only other firm is smaller: leader)
+    then = _by_node(rank_nodes(tiny_db, sjz, "tiny", as_of=2010))
+    assert then["tn_d"]["components"]["availability"]["national_firms"] == 1
+    assert then["tn_d"]["components"]["availability"]["targets"] == ["苏丁"]
+
+
+def test_reasons_name_strong_neighbours_and_local_firms(tiny_db: Database) -> None:
+    sjz = region_from_text(tiny_db, "石家庄")
+    nodes = _by_node(rank_nodes(tiny_db, sjz, "tiny", as_of=2010))
+    gap = nodes["tn_b"]["reasons_zh"]
+    assert "上游「甲原料」为本地强项（甲源科技），可就近配套" in gap
+    assert "下游「丙整机」为本地强项（丙机股份），本地即有需求" in gap
+    assert "全国有 1 家上市企业，其中 1 家在本地以外，可招引对象有限" in gap
+    assert any(s.startswith("与本地现有产业的关联密度") for s in gap)
+    weak = nodes["tn_w"]["reasons_zh"]
+    assert weak[0].startswith("本地仅有 1 家企业（小戊配件）")
+    assert any("苏戊10" in s for s in weak)  # the biggest firm outside, to attract
+    assert any("「庚系统」为本地强项（庚一电子）" in s for s in nodes["tn_g2"]["reasons_zh"])
+    # the product-evidence link a -> w is named with its relation count
+    assert any("「甲原料」" in s and "产品图谱" in s for s in weak)
+
+
+def test_components_are_bounded_for_every_region_level(tiny_db: Database) -> None:
+    for name in ("石家庄市", "长安区", "河北省", "唐山市", "苏州市"):
+        region = region_from_text(tiny_db, name)
+        ranked = rank_nodes(tiny_db, region, "tiny")
+        assert ranked, name
+        for rec in ranked:
+            assert rec["label"] in {"补链", "延链", "强链"}
+            assert 0.0 <= rec["score"] <= 1.0
+            for part in ("density", "adjacency", "availability"):
+                assert 0.0 <= rec["components"][part]["value"] <= 1.0
+    district = rank_nodes(tiny_db, region_from_text(tiny_db, "长安区"), "tiny")
+    assert district[0]["components"]["density"]["place"] == "130100"  # its city's row
+    assert any(s.startswith("与所在城市现有产业的关联密度") for s in district[0]["reasons_zh"])
+    province = rank_nodes(tiny_db, region_from_text(tiny_db, "河北省"), "tiny")
+    assert province[0]["components"]["density"]["place"] == "130000"
+
+
+def test_top_context_and_unknown_chain(tiny_db: Database) -> None:
+    sjz = region_from_text(tiny_db, "石家庄")
+    full = rank_nodes(tiny_db, sjz, "小链", as_of=2010)
+    assert rank_nodes(tiny_db, sjz, "tiny", as_of=2010, top=2) == full[:2]
+    context = chain_context(tiny_db, "tiny", 2010)
+    assert rank_nodes(tiny_db, sjz, "tiny", as_of=2010, context=context) == full
+    with pytest.raises(ValueError, match="context"):
+        rank_nodes(tiny_db, sjz, "tiny", as_of=None, context=context)
+    with pytest.raises(NotFoundError):
+        rank_nodes(tiny_db, sjz, "no_such_chain")
+    with pytest.raises(NotFoundError):
+        presence_matrix(tiny_db, "no_such_chain")
