@@ -68,7 +68,7 @@ def main() -> None:
     print(f"{len(regions)} cities x {len(CHAINS)} chains; store {args.db}")
     for label, query in queries.items():
         query(regions[0], CHAINS[0])  # warm-up
-        samples = [timed(lambda r=r, c=c: query(r, c)) for r in regions for c in CHAINS]
+        samples = [timed(lambda r=r, c=c, q=query: q(r, c)) for r in regions for c in CHAINS]
         print(f"{label:28s} p50 {statistics.median(samples):7.1f} ms   "
               f"p95 {percentile(samples, 95):7.1f} ms   max {max(samples):7.1f} ms   "
               f"(n={len(samples)})")

@@ -11,14 +11,13 @@ import pytest
 from chainatlas.build import build_store, classify
 from chainatlas.chains.classify import ScopeClassifier, classify_store
 from chainatlas.chains.corrections import correct
-from chainatlas.chains.matcher import ChainMatcher
+from chainatlas.chains.matcher import ChainMatcher, ScopeMatcher
 from chainatlas.chains.signals import (
     PLACE_THRESHOLD,
     Evidence,
     gbt_strength,
     noisy_or,
     product_shares,
-    scope_segments,
     shenwan_strength,
 )
 from chainatlas.chains.templates import load_templates
@@ -48,8 +47,11 @@ def test_matcher_exclusions_void_only_their_clause() -> None:
     matcher = ChainMatcher(TEMPLATES["biomedicine"])
     assert "bm_vaccines" in {h.node_id for h in matcher.match("流感疫苗")}
     assert "bm_vaccines" not in {h.node_id for h in matcher.match("兽用疫苗")}
-    hits = matcher.match_segments(scope_segments("兽用疫苗销售；人用狂犬疫苗生产"))
-    assert sorted(hits["bm_vaccines"]) == ["狂犬疫苗", "疫苗"]
+    scope = ScopeMatcher({"biomedicine": TEMPLATES["biomedicine"]})
+    hits = scope.match("兽用疫苗销售；人用狂犬疫苗生产")
+    assert sorted(hits[("biomedicine", "bm_vaccines")]) == ["狂犬疫苗", "疫苗"]
+    # catalogue boilerplate places nobody
+    assert ScopeMatcher(TEMPLATES).match("技术服务、技术开发；软件开发；会议及展览服务") == {}
     # case-sensitive: CRO must not match "micro"
     assert not ChainMatcher(TEMPLATES["biomedicine"]).match("microelectronics")
 
@@ -135,6 +137,12 @@ def test_text_model_places_scope_only_firms() -> None:
     result = ScopeClassifier(TEMPLATES, model).classify(["狂犬疫苗的生产与销售", "物业管理"])
     assert ("biomedicine", "bm_vaccines") in {(c, n) for c, n, _ in result[0]}
     assert result[1] == []
+    # no keyword of any node, yet the model recognises a cephalosporin maker
+    fallback = ScopeClassifier(TEMPLATES, model)
+    placed = fallback.classify(["头孢克肟"])[0]
+    assert ("biomedicine", "bm_api") in {(c, n) for c, n, _ in placed}
+    evidence = fallback.evidence(["头孢克肟"])[0][("biomedicine", "bm_api")]
+    assert evidence.method() == "model"
 
 
 def test_corrections_apply_and_survive_rebuild(mini_bundle: Path) -> None:

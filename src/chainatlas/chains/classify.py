@@ -15,16 +15,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from chainatlas.chains.matcher import ChainMatcher
+from chainatlas.chains.matcher import ChainMatcher, ScopeMatcher
 from chainatlas.chains.signals import (
+    MODEL_MIN_PROBABILITY,
     PLACE_THRESHOLD,
     Evidence,
     gbt_strength,
     merge_product_hits,
     product_shares,
-    scope_segments,
+    scope_strength,
     shenwan_strength,
 )
 from chainatlas.chains.templates import ChainTemplate
@@ -79,6 +81,7 @@ def rule_evidence(template: ChainTemplate, matcher: ChainMatcher, firms: Sequenc
     product_hits = {name: {h.node_id: list(h.keywords) for h in matcher.match(name)}
                     for name in names}
     coded = [n for n in template.nodes if n.shenwan or n.gbt]
+    scope_matcher = ScopeMatcher({template.id: template})
     out: dict[tuple[str, str], Evidence] = {}
     for firm in firms:
         for node_id, rows in merge_product_hits(product_hits, firm.products).items():
@@ -95,9 +98,8 @@ def rule_evidence(template: ChainTemplate, matcher: ChainMatcher, firms: Sequenc
                 if code:
                     out.setdefault((firm.company_id, node.id), Evidence()).gbt = {
                         "code": firm.gbt, "matched": code, "strength": strength}
-        if firm.scope:
-            for node_id, words in matcher.match_segments(scope_segments(firm.scope)).items():
-                out.setdefault((firm.company_id, node_id), Evidence()).scope_keywords = words
+        for (_, node_id), words in scope_matcher.match(firm.scope).items():
+            out.setdefault((firm.company_id, node_id), Evidence()).scope_keywords = words
     return out
 
 
@@ -122,36 +124,58 @@ def train_model(firms: Sequence[Firm], labels: Mapping[str, list[str]],
 class ScopeClassifier:
     """Place firms known only by free text (a business scope) on every chain's nodes.
 
-    Combines the scope-keyword rule and the text model exactly as a full classification
-    run does for roster firms; usable on its own for batches of texts.
+    Combines the scope-keyword rule (one automaton for all chains) and the text model
+    exactly as a full classification run does for roster firms; usable on batches.
     """
 
     def __init__(self, templates: Mapping[str, ChainTemplate], model: TextModel | None) -> None:
-        self.matchers = {cid: ChainMatcher(t) for cid, t in templates.items()}
+        self.matcher = ScopeMatcher(templates)
         self.model = model
+        self._model_keys: list[tuple[str, str]] | None = None
 
     def evidence(self, texts: Sequence[str]) -> list[dict[tuple[str, str], Evidence]]:
-        """Per text: (chain_id, node_id) -> evidence."""
-        out: list[dict[tuple[str, str], Evidence]] = []
-        for text in texts:
-            segments = scope_segments(text)
-            found: dict[tuple[str, str], Evidence] = {}
-            for cid, matcher in self.matchers.items():
-                for node_id, words in matcher.match_segments(segments).items():
-                    found[(cid, node_id)] = Evidence(scope_keywords=words)
-            out.append(found)
-        if self.model is not None and texts:
-            for found, best in zip(out, self.model.top_labels(list(texts)), strict=True):
-                for label, probability in best:
+        """Per text: (chain_id, node_id) -> evidence (the model only where rules found none)."""
+        out = [{key: Evidence(scope_keywords=words)
+                for key, words in self.matcher.match(text).items()} for text in texts]
+        fallback = [i for i, found in enumerate(out)
+                    if not any(ev.confidence() >= PLACE_THRESHOLD for ev in found.values())]
+        if self.model is not None and fallback:
+            best = self.model.top_labels([texts[i] for i in fallback])
+            for i, labels in zip(fallback, best, strict=True):
+                for label, probability in labels:
                     cid, node_id = label.split(":", 1)
-                    found.setdefault((cid, node_id), Evidence()).model_probability = probability
+                    out[i].setdefault((cid, node_id), Evidence()).model_probability = probability
         return out
 
     def classify(self, texts: Sequence[str]) -> list[list[tuple[str, str, float]]]:
-        """Per text: the (chain_id, node_id, confidence) placements above the threshold."""
-        return [[(cid, nid, c) for (cid, nid), ev in found.items()
-                 if (c := ev.confidence()) >= PLACE_THRESHOLD]
-                for found in self.evidence(texts)]
+        """Per text: the (chain_id, node_id, confidence) placements above the threshold.
+
+        The same confidences as :meth:`evidence` gives, without building evidence objects
+        (this is the bulk path: tens of thousands of scopes a second).
+        """
+        scopes = [self.matcher.match(text) for text in texts]
+        out = [[(cid, nid, scope_strength(words)) for (cid, nid), words in found.items()
+                if scope_strength(words) >= PLACE_THRESHOLD] for found in scopes]
+        # The model is the fallback for scopes the keyword rules cannot place.
+        fallback = [i for i, placed in enumerate(out) if not placed]
+        if self.model is not None and fallback:
+            proba = self.model.predict_proba([texts[i] for i in fallback])
+            keys = self.model_keys
+            for r, c in zip(*np.nonzero(proba >= MODEL_MIN_PROBABILITY), strict=True):
+                confidence = round(0.7 * float(proba[r, c]), 4)
+                if confidence >= PLACE_THRESHOLD:
+                    out[fallback[r]].append((*keys[c], confidence))
+        return out
+
+    @property
+    def model_keys(self) -> list[tuple[str, str]]:
+        """The model's labels as (chain_id, node_id)."""
+        if self.model is None:
+            return []
+        if self._model_keys is None:
+            self._model_keys = [(lab.split(":", 1)[0], lab.split(":", 1)[1])
+                                for lab in self.model.labels]
+        return self._model_keys
 
 
 def placements_from_evidence(evidence: Mapping[tuple[str, str], Evidence], chain_id: str,
@@ -202,11 +226,14 @@ def classify_store(db: Database, templates: Mapping[str, ChainTemplate],
         evidence[chain_id] = rule_evidence(template, ChainMatcher(template), firms, names)
         for cid, rows in training_labels(evidence[chain_id], chain_id).items():
             labels[cid].extend(rows)
-    # The model only serves firms known by their scope alone: train it only when some exist.
-    scope_only = [f for f in firms if f.scope and not f.products]
-    model = train_model(firms, labels) if scope_only else None
+    # The model is the fallback for firms known by their scope alone that the keyword rules
+    # could not place anywhere: train it only when such firms exist.
+    placed = {cid for ev in evidence.values() for (cid, _), e in ev.items()
+              if e.confidence() >= PLACE_THRESHOLD}
+    fallback = [f for f in firms if f.scope and not f.products and f.company_id not in placed]
+    model = train_model(firms, labels) if fallback else None
     if model is not None:
-        for firm, best in zip(scope_only, model.top_labels([f.scope or "" for f in scope_only]),
+        for firm, best in zip(fallback, model.top_labels([f.scope or "" for f in fallback]),
                               strict=True):
             for label, probability in best:
                 chain_id, node_id = label.split(":", 1)

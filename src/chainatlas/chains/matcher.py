@@ -1,18 +1,44 @@
-"""Keyword matching of texts against a chain's nodes (Aho-Corasick, one pass per text).
+"""Keyword matching of texts against chain nodes (Aho-Corasick, one pass per text).
 
 A node matches a text when the text contains one of the node's keywords and none of its
 exclusion keywords. Matching is case-sensitive on purpose: the templates rely on it (CRO
-must not match "micro").
+must not match "micro"). The automaton is ahocorasick-rs (Rust): one scan of a 200-character
+business scope takes a few microseconds and returns plain integer tuples.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import bisect
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-import ahocorasick
+import ahocorasick_rs
 
 from chainatlas.chains.templates import ChainTemplate
+
+# Standard clauses of the national business-scope catalogue (经营范围规范表述) that almost
+# every firm lists: on their own they say nothing about which chain a firm is on.
+GENERIC_CLAUSES = frozenset({
+    "技术服务", "技术开发", "技术咨询", "技术交流", "技术转让", "技术推广", "软件开发",
+    "会议及展览服务", "日用百货销售", "国内贸易代理", "装卸搬运", "信息系统集成服务",
+    "普通货物仓储服务", "货物进出口", "技术进出口", "进出口代理", "企业管理咨询",
+    "信息咨询服务", "信息技术咨询服务", "广告设计", "广告制作", "广告发布", "代理",
+    "办公用品销售", "五金产品零售", "五金产品批发", "电子产品销售", "机械设备销售",
+    "计算机软硬件及辅助设备零售", "计算机软硬件及辅助设备批发", "包装服务", "物业管理",
+    "非居住房地产租赁", "住房租赁", "市场营销策划", "社会经济咨询服务", "人力资源服务",
+    "企业形象策划", "平面设计", "数据处理服务", "信息系统运行维护服务", "日用品销售",
+    "化工产品销售", "建筑材料销售", "金属材料销售", "机械设备租赁", "互联网销售",
+    "通讯设备销售", "仪器仪表销售", "劳务服务", "专业设计服务", "工程和技术研究和试验发展",
+    "普通机械设备安装服务", "家用电器销售", "供应链管理服务", "道路货物运输",
+})
+_SEPARATORS = "；;。，,、：:\\s（）()"
+_SCOPE_SPLIT = re.compile(f"[{_SEPARATORS}]+")
+# A whole clause that is boilerplate, between separators (or the text's ends).
+_GENERIC_RE = re.compile(
+    f"(?:^|(?<=[{_SEPARATORS}]))(?:"
+    + "|".join(re.escape(c) for c in sorted(GENERIC_CLAUSES, key=len, reverse=True))
+    + f")(?=[{_SEPARATORS}]|$)")
 
 
 @dataclass(frozen=True)
@@ -23,48 +49,99 @@ class NodeHit:
     keywords: tuple[str, ...]
 
 
+class _Automaton:
+    """Words -> (positive targets, exclusion targets), compiled once."""
+
+    def __init__(self, positives: Mapping[str, list[int]],
+                 exclusions: Mapping[str, list[int]]) -> None:
+        self.words = sorted(set(positives) | set(exclusions))
+        self.pos = [tuple(positives.get(w, ())) for w in self.words]
+        self.neg = [tuple(exclusions.get(w, ())) for w in self.words]
+        self.negative_words = frozenset(i for i, n in enumerate(self.neg) if n)
+        self.ac = ahocorasick_rs.AhoCorasick(self.words) if self.words else None
+
+    def hits(self, text: str) -> list[tuple[int, int, int]]:
+        """(word index, start, end) of every occurrence, overlapping ones included."""
+        if self.ac is None:
+            return []
+        return list(self.ac.find_matches_as_indexes(text, overlapping=True))
+
+
+def _targets(items: list[tuple[int, tuple[str, ...], tuple[str, ...]]]) -> _Automaton:
+    positives: dict[str, list[int]] = {}
+    exclusions: dict[str, list[int]] = {}
+    for index, keywords, excludes in items:
+        for word in keywords:
+            positives.setdefault(word, []).append(index)
+        for word in excludes:
+            exclusions.setdefault(word, []).append(index)
+    return _Automaton(positives, exclusions)
+
+
 class ChainMatcher:
-    """All keywords and exclusions of one chain, compiled into one automaton."""
+    """All keywords and exclusions of one chain, for short texts such as product names."""
 
     def __init__(self, template: ChainTemplate) -> None:
         self.template = template
         self._ids = [n.id for n in template.nodes]
-        entries: dict[str, list[tuple[int, bool]]] = {}
-        for index, node in enumerate(template.nodes):
-            for word in node.keywords:
-                entries.setdefault(word, []).append((index, False))
-            for word in node.exclude:
-                entries.setdefault(word, []).append((index, True))
-        self._automaton = ahocorasick.Automaton()
-        for word, targets in entries.items():
-            self._automaton.add_word(word, (word, tuple(targets)))
-        self._empty = not entries
-        if not self._empty:
-            self._automaton.make_automaton()
+        self._auto = _targets([(i, n.keywords, n.exclude) for i, n in enumerate(template.nodes)])
 
     def match(self, text: str | None) -> list[NodeHit]:
         """Return the nodes whose keywords (and no exclusions) occur in ``text``."""
-        if not text or self._empty:
+        if not text:
             return []
         found: dict[int, list[str]] = {}
         excluded: set[int] = set()
-        for _, (word, targets) in self._automaton.iter(text):
-            for index, is_exclusion in targets:
-                if is_exclusion:
-                    excluded.add(index)
-                elif word not in found.setdefault(index, []):
-                    found[index].append(word)
+        for word, _, _ in self._auto.hits(text):
+            excluded.update(self._auto.neg[word])
+            for index in self._auto.pos[word]:
+                words = found.setdefault(index, [])
+                if self._auto.words[word] not in words:
+                    words.append(self._auto.words[word])
         return [NodeHit(self._ids[i], tuple(words)) for i, words in sorted(found.items())
                 if i not in excluded]
 
-    def match_segments(self, segments: Iterable[str]) -> dict[str, list[str]]:
-        """Match each segment separately (an exclusion only voids its own segment).
 
-        Returns node id -> distinct keywords found across segments.
-        """
-        out: dict[str, list[str]] = {}
-        for segment in segments:
-            for hit in self.match(segment):
-                words = out.setdefault(hit.node_id, [])
-                words.extend(w for w in hit.keywords if w not in words)
+class ScopeMatcher:
+    """Every chain's keywords in one automaton: one pass over a business scope.
+
+    The scope is cut into clauses (by punctuation); an exclusion voids a node only within
+    its own clause, and a catalogue boilerplate clause (GENERIC_CLAUSES) places nobody.
+    Clause boundaries are only worked out for texts that hit an exclusion word.
+    """
+
+    def __init__(self, templates: Mapping[str, ChainTemplate]) -> None:
+        self._keys = [(cid, n.id) for cid, t in templates.items() for n in t.nodes]
+        nodes = [n for t in templates.values() for n in t.nodes]
+        self._auto = _targets([(i, n.keywords, n.exclude) for i, n in enumerate(nodes)])
+
+    def match(self, scope: str | None) -> dict[tuple[str, str], list[str]]:
+        """(chain_id, node_id) -> distinct keywords found in the scope's clauses."""
+        if not scope:
+            return {}
+        text = _GENERIC_RE.sub("", scope)
+        hits = self._auto.hits(text)
+        if not hits:
+            return {}
+        auto = self._auto
+        if auto.negative_words.isdisjoint(h[0] for h in hits):
+            clause_of = None
+        else:
+            seps = [m.start() for m in _SCOPE_SPLIT.finditer(text)]
+            clause_of = [bisect.bisect_left(seps, end) for _, _, end in hits]
+        found: dict[int, list[str]] = {}
+        excluded: set[tuple[int, int]] = set()
+        for k, (word, _, _) in enumerate(hits):
+            clause = clause_of[k] if clause_of else 0
+            for index in auto.neg[word]:
+                excluded.add((clause, index))
+            for index in auto.pos[word]:
+                key = index * 1_000_003 + clause  # one dict key per (node, clause)
+                found.setdefault(key, []).append(auto.words[word])
+        out: dict[tuple[str, str], list[str]] = {}
+        for key, words in found.items():
+            index, clause = divmod(key, 1_000_003)
+            if (clause, index) not in excluded:
+                merged = out.setdefault(self._keys[index], [])
+                merged.extend(w for w in words if w not in merged)
         return out

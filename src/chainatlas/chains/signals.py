@@ -11,8 +11,10 @@ shenwan       the firm's Shenwan level-3 code listed on the node: 0.55; its leve
 gbt           the firm's GB/T 4754 code equal to a node class: 0.60; a group (3 digits)
               containing a node class: 0.35; a division (2 digits): 0.20.
 scope         distinct node keywords in the business scope: 1 -> 0.45, 2 -> 0.65,
-              3 or more -> 0.75 (an exclusion voids only its own clause).
-model         the text model's probability p, when p >= 0.5: ``0.7 * p``.
+              3 or more -> 0.75 (an exclusion voids only its own clause; catalogue
+              boilerplate clauses such as 技术服务 or 软件开发 are ignored).
+model         the text model's probability p, when p >= 0.5: ``0.7 * p`` — only for
+              firms known by their business scope alone that no rule places anywhere.
 ============  ==========================================================================
 
 Confidence is the noisy-OR of the strengths, ``1 - prod(1 - s)``; a firm is placed on a
@@ -22,7 +24,6 @@ node when confidence >= :data:`PLACE_THRESHOLD`.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,14 +31,6 @@ from typing import Any
 PLACE_THRESHOLD = 0.35
 PRODUCT_FULL_SHARE = 0.25
 MODEL_MIN_PROBABILITY = 0.5
-
-_SCOPE_SPLIT = re.compile(r"[；;。，,、：:\s（）()]+")
-
-
-def scope_segments(scope: str | None) -> list[str]:
-    """Split a business scope into clauses, so an exclusion voids only its own clause."""
-    return [s for s in _SCOPE_SPLIT.split(scope)] if scope else []
-
 
 def product_strength(share: float) -> float:
     """Strength of the product signal for a matched revenue share."""
