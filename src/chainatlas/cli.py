@@ -25,6 +25,7 @@ from chainatlas.cli_common import (
     progress_bar,
 )
 from chainatlas.cli_region import leaders_command, map_command, recommend_app, region_command
+from chainatlas.cli_web import serve_command
 from chainatlas.errors import ChainAtlasError, InputError
 
 app = typer.Typer(help="ChainAtlas 产业链招商图谱: industry-chain maps and precision "
@@ -42,6 +43,7 @@ app.add_typer(recommend_app, name="recommend")
 app.command("region")(region_command)
 app.command("leaders")(leaders_command)
 app.command("map")(map_command)
+app.command("serve")(serve_command)
 
 @data_app.command("fetch")
 def data_fetch(mirror: MirrorOption = None) -> None:

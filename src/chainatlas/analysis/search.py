@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from pypinyin import Style, lazy_pinyin
@@ -38,10 +37,9 @@ class SearchIndex:
     labels: dict[str, dict[str, Any]]
 
 
-@lru_cache(maxsize=4)
-def _index(path: str, built_at: str | None, roster_count: int) -> SearchIndex:
-    with Database(path, read_only=path != ":memory:") as db:
-        return index_from_db(db)
+# Indexes of store files, keyed by (path, built_at, roster firms); the few most recent kept.
+_INDEXES: dict[tuple[str, str | None, int], SearchIndex] = {}
+_INDEXES_KEPT = 4
 
 
 def index_from_db(db: Database) -> SearchIndex:
@@ -66,7 +64,16 @@ def search_index(db: Database) -> SearchIndex:
         return index_from_db(db)
     built = db.scalar("SELECT value FROM meta WHERE key = 'built_at'")
     roster = int(db.scalar("SELECT count(*) FROM companies WHERE origin = 'roster'"))
-    return _index(db.path, built, roster)
+    key = (db.path, None if built is None else str(built), roster)
+    index = _INDEXES.get(key)
+    if index is None:
+        # Built on the caller's connection: DuckDB refuses a second connection to the same
+        # file with other settings (the web app holds it read-write).
+        index = index_from_db(db)
+        while len(_INDEXES) >= _INDEXES_KEPT:
+            _INDEXES.pop(next(iter(_INDEXES)))
+        _INDEXES[key] = index
+    return index
 
 
 def search_firms(db: Database, query: str, limit: int = 10) -> list[dict[str, Any]]:

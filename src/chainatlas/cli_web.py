@@ -1,0 +1,25 @@
+"""The ``serve`` command: the web app (pages and REST API) on one port."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from chainatlas.cli_common import DbOption, default_db_path
+
+
+def serve_command(
+    host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 for the whole "
+                                           "network).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    db: DbOption = None,
+) -> None:
+    """Serve the web app (产业链招商图谱) and its REST API (/api/v1) until Ctrl+C."""
+    from chainatlas.errors import StoreError
+    from chainatlas.web.app import serve
+
+    path = db or default_db_path()
+    if not path.exists():
+        raise StoreError(f"No store at {path}. Run 'chainatlas build' first (or pass --db).")
+    serve(path, host=host, port=port)

@@ -1,0 +1,234 @@
+"""The web app: NiceGUI pages and the REST API in one FastAPI process.
+
+NiceGUI's ``app`` *is* a FastAPI instance. :func:`create_app` puts ChainAtlas on it (the
+store, the API and geo routes, the error handlers, the OpenAPI document, the pages) and
+:func:`serve` runs it. Swagger UI and ReDoc are not served: their pages load scripts from
+a CDN and the app must not reach outside the server. ``/openapi.json`` is served.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import secrets
+import threading
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException
+
+from chainatlas.errors import ChainAtlasError
+from chainatlas.store import Database
+from chainatlas.web import api, state
+
+log = logging.getLogger("chainatlas.web")
+
+TITLE = "ChainAtlas 产业链招商图谱"
+SECRET_ENV = "CHAINATLAS_SECRET"
+SECRET_FILE = "web-secret"
+
+Handler = Callable[[Request, Any], Awaitable[Response]]
+
+
+def _is_json_path(request: Request) -> bool:
+    return request.url.path.startswith(api.JSON_PREFIXES)
+
+
+async def _library_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ChainAtlasError)
+    if exc.status_code >= 500:
+        log.error("%s %s: %s", request.method, request.url.path, exc)
+    return api.library_error_response(exc)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    return api.validation_error_response(exc)
+
+
+def _http_error(fallback: Handler) -> Handler:
+    """JSON errors for the API's paths; ``fallback`` (NiceGUI's pages) for the rest."""
+
+    async def handler(request: Request, exc: Any) -> Response:
+        if _is_json_path(request) and isinstance(exc, HTTPException):
+            message = str(exc.detail) if exc.detail else "Error"
+            return api.error_response(exc.status_code, "HTTPError", message)
+        return await fallback(request, exc)
+
+    handler.chainatlas = True  # type: ignore[attr-defined]  # marks our wrapper
+    return handler
+
+
+def _server_error(fallback: Handler | None) -> Handler:
+    """A generic JSON 500 for the API's paths; NiceGUI's error page for the rest."""
+
+    async def handler(request: Request, exc: Any) -> Response:
+        if _is_json_path(request) or fallback is None:
+            log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+            return api.internal_error_response()
+        return await fallback(request, exc)
+
+    handler.chainatlas = True  # type: ignore[attr-defined]
+    return handler
+
+
+def _wrap(app: FastAPI, key: int | type[Exception],
+          make: Callable[[Any], Handler], default: Handler | None) -> None:
+    current = app.exception_handlers.get(key, default)
+    if not getattr(current, "chainatlas", False):  # wrap NiceGUI's once, never our own
+        app.exception_handlers[key] = make(current)
+
+
+def register_error_handlers(app: FastAPI) -> None:
+    """Library errors, bad parameters, unknown API paths and crashes as JSON errors."""
+    app.exception_handlers[ChainAtlasError] = _library_error
+    app.exception_handlers[RequestValidationError] = _validation_error
+    # NiceGUI answers 404 with its page (int key, looked up before exception classes).
+    _wrap(app, 404, _http_error, http_exception_handler)
+    _wrap(app, HTTPException, _http_error, http_exception_handler)
+    _wrap(app, Exception, _server_error, None)
+    app.middleware_stack = None  # handlers are read when the stack is built
+
+
+def _has_router(app: FastAPI, router: Any) -> bool:
+    endpoints = {getattr(r, "endpoint", None) for r in router.routes}
+    return any(getattr(route, "original_router", None) is router
+               or getattr(route, "endpoint", None) in endpoints for route in app.routes)
+
+
+async def _openapi(_: Request) -> Response:
+    return api.ApiJSONResponse(api.openapi_document())
+
+
+def _register_pages() -> None:
+    # Looked up by name: the pages are built separately and the API works without them.
+    try:
+        pages = importlib.import_module("chainatlas.web.pages")
+    except ImportError as exc:
+        log.info("web pages not available (%s); serving the API only", exc)
+        return
+    register: Callable[[], object] | None = getattr(pages, "register_pages", None)
+    if register is None:
+        log.info("chainatlas.web.pages has no register_pages(); serving the API only")
+        return
+    register()
+
+
+def _open_store(db_path: str | Path | None, db: Database | None) -> None:
+    if db is not None:
+        state.use_store(db)
+    elif db_path is not None:
+        state.open_web_store(db_path)
+    elif not _store_served():
+        from chainatlas.cli_common import default_db_path
+
+        state.open_web_store(default_db_path())
+
+
+def _store_served() -> bool:
+    try:
+        with state.request_db():
+            return True
+    except ChainAtlasError:
+        return False
+
+
+def create_app(db_path: str | Path | None = None, db: Database | None = None) -> FastAPI:
+    """Set up NiceGUI's app for ChainAtlas and return it.
+
+    ``db`` (an open store) wins over ``db_path``; with neither, the store already served
+    is kept, else the default store is opened ($CHAINATLAS_DB or the user data dir).
+    Idempotent: routes and pages are added once per app, handlers are set, not stacked.
+    """
+    from nicegui import app
+
+    _open_store(db_path, db)
+    register_error_handlers(app)
+    fresh = not _has_router(app, api.router)
+    if fresh:
+        app.include_router(api.router)
+        app.include_router(api.geo_router)
+        app.add_route("/openapi.json", _openapi, methods=["GET"], include_in_schema=False)
+        _register_pages()
+    app.openapi_schema = None
+    return app
+
+
+def storage_secret() -> str:
+    """The secret signing browser storage: $CHAINATLAS_SECRET, else one made once and kept
+    under $CHAINATLAS_HOME (so sessions survive restarts)."""
+    env = os.environ.get(SECRET_ENV)
+    if env:
+        return env
+    from chainatlas.sources.fetch import home_dir
+
+    file = home_dir() / SECRET_FILE
+    if file.is_file():
+        kept = file.read_text(encoding="ascii").strip()
+        if kept:
+            return kept
+    file.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    # Created readable by its owner only: the secret signs every browser session.
+    fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(value)
+    return value
+
+
+def run_options(host: str = "127.0.0.1", port: int = 8000) -> dict[str, Any]:
+    """The keyword arguments of ``ui.run`` for ChainAtlas."""
+    return {"host": host, "port": port, "title": TITLE, "reload": False, "show": False,
+            "storage_secret": storage_secret(), "show_welcome_message": False}
+
+
+def url(host: str, port: int) -> str:
+    """The address to open in a browser."""
+    shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host
+    return f"http://{shown}:{port}/"
+
+
+def warm_up() -> None:
+    """Fill the slow caches (map boundaries ~2 s, search index ~0.5 s) of the served store."""
+    from chainatlas.analysis.search import search_index
+    from chainatlas.web import geo
+
+    try:
+        geo.warm_up()
+        with state.request_db() as db:
+            search_index(db)
+    except Exception:  # a cache left cold is only slower: report it, serve on
+        log.exception("warming the caches failed")
+
+
+def _keep_storage_at_home() -> None:
+    """Keep NiceGUI's browser-session files under $CHAINATLAS_HOME, not in the folder the
+    server was started from (unless NICEGUI_STORAGE_PATH says where)."""
+    if "NICEGUI_STORAGE_PATH" in os.environ:
+        return
+    from nicegui import app
+    from nicegui.storage import Storage
+
+    from chainatlas.sources.fetch import home_dir
+
+    Storage.path = (home_dir() / "nicegui").resolve()
+    app.storage = Storage()  # its files are opened on creation: rebuild it on the new path
+
+
+def serve(db_path: str | Path, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Open the store, print the URL and serve the app until interrupted."""
+    from nicegui import ui
+
+    _keep_storage_at_home()
+    create_app(db_path)
+    # Done before the first visitor asks, in the background so the server starts at once.
+    threading.Thread(target=warm_up, name="chainatlas-warm-up", daemon=True).start()
+    print(f"ChainAtlas 产业链招商图谱: {url(host, port)}  (API: {url(host, port)}api/v1/, "
+          "Ctrl+C to stop)", flush=True)
+    ui.run(**run_options(host, port))
