@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo test system-deps lint typecheck bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,12 +19,18 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@ $(STAMP)
 
-## demo: create .venv, install, fetch the open data (or read $CHAINATLAS_MIRROR), build, summarise
+## demo: create .venv, install, fetch the open data (or read $CHAINATLAS_MIRROR), build,
+## print 石家庄市's panoramas and recommendations, then serve the web app (Ctrl+C stops it)
 demo: $(STAMP)
 	$(BIN)/chainatlas demo
+	$(BIN)/chainatlas serve
+
+## system-deps: Chromium, chromedriver and a Chinese font for the browser tests (root: apt-get)
+system-deps:
+	bash scripts/install-system-deps.sh
 
 ## test: install dev dependencies, lint, type-check and run every test
-test: $(DEV_STAMP)
+test: system-deps $(DEV_STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q

@@ -1,0 +1,160 @@
+"""产业链全景图谱 (/chain): the chain as a layered graph, coloured by the region's standing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from nicegui import events, ui
+
+from chainatlas.analysis.panorama import node_firms
+from chainatlas.analysis.regional import region_profile
+from chainatlas.store import Database
+from chainatlas.web import charts
+from chainatlas.web.pages.layout import Frame, Selection
+from chainatlas.web.pages.widgets import (
+    capital_zh,
+    class_chip,
+    class_legend,
+    echart,
+    empty_note,
+    evidence_zh,
+    link_table,
+    load,
+    parse_evidence,
+    section,
+)
+
+FIRM_LIMIT = 300
+
+
+def chain_data(db: Database, region: dict[str, Any], chain_id: str) -> dict[str, Any]:
+    """The region's profile on the chain and the chain's template supply edges."""
+    profile = region_profile(db, region, chain_id)
+    edges = db.rows("SELECT source, target, note_zh FROM chain_edges WHERE chain_id = ? "
+                    "ORDER BY source, target", [profile["chain_id"]])
+    return {"profile": profile, "edges": edges}
+
+
+def firm_rows(db: Database, chain_id: str, region: dict[str, Any],
+              node_id: str) -> list[dict[str, Any]]:
+    """Firms on a node (with its subtree): local first, then national, biggest first."""
+    frame = node_firms(db, chain_id, region, node_id)
+    if frame.empty:
+        return []
+    frame = frame.sort_values("is_local", ascending=False, kind="stable").head(FIRM_LIMIT)
+    names = dict(db.execute("SELECT adcode, name FROM regions").fetchall())
+    rows = []
+    for row in frame.to_dict("records"):
+        evidence = parse_evidence(row["evidence"])
+        city = row["city_adcode"] if isinstance(row["city_adcode"], str) else None
+        rows.append({
+            "company_id": str(row["company_id"]),
+            "name": str(row["short_name"] or row["full_name"] or row["company_id"]),
+            "local": "本地" if bool(row["is_local"]) else "",
+            "city": names.get(city, "—") if city else "—",
+            "capital": capital_zh(None if pd.isna(row["registered_capital"])
+                                  else row["registered_capital"]),
+            "confidence": f"{float(row['confidence']):.2f}",
+            "evidence": evidence_zh(evidence)})
+    return rows
+
+
+FIRM_COLUMNS: list[dict[str, Any]] = [
+    {"name": "local", "label": "", "field": "local", "align": "left"},
+    {"name": "name", "label": "企业", "field": "name", "align": "left"},
+    {"name": "city", "label": "所在地", "field": "city", "align": "left"},
+    {"name": "capital", "label": "注册资本", "field": "capital"},
+    {"name": "confidence", "label": "置信度", "field": "confidence"},
+    {"name": "evidence", "label": "判定依据（产品 / 关键词 / 申万 / 国标）", "field": "evidence",
+     "wrap": True, "style": "white-space:normal;min-width:320px"}]
+
+
+class ChainView:
+    """The graph and the firm list of the clicked node."""
+
+    def __init__(self, selection: Selection, data: dict[str, Any]) -> None:
+        self.selection = selection
+        self.profile = data["profile"]
+        self.edges = data["edges"]
+        self.nodes = {str(n["node_id"]): n for n in self.profile["nodes"]}
+        self.chart: ui.echart | None = None
+        self.dialog = ui.dialog().props("maximized=false")
+
+    def build(self) -> None:
+        """Summary chips, the legend and the graph."""
+        summary = self.profile["summary"]
+        with section(f"{self.profile['chain_name']}产业链全景图谱",
+                     f"{self.selection.region['name']} · 细分环节 强 {summary['强']} / "
+                     f"弱 {summary['弱']} / 缺 {summary['缺']}"):
+            with ui.row().classes("w-full items-center gap-4"):
+                class_legend()
+                ui.label("方框高度 = 全国上市企业数；箭头 = 供需关系（上游 → 下游）；"
+                         "点击环节查看企业名单").classes("ca-note")
+            option = charts.chain_graph_option(self.profile, self.edges)
+            width, height = charts.chart_size(option)
+            with ui.element("div").classes("w-full overflow-x-auto"):
+                self.chart = echart(option, height, width, marker="chain-graph")
+                self.chart.classes("mx-auto")
+            self.chart.on_point_click(self.clicked)
+
+    async def clicked(self, event: events.EChartPointClickEventArguments) -> None:
+        """A box was clicked: highlight its supply edges and list its firms."""
+        data: dict[str, Any] = event.data if isinstance(event.data, dict) else {}
+        node_id = str(data.get("id") or "")
+        if event.data_type not in (None, "node") or node_id not in self.nodes:
+            return
+        if self.chart is not None:
+            # the tooltip would stay above the dialog (ECharts puts it on top of everything)
+            self.chart.run_chart_method("dispatchAction", {"type": "hideTip"})
+            option = charts.chain_graph_option(self.profile, self.edges, selected=node_id)
+            self.chart.options.clear()
+            self.chart.options.update(option)
+            self.chart.update()
+        rows = await load(firm_rows, self.profile["chain_id"], self.selection.region, node_id)
+        self._show_firms(self.nodes[node_id], rows)
+
+    def _show_firms(self, node: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+        self.dialog.clear()
+        with self.dialog, ui.card().classes("ca-card ca-dialog"):
+            with ui.row().classes("w-full items-center gap-3"):
+                ui.label(str(node["name_zh"])).classes("ca-title").mark("node-title")
+                class_chip(str(node["class"]))
+                ui.label(f"{node['stage']} · 全国上市企业 {node['national_firms']} 家 · "
+                         f"本地企业 {node['local_firms']} 家 · 区位商 {node['lq']:.2f}") \
+                    .classes("ca-muted")
+                ui.space()
+                ui.button(icon="close", on_click=self.dialog.close).props("flat round dense")
+            _neighbours(node, self.edges, self.nodes)
+            if rows:
+                link_table(FIRM_COLUMNS, rows, page=12, marker="node-firms")
+            else:
+                empty_note("该环节暂无已识别企业")
+        self.dialog.open()
+
+
+def _neighbours(node: dict[str, Any], edges: list[dict[str, Any]],
+                nodes: dict[str, dict[str, Any]]) -> None:
+    nid = str(node["node_id"])
+    ups = [nodes[str(e["source"])]["name_zh"] for e in edges
+           if str(e["target"]) == nid and str(e["source"]) in nodes]
+    downs = [nodes[str(e["target"])]["name_zh"] for e in edges
+             if str(e["source"]) == nid and str(e["target"]) in nodes]
+    with ui.row().classes("w-full gap-6"):
+        ui.label("上游：" + ("、".join(ups) or "—")).classes("ca-reason") \
+            .style(f"color:{charts.UPSTREAM_EDGE}")
+        ui.label("下游：" + ("、".join(downs) or "—")).classes("ca-reason") \
+            .style(f"color:{charts.DOWNSTREAM_EDGE}")
+
+
+async def _body(selection: Selection) -> None:
+    data = await load(chain_data, selection.region, selection.chain_id)
+    if not data["profile"]["nodes"]:
+        empty_note("该产业链没有环节")
+        return
+    ChainView(selection, data).build()
+
+
+def page() -> Frame:
+    """The chain page's frame."""
+    return Frame("/chain", "产业链全景图谱", _body)

@@ -1,0 +1,276 @@
+"""The frame every page shares: header, navigation, firm search, region and chain pickers.
+
+The pickers' values live in ``app.storage.user`` (per browser, across pages), so the
+region and chain a user chose stay chosen on every page. Changing one re-renders the
+page's body in place; the body is an async function of the current :class:`Selection`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from nicegui import app, ui
+
+from chainatlas.analysis.search import search_firms
+from chainatlas.errors import ChainAtlasError
+from chainatlas.store import Database
+from chainatlas.web import charts
+from chainatlas.web.pages.widgets import load, with_db
+
+log = logging.getLogger(__name__)
+
+DEFAULT_REGION = "130100"
+DEFAULT_CHAIN = "biomedicine"
+PRODUCT_NAME = "ChainAtlas 产业链招商图谱"
+NAV = (("/", "总览", "dashboard"), ("/chain", "产业链图谱", "account_tree"),
+       ("/map", "招商地图", "public"), ("/recommend", "精准招商", "track_changes"),
+       ("/leaders", "链主企业", "military_tech"), ("/firm", "企业画像", "apartment"))
+SEARCH_LIMIT = 8
+
+CSS = f"""
+body {{ background:#F2F5F9; font-family:{charts.FONT}; color:#1F2937; }}
+.q-header {{ box-shadow:0 2px 8px rgba(10,35,70,.18); }}
+.ca-brand {{ font-size:18px; font-weight:700; letter-spacing:.5px; color:#FFFFFF; }}
+.ca-brand-sub {{ font-size:11px; color:#BFD2EE; letter-spacing:1px; }}
+.ca-nav {{ color:#DCE7F7; padding:6px 12px; border-radius:6px; font-size:14px;
+           text-decoration:none; display:flex; align-items:center; gap:4px; }}
+.ca-nav:hover {{ background:rgba(255,255,255,.12); color:#FFFFFF; }}
+.ca-nav-active {{ background:rgba(255,255,255,.18); color:#FFFFFF; font-weight:600; }}
+.ca-subbar {{ background:#FFFFFF; border-bottom:1px solid #E3E9F2; }}
+.ca-title {{ font-size:20px; font-weight:700; color:#0F2F57; }}
+.ca-title-sub {{ font-size:13px; color:#6B7280; }}
+.ca-card {{ border-radius:10px; box-shadow:0 1px 3px rgba(15,35,70,.08);
+            border:1px solid #E6EBF2; padding:16px 18px; }}
+.ca-card-title {{ font-size:16px; font-weight:700; color:#0F2F57;
+                  border-left:4px solid {charts.PRIMARY}; padding-left:8px; line-height:1.1; }}
+.ca-card-sub {{ font-size:12px; color:#6B7280; }}
+.ca-stat {{ min-width:170px; flex:1; padding:14px 18px; gap:2px; }}
+.ca-stat-value {{ font-size:28px; font-weight:700; line-height:1.15; }}
+.ca-stat-label {{ font-size:13px; color:#374151; font-weight:600; }}
+.ca-stat-hint {{ font-size:11px; color:#8A94A6; }}
+.ca-chip {{ display:inline-block; padding:1px 8px; border-radius:10px; font-size:12px;
+            line-height:18px; white-space:nowrap; }}
+.ca-empty {{ color:#8A94A6; text-align:center; padding:28px 0; font-size:14px; }}
+.ca-link {{ color:{charts.PRIMARY}; text-decoration:none; font-weight:600; }}
+.ca-link:hover {{ text-decoration:underline; }}
+.ca-table th {{ background:#F5F8FC; color:#374151; font-weight:700; }}
+.ca-note {{ font-size:12px; color:#6B7280; }}
+.ca-reason {{ font-size:13px; color:#374151; line-height:1.6; }}
+.ca-muted {{ color:#6B7280; font-size:12px; }}
+.ca-search .q-field__control {{ background:rgba(255,255,255,.96); border-radius:6px; }}
+.ca-wrap {{ max-width:1480px; margin-left:auto; margin-right:auto; }}
+.ca-f1 {{ flex:1 1 0; min-width:0; }}
+.ca-f2 {{ flex:2 1 0; min-width:0; }}
+.ca-f3 {{ flex:3 1 0; min-width:0; }}
+.ca-scroll {{ max-height:600px; overflow-y:auto; padding-right:4px; }}
+.ca-strong {{ font-weight:700; font-size:15px; color:#0F2F57; }}
+.ca-dialog {{ width:1100px; max-width:95vw; }}
+"""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The region and chain a page shows, as chosen in the pickers."""
+
+    region: dict[str, Any]
+    chain_id: str
+    chain_name: str
+    chains: dict[str, str]
+
+
+def _stored(key: str, default: str) -> str:
+    try:
+        return str(app.storage.user.get(key, default))
+    except RuntimeError:  # no storage secret configured: fall back to the defaults
+        return default
+
+
+def remember(key: str, value: str) -> None:
+    """Store a picker value for this browser (ignored when storage is unavailable)."""
+    try:
+        app.storage.user[key] = value
+    except RuntimeError:
+        log.warning("app.storage.user is unavailable; start the app with a storage secret")
+
+
+def _remember_query() -> None:
+    """?region=130100&chain=biomedicine (a shared link) sets the pickers, when valid."""
+    params = ui.context.client.request.query_params
+    region, chain = params.get("region"), params.get("chain")
+    if region and with_db(lambda db: db.scalar(
+            "SELECT count(*) FROM regions WHERE adcode = ?", [region])):
+        remember("region", region)
+    if chain and with_db(lambda db: db.scalar(
+            "SELECT count(*) FROM chains WHERE chain_id = ?", [chain])):
+        remember("chain", chain)
+
+
+def region_options(db: Database) -> dict[str, str]:
+    """Every region as adcode -> label: 河北省, 石家庄市（河北省）, 长安区（石家庄市）."""
+    rows = db.rows(
+        "SELECT r.adcode, r.name, r.level, p.name AS parent FROM regions r LEFT JOIN "
+        "regions p ON p.adcode = r.parent ORDER BY CASE r.level WHEN 'province' "
+        "THEN 0 WHEN 'city' THEN 1 ELSE 2 END, r.adcode")
+    return {str(r["adcode"]): _region_label(r) for r in rows}
+
+
+def _region_label(row: dict[str, Any]) -> str:
+    name, parent = str(row["name"]), row["parent"]
+    if not parent or row["level"] == "province":
+        return name
+    # a municipality's city-level twin (北京市 under 北京市)
+    return f"{name}（市辖区）" if parent == name else f"{name}（{parent}）"
+
+
+def current_selection(db: Database) -> Selection:
+    """The stored region and chain, falling back to the defaults (and then to any)."""
+    chains = {str(r["chain_id"]): str(r["name_zh"]) for r in db.rows(
+        "SELECT chain_id, name_zh FROM chains ORDER BY chain_id")}
+    if not chains:
+        raise ChainAtlasError("产业链模板尚未载入：请先运行 chainatlas build。")
+    chain_id = _stored("chain", DEFAULT_CHAIN)
+    if chain_id not in chains:
+        chain_id = DEFAULT_CHAIN if DEFAULT_CHAIN in chains else next(iter(chains))
+    adcode = _stored("region", DEFAULT_REGION)
+    rows = db.rows("SELECT * FROM regions WHERE adcode = ?", [adcode]) or db.rows(
+        "SELECT * FROM regions WHERE adcode = ?", [DEFAULT_REGION]) or db.rows(
+        "SELECT * FROM regions ORDER BY adcode LIMIT 1")
+    if not rows:
+        raise ChainAtlasError("地区数据尚未载入：请先运行 chainatlas build。")
+    return Selection(rows[0], chain_id, chains[chain_id], chains)
+
+
+class Frame:
+    """One page: the shared header and pickers around a body that re-renders in place."""
+
+    def __init__(self, path: str, title: str,
+                 body: Callable[[Selection], Awaitable[None]],
+                 subtitle: Callable[[Selection], str] | None = None) -> None:
+        self.path = path
+        self.title = title
+        self.body = body
+        self.subtitle = subtitle
+        self.content: ui.column | None = None
+        self.title_label: ui.label | None = None
+        self.subtitle_label: ui.label | None = None
+
+    async def show(self) -> None:
+        """Build the page: header, picker bar and the body for the stored selection."""
+        ui.add_css(CSS)
+        ui.colors(primary=charts.PRIMARY, secondary="#3E72B8", accent=charts.ACCENT,
+                  positive="#2E9D5B", warning="#F0B429")
+        ui.page_title(f"{self.title} · {PRODUCT_NAME}")
+        _remember_query()
+        selection = with_db(current_selection)
+        options = with_db(region_options)
+        _header(self.path)
+        self._subbar(selection, options)
+        self.content = ui.column().classes("ca-wrap w-full px-5 py-4 gap-4")
+        await self.render()
+
+    def _subbar(self, selection: Selection, options: dict[str, str]) -> None:
+        with ui.element("div").classes("ca-subbar w-full"), \
+                ui.row().classes("ca-wrap w-full px-5 py-2 items-center gap-4"):
+            with ui.column().classes("gap-0"):
+                self.title_label = ui.label(self.title).classes("ca-title")
+                self.subtitle_label = ui.label("").classes("ca-title-sub")
+            ui.space()
+            ui.label("地区").classes("ca-muted")
+            ui.select(options, value=str(selection.region["adcode"]), with_input=True,
+                      on_change=lambda e: self._picked("region", e.value)) \
+                .props("dense outlined options-dense").classes("w-56").mark("region-picker")
+            ui.label("产业链").classes("ca-muted")
+            ui.select(selection.chains, value=selection.chain_id,
+                      on_change=lambda e: self._picked("chain", e.value)) \
+                .props("dense outlined options-dense").classes("w-44").mark("chain-picker")
+
+    async def _picked(self, key: str, value: Any) -> None:
+        if value is None or value == _stored(key, ""):
+            return
+        remember(key, str(value))
+        await self.render()
+
+    async def render(self) -> None:
+        """(Re)build the body for the current selection."""
+        if self.content is None:
+            return
+        self.content.clear()
+        with self.content:
+            try:
+                selection = with_db(current_selection)
+                if self.subtitle_label is not None:
+                    self.subtitle_label.text = (self.subtitle(selection) if self.subtitle
+                                                else f"{selection.region['name']} · "
+                                                     f"{selection.chain_name}产业链")
+                await self.body(selection)
+            except ChainAtlasError as exc:
+                with ui.card().classes("ca-card w-full"):
+                    ui.label("无法显示本页").classes("ca-card-title")
+                    ui.label(str(exc)).classes("ca-reason")
+
+
+def _header(active: str) -> None:
+    with ui.header().classes("items-center px-5 py-2 gap-2").style(
+            "background:linear-gradient(90deg,#0B2E5C 0%,#16498C 100%)"):
+        with ui.link(target="/").classes("no-underline"), ui.row().classes("items-center gap-2"):
+            ui.icon("hub", size="28px").style("color:#FFD666")
+            with ui.column().classes("gap-0"):
+                ui.label(PRODUCT_NAME).classes("ca-brand")
+                ui.label("INDUSTRY CHAIN ATLAS").classes("ca-brand-sub")
+        ui.element("div").style("width:28px")
+        for path, name, icon in NAV:
+            is_active = path == active
+            with ui.link(target=path).classes(
+                    "ca-nav" + (" ca-nav-active" if is_active else "")).mark(f"nav{path}"):
+                ui.icon(icon, size="18px")
+                ui.label(name)
+        ui.space()
+        _search_box()
+
+
+def _search_box() -> None:
+    with ui.element("div").classes("relative"):
+        box = ui.input(placeholder="搜索企业：名称、简称、拼音或代码") \
+            .props('dense outlined clearable debounce="250" input-class="text-sm"') \
+            .classes("ca-search w-80").mark("firm-search")
+        with box.add_slot("prepend"):
+            ui.icon("search").style("color:#6B7280")
+        with ui.menu().props("no-parent-event fit no-focus") as menu, \
+                ui.list().props("dense separator").style("min-width:340px") as results:
+            pass
+
+    async def update(value: Any) -> None:
+        text = str(value or "").strip()
+        results.clear()
+        if not text:
+            menu.close()
+            return
+        hits = await load(search_firms, text, SEARCH_LIMIT)
+        with results:
+            if not hits:
+                ui.item("未找到匹配企业").props("disable")
+            for hit in hits:
+                _search_item(hit)
+        menu.open()
+
+    async def go_first() -> None:
+        text = str(box.value or "").strip()
+        hits = await load(search_firms, text, 1) if text else []
+        if hits:
+            ui.navigate.to(f"/firm/{hits[0]['company_id']}")
+
+    box.on_value_change(lambda e: update(e.value))
+    box.on("keydown.enter", go_first)
+
+
+def _search_item(hit: dict[str, Any]) -> None:
+    target = f"/firm/{hit['company_id']}"
+    with ui.item(on_click=lambda t=target: ui.navigate.to(t)).mark("search-result"), \
+            ui.item_section():
+            ui.item_label(str(hit.get("short_name") or hit.get("full_name") or ""))
+            ui.item_label(" · ".join(str(x) for x in (
+                hit.get("full_name"), hit.get("stock_code"), hit.get("city")) if x)) \
+                .props("caption")
