@@ -23,8 +23,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from chainatlas.chains.yamlcheck import (
+    Collector,
+    Lines,
+    check_list,
+    check_slug,
+    check_text,
+    nonempty_str,
+    read_yaml,
+    type_name,
+)
 from chainatlas.errors import InputError, NotFoundError, Problem
 
 __all__ = [
@@ -50,11 +58,8 @@ STAGES: tuple[str, ...] = ("上游", "中游", "下游")
 #: Deepest allowed node level (root nodes are level 1).
 MAX_DEPTH = 3
 
-_SLUG = re.compile(r"^[a-z0-9_-]+$")
 _SHENWAN = re.compile(r"^[0-9]{6}$")
 _GBT = re.compile(r"^[0-9]{4}$")
-# list separators typed inside one item by mistake (e.g. a full-width comma)
-_SEPARATORS = (",", "，", "、", ";", "；")
 
 _TOP_FIELDS = ("id", "name_zh", "name_en", "description_zh", "nodes", "edges")
 _NODE_FIELDS = ("id", "name_zh", "name_en", "stage", "parent", "keywords", "exclude",
@@ -173,167 +178,6 @@ class ChainTemplate:
 # --------------------------------------------------------------------------- parsing
 
 
-class _Lines:
-    """Finds YAML line numbers (1-based) of values by path, from the composed node tree."""
-
-    def __init__(self, root: yaml.Node | None) -> None:
-        self.root = root
-
-    def of(self, *path: str | int) -> int | None:
-        """Line of the value at ``path`` (mapping keys / sequence indexes), or the nearest
-        enclosing value that exists."""
-        node = self.root
-        if node is None:
-            return None
-        for step in path:
-            child: yaml.Node | None = None
-            if isinstance(node, yaml.MappingNode) and isinstance(step, str):
-                for key, value in node.value:
-                    if isinstance(key, yaml.ScalarNode) and key.value == step:
-                        child = value
-                        break
-            elif (isinstance(node, yaml.SequenceNode) and isinstance(step, int)
-                  and 0 <= step < len(node.value)):
-                child = node.value[step]
-            if child is None:
-                break
-            node = child
-        return int(node.start_mark.line) + 1
-
-
-class _Collector:
-    """Accumulates problems for one file."""
-
-    def __init__(self, file: str, lines: _Lines) -> None:
-        self.file = file
-        self.lines = lines
-        self.problems: list[Problem] = []
-
-    def add(self, field_name: str | None, reason: str, *path: str | int) -> None:
-        row = self.lines.of(*path) if path else None
-        self.problems.append(Problem(self.file, row, field_name, reason))
-
-
-def _read_yaml(path: Path, out: _Collector) -> Any:
-    """Parse the file; record a problem and return None when it cannot be read/parsed."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        out.add(None, f"cannot read the template file: {exc}")
-        return None
-    try:
-        loader = yaml.SafeLoader(text)
-        try:
-            root = loader.get_single_node()
-            data = loader.construct_document(root) if root is not None else None
-        finally:
-            loader.dispose()
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        row = int(mark.line) + 1 if mark is not None else None
-        detail = getattr(exc, "problem", None) or str(exc)
-        out.problems.append(Problem(out.file, row, None, f"not valid YAML: {detail}"))
-        return None
-    out.lines.root = root
-    _check_duplicate_keys(out, root)
-    return data
-
-
-def _check_duplicate_keys(out: _Collector, root: yaml.Node | None) -> None:
-    """Report mapping keys written twice (YAML silently keeps only the last one)."""
-    stack = [root] if root is not None else []
-    while stack:
-        node = stack.pop()
-        if isinstance(node, yaml.MappingNode):
-            seen: set[str] = set()
-            for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode):
-                    if key.value in seen:
-                        out.problems.append(Problem(
-                            out.file, int(key.start_mark.line) + 1, str(key.value),
-                            f"key {key.value!r} appears twice in the same mapping; only the "
-                            "last one would count"))
-                    seen.add(key.value)
-                stack.append(value)
-        elif isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
-
-
-def _nonempty_str(value: Any) -> bool:
-    return isinstance(value, str) and bool(value.strip())
-
-
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
-            list: "a list", dict: "a mapping"}.get(type(value), type(value).__name__)
-
-
-def _check_text(out: _Collector, obj: Mapping[str, Any], key: str, where: str,
-                path: tuple[str | int, ...], required: bool) -> str | None:
-    """Validate a text field; return it stripped, or None when missing/bad."""
-    if key not in obj or obj[key] is None:
-        if required:
-            out.add(where, f"required field {key!r} is missing", *path)
-        return None
-    value = obj[key]
-    if not isinstance(value, str):
-        out.add(where, f"must be a text string, got {_type_name(value)}", *path, key)
-        return None
-    if not value.strip():
-        out.add(where, "must not be empty", *path, key)
-        return None
-    return value.strip()
-
-
-def _check_slug(out: _Collector, value: str | None, where: str,
-                path: tuple[str | int, ...]) -> bool:
-    if value is None:
-        return False
-    if not _SLUG.match(value):
-        out.add(where, f"id {value!r} is not a valid slug: use only lowercase ascii "
-                       "letters, digits, '_' and '-'", *path)
-        return False
-    return True
-
-
-def _check_list(out: _Collector, obj: Mapping[str, Any], key: str, where: str,
-                path: tuple[str | int, ...]) -> tuple[str, ...]:
-    """Validate an optional list of strings (keywords, exclude, codes)."""
-    value = obj.get(key)
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        out.add(where, f"must be a list of strings, got {_type_name(value)}", *path, key)
-        return ()
-    items: list[str] = []
-    seen: set[str] = set()
-    for i, item in enumerate(value):
-        if isinstance(item, bool) or not isinstance(item, (str, int)):
-            out.add(where, f"item {i} must be a string, got {_type_name(item)}",
-                    *path, key, i)
-            continue
-        if isinstance(item, int):
-            hint = " (codes must be quoted, e.g. \"0111\", or YAML drops leading zeros)"
-            out.add(where, f"item {i} ({item}) must be a quoted string{hint}", *path, key, i)
-            continue
-        text = item.strip()
-        if not text:
-            out.add(where, f"item {i} is empty", *path, key, i)
-            continue
-        if any(sep in text for sep in _SEPARATORS):
-            out.add(where, f"item {i} ({text!r}) contains a separator; write one term per "
-                           "list item, e.g. [原料药, 中间体]", *path, key, i)
-            continue
-        if text in seen:
-            out.add(where, f"{text!r} is listed twice", *path, key, i)
-            continue
-        seen.add(text)
-        items.append(text)
-    return tuple(items)
-
-
 @dataclass
 class _RawNode:
     index: int
@@ -351,29 +195,29 @@ class _RawNode:
     lists_ok: bool
 
 
-def _parse_node(out: _Collector, raw: Any, i: int) -> _RawNode | None:
+def _parse_node(out: Collector, raw: Any, i: int) -> _RawNode | None:
     """Check one node's fields; return it (even with field problems) when its id is usable,
     so that tree checks (parents, cycles, depth, leaves) still run on it."""
     path: tuple[str | int, ...] = ("nodes", i)
     if not isinstance(raw, dict):
-        out.add(f"nodes[{i}]", f"each node must be a mapping, got {_type_name(raw)}", *path)
+        out.add(f"nodes[{i}]", f"each node must be a mapping, got {type_name(raw)}", *path)
         return None
     node_id = raw.get("id")
-    label = f"nodes[{node_id}]" if _nonempty_str(node_id) else f"nodes[{i}]"
-    nid = _check_text(out, raw, "id", f"{label}.id", path, required=True)
-    id_ok = _check_slug(out, nid, f"{label}.id", (*path, "id"))
+    label = f"nodes[{node_id}]" if nonempty_str(node_id) else f"nodes[{i}]"
+    nid = check_text(out, raw, "id", f"{label}.id", path, required=True)
+    id_ok = check_slug(out, nid, f"{label}.id", (*path, "id"))
     for key in sorted(set(raw) - set(_NODE_FIELDS), key=str):
         out.add(f"{label}.{key}", f"unknown field {key!r} (allowed: "
                                   f"{', '.join(_NODE_FIELDS)})", *path, str(key))
-    name_zh = _check_text(out, raw, "name_zh", f"{label}.name_zh", path, required=True)
-    name_en = _check_text(out, raw, "name_en", f"{label}.name_en", path, required=True)
-    stage = _check_text(out, raw, "stage", f"{label}.stage", path, required=True)
+    name_zh = check_text(out, raw, "name_zh", f"{label}.name_zh", path, required=True)
+    name_en = check_text(out, raw, "name_en", f"{label}.name_en", path, required=True)
+    stage = check_text(out, raw, "stage", f"{label}.stage", path, required=True)
     if stage is not None and stage not in STAGES:
         out.add(f"{label}.stage", f"stage {stage!r} must be one of {', '.join(STAGES)}",
                 *path, "stage")
-    parent = _check_text(out, raw, "parent", f"{label}.parent", path, required=False)
+    parent = check_text(out, raw, "parent", f"{label}.parent", path, required=False)
     before_lists = len(out.problems)
-    lists = {key: _check_list(out, raw, key, f"{label}.{key}", path) for key in _LIST_FIELDS}
+    lists = {key: check_list(out, raw, key, f"{label}.{key}", path) for key in _LIST_FIELDS}
     for j, kw in enumerate(lists["keywords"]):
         if kw in lists["exclude"]:
             out.add(f"{label}.keywords", f"keyword {kw!r} is also listed in exclude",
@@ -394,7 +238,7 @@ def _parse_node(out: _Collector, raw: Any, i: int) -> _RawNode | None:
                     out.lines.of(*path), lists_ok)
 
 
-def _parse_tree(out: _Collector, raw_nodes: list[Any]) -> list[Node] | None:
+def _parse_tree(out: Collector, raw_nodes: list[Any]) -> list[Node] | None:
     """Validate node fields and the parent tree; return the nodes or None on problems."""
     before = len(out.problems)
     parsed = [_parse_node(out, raw, i) for i, raw in enumerate(raw_nodes)]
@@ -465,7 +309,7 @@ def _parse_tree(out: _Collector, raw_nodes: list[Any]) -> list[Node] | None:
             for rn in parsed if rn is not None]
 
 
-def _parse_edges(out: _Collector, raw_edges: list[Any], node_ids: set[str] | None
+def _parse_edges(out: Collector, raw_edges: list[Any], node_ids: set[str] | None
                  ) -> list[Edge]:
     """Validate the edges; node_ids None means the nodes were broken (skip name checks)."""
     edges: list[Edge] = []
@@ -475,14 +319,14 @@ def _parse_edges(out: _Collector, raw_edges: list[Any], node_ids: set[str] | Non
         label = f"edges[{i}]"
         if not isinstance(raw, dict):
             out.add(label, f"each edge must be a mapping with 'from' and 'to', got "
-                           f"{_type_name(raw)}", *path)
+                           f"{type_name(raw)}", *path)
             continue
         for key in sorted(set(raw) - set(_EDGE_FIELDS), key=str):
             out.add(f"{label}.{key}", f"unknown field {key!r} (allowed: "
                                       f"{', '.join(_EDGE_FIELDS)})", *path, str(key))
-        source = _check_text(out, raw, "from", f"{label}.from", path, required=True)
-        target = _check_text(out, raw, "to", f"{label}.to", path, required=True)
-        note = _check_text(out, raw, "note_zh", f"{label}.note_zh", path, required=False)
+        source = check_text(out, raw, "from", f"{label}.from", path, required=True)
+        target = check_text(out, raw, "to", f"{label}.to", path, required=True)
+        note = check_text(out, raw, "note_zh", f"{label}.note_zh", path, required=False)
         bad = source is None or target is None
         for key, value in (("from", source), ("to", target)):
             if value is not None and node_ids is not None and value not in node_ids:
@@ -511,31 +355,31 @@ def load_template(path: Path | str) -> ChainTemplate:
     ``nodes[bm_api].parent`` or ``edges[3].to``, with the YAML line where known).
     """
     p = Path(path)
-    out = _Collector(str(p), _Lines(None))
-    data = _read_yaml(p, out)
+    out = Collector(str(p), Lines(None))
+    data = read_yaml(p, out)
     if data is None and out.problems:
         raise InputError(out.problems)
     if not isinstance(data, dict):
-        what = "empty" if data is None else _type_name(data)
+        what = "empty" if data is None else type_name(data)
         raise InputError([Problem(str(p), out.lines.of(), None,
                                   f"a chain template must be a YAML mapping, got {what}")])
     for key in sorted(set(data) - set(_TOP_FIELDS), key=str):
         out.add(str(key), f"unknown field {key!r} (allowed: {', '.join(_TOP_FIELDS)})",
                 str(key))
-    chain_id = _check_text(out, data, "id", "id", (), required=True)
-    if _check_slug(out, chain_id, "id", ("id",)) and chain_id != p.stem:
+    chain_id = check_text(out, data, "id", "id", (), required=True)
+    if check_slug(out, chain_id, "id", ("id",)) and chain_id != p.stem:
         out.add("id", f"file name {p.name!r} does not match the chain id {chain_id!r} "
                       f"(name the file {chain_id}.yaml)", "id")
-    name_zh = _check_text(out, data, "name_zh", "name_zh", (), required=True)
-    name_en = _check_text(out, data, "name_en", "name_en", (), required=True)
-    description = _check_text(out, data, "description_zh", "description_zh", (),
+    name_zh = check_text(out, data, "name_zh", "name_zh", (), required=True)
+    name_en = check_text(out, data, "name_en", "name_en", (), required=True)
+    description = check_text(out, data, "description_zh", "description_zh", (),
                               required=False)
     raw_nodes = data.get("nodes")
     nodes: list[Node] | None = None
     if raw_nodes is None:
         out.add("nodes", "required field 'nodes' is missing")
     elif not isinstance(raw_nodes, list):
-        out.add("nodes", f"must be a list of nodes, got {_type_name(raw_nodes)}", "nodes")
+        out.add("nodes", f"must be a list of nodes, got {type_name(raw_nodes)}", "nodes")
     elif not raw_nodes:
         out.add("nodes", "must not be empty: a chain needs at least one node", "nodes")
     else:
@@ -543,7 +387,7 @@ def load_template(path: Path | str) -> ChainTemplate:
     raw_edges = data.get("edges")
     edges: list[Edge] = []
     if raw_edges is not None and not isinstance(raw_edges, list):
-        out.add("edges", f"must be a list of edges, got {_type_name(raw_edges)}", "edges")
+        out.add("edges", f"must be a list of edges, got {type_name(raw_edges)}", "edges")
     elif raw_edges:
         known: set[str] | None
         if nodes is not None:
