@@ -116,3 +116,25 @@ def test_chain_commands_on_a_small_store(mini_bundle: Path, tmp_path: Path) -> N
     assert len(json.loads(result.output)["nodes"]) >= 30
     result = runner.invoke(cli.app, ["chains", "audit", "biomedicine", "--json", "--db", str(db)])
     assert json.loads(result.output)["edges"] > 0
+
+
+def test_build_remembers_a_user_chains_dir(tmp_path: Path) -> None:
+    folder = mirror_path()
+    if folder is None:
+        pytest.skip("no open-data mirror")
+    chains = tmp_path / "chains"
+    chains.mkdir()
+    (chains / "biomedicine.yaml").write_text(
+        "id: biomedicine\nname_zh: 我的生物医药\nname_en: Mine\nnodes:\n"
+        "  - {id: vac, name_zh: 疫苗, name_en: Vaccines, stage: 中游, keywords: [疫苗]}\n",
+        encoding="utf-8")
+    db = str(tmp_path / "s.duckdb")
+    result = runner.invoke(cli.app, ["build", "--db", db, "--mirror", str(folder),
+                                     "--chains-dir", str(chains)])
+    assert result.exit_code == 0, result.output
+    listed = json.loads(runner.invoke(cli.app, ["chains", "list", "--json", "--db", db]).output)
+    assert {c["id"]: c["name_zh"] for c in listed}["biomedicine"] == "我的生物医药"
+    panorama = json.loads(runner.invoke(
+        cli.app, ["chain", "show", "biomedicine", "--json", "--db", db]).output)
+    assert [n["node_id"] for n in panorama["nodes"]] == ["vac"]
+    assert panorama["nodes"][0]["national_firms"] > 0

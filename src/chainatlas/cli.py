@@ -26,7 +26,7 @@ from chainatlas.cli_common import (
 )
 from chainatlas.cli_region import leaders_command, map_command, recommend_app, region_command
 from chainatlas.cli_web import serve_command
-from chainatlas.errors import ChainAtlasError, InputError
+from chainatlas.errors import ChainAtlasError, InputError, NotFoundError
 
 app = typer.Typer(help="ChainAtlas 产业链招商图谱: industry-chain maps and precision "
                        "investment attraction.", no_args_is_help=True,
@@ -71,8 +71,13 @@ def data_fetch(mirror: MirrorOption = None) -> None:
 DEMO_CHAINS = ("biomedicine", "electronics")
 
 
-def run_build(db_path: Path | None, mirror: Path | None) -> dict[str, int]:
-    """Fetch (or read the mirror) and build the store with progress bars; return counts."""
+def run_build(db_path: Path | None, mirror: Path | None,
+              chains_dir: Path | None = None) -> dict[str, int]:
+    """Fetch (or read the mirror) and build the store with progress bars; return counts.
+
+    ``chains_dir`` is remembered in the store (setting ``chains_dir``): later builds,
+    imports and corrections keep using the user's chain templates.
+    """
     from chainatlas.build import STEPS, build_store
     from chainatlas.sources import fetch
 
@@ -81,16 +86,23 @@ def run_build(db_path: Path | None, mirror: Path | None) -> dict[str, int]:
         bundle = fetch.resolve_bundle(mirror)
         bar.update(task, advance=1)
         with open_store(db_path) as db:
+            if chains_dir is not None:
+                if not chains_dir.is_dir():
+                    raise NotFoundError(f"No chain template folder {chains_dir}.")
+                db.set_setting("chains_dir", str(chains_dir.resolve()))
             report = build_store(db, bundle, lambda label: bar.update(
-                task, advance=1, description=label))
+                task, advance=1 if label in STEPS else 0, description=label))
             bar.update(task, description="built", completed=len(STEPS) + 1)
     return report.counts
 
 
 @app.command()
-def build(db: DbOption = None, mirror: MirrorOption = None) -> None:
-    """Ingest the whole open-data bundle into the store (one transaction)."""
-    counts = run_build(db, mirror)
+def build(db: DbOption = None, mirror: MirrorOption = None,
+          chains_dir: Annotated[Path | None, typer.Option(
+              "--chains-dir", help="A folder of your own chain YAML files (adds or overrides "
+              "built-in chains); remembered for later builds.")] = None) -> None:
+    """Ingest the open data, place every firm on the chains, precompute (one transaction)."""
+    counts = run_build(db, mirror, chains_dir)
     table = Table("table", "rows")
     for name, rows in counts.items():
         table.add_row(name, f"{rows:,}")
