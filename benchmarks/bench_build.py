@@ -57,11 +57,16 @@ def raw_read(bundle: list[FetchedFile], strict: bool = False) -> float:
     return time.perf_counter() - start
 
 
+STEP_SECONDS: dict[str, list[float]] = {}
+
+
 def build_once(bundle: list[FetchedFile], folder: Path, run: int) -> float:
-    """Build a fresh store file; return seconds."""
+    """Build a fresh store file; return seconds (and keep each step's seconds)."""
     start = time.perf_counter()
     with Database(folder / f"bench{run}.duckdb") as db:
-        build_store(db, bundle)
+        report = build_store(db, bundle)
+    for step, seconds in report.seconds.items():
+        STEP_SECONDS.setdefault(step, []).append(seconds)
     return time.perf_counter() - start
 
 
@@ -86,6 +91,10 @@ def main() -> None:
     print(f"stricter baseline (Tushare via json):    {s:.3f} s (min {min(stricts):.3f})")
     print(f"ratio build / raw DuckDB read:           {b / r:.2f}  (goal <= 3)")
     print(f"ratio build / stricter baseline:         {b / s:.2f}")
+    ingest = sum(statistics.median(v) for k, v in STEP_SECONDS.items() if k != "chains")
+    print(f"  of the build: ingest {ingest:.3f} s (ratio {ingest / r:.2f} / {ingest / s:.2f}), "
+          f"chains (classification, supply graph, PageRank) "
+          f"{statistics.median(STEP_SECONDS.get('chains', [0.0])):.3f} s")
 
 
 if __name__ == "__main__":

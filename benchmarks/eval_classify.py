@@ -53,7 +53,7 @@ from sklearn.svm import LinearSVC  # noqa: E402
 
 from chainatlas.chains.classify import Firm, firms_from_db  # noqa: E402
 from chainatlas.chains.signals import PLACE_THRESHOLD, noisy_or  # noqa: E402
-from chainatlas.chains.textmodel import N_FEATURES, fit_text_model, vectorizer  # noqa: E402
+from chainatlas.chains.textmodel import N_FEATURES, fit_text_model, ngram_counts  # noqa: E402
 from chainatlas.store import Database  # noqa: E402
 
 jieba.setLogLevel(logging.WARNING)
@@ -100,7 +100,7 @@ class ProductFeatures:
                 cols.append(index[name])
                 vals.append(1.0 + self.share_weight * share / total)
         weights = sparse.csr_matrix((vals, (rows, cols)), shape=(len(firms), len(names)))
-        out = [weights @ vectorizer().transform(names)]
+        out = [weights @ ngram_counts(names)]
         if self.name_weight > 0:
             hasher = HashingVectorizer(analyzer=_whole_name, n_features=N_FEATURES,
                                        alternate_sign=False, norm=None)
