@@ -21,25 +21,50 @@ MIN_RELATIONS = 3
 MIN_FIRM_PAIRS = 2
 
 
-def edge_evidence(db: Database, chain_id: str) -> pd.DataFrame:
-    """Evidence per ordered node pair: source, target, relations, firm_pairs, examples."""
-    return db.df(
-        "WITH np AS (SELECT DISTINCT f.node_id, f.company_id, cp.product_id FROM firm_nodes f "
-        "JOIN company_products cp USING (company_id) JOIN products p USING (product_id) "
-        "WHERE f.chain_id = ? AND p.kind = 'product' AND coalesce(cp.revenue_share, 0) >= 0), "
-        "supply AS (SELECT to_product AS up, from_product AS down FROM product_relations "
-        "WHERE relation = 'upstream_material' UNION SELECT from_product, to_product FROM "
-        "product_relations WHERE relation = 'downstream_product'), "
-        "pairs AS (SELECT a.node_id AS source, b.node_id AS target, s.up, s.down, "
-        "a.company_id AS supplier, b.company_id AS buyer FROM supply s "
-        "JOIN np a ON a.product_id = s.up JOIN np b ON b.product_id = s.down "
-        "WHERE a.node_id <> b.node_id AND a.company_id <> b.company_id) "
-        "SELECT source, target, count(DISTINCT (up, down)) AS relations, "
-        "count(DISTINCT (supplier, buyer)) AS firm_pairs, "
-        "string_agg(DISTINCT pu.name || '→' || pd.name, '；') AS examples FROM pairs "
-        "JOIN products pu ON pu.product_id = up JOIN products pd ON pd.product_id = down "
-        "GROUP BY source, target ORDER BY relations DESC, firm_pairs DESC, source, target",
-        [chain_id])
+# Which products of a node's firms count: every product, or only those that placed the
+# firm on the chain (cleaner, but it links few node pairs in the 2021 data).
+_PRODUCT_SOURCES = {
+    "all": "firm_nodes f JOIN company_products cp ON cp.company_id = f.company_id "
+           "JOIN products p ON p.product_id = cp.product_id AND "
+           "coalesce(cp.revenue_share, 0) >= 0",
+    "placing": "firm_nodes f, unnest(json_extract_string(f.evidence, "
+               "'$.products[*].product')) AS u(name) JOIN products p ON p.name = u.name",
+}
+
+_EVIDENCE_SQL = """
+WITH np AS (SELECT DISTINCT f.node_id, f.company_id, p.product_id FROM {products}
+    JOIN companies c ON c.company_id = f.company_id
+    WHERE f.chain_id = ? AND p.kind = 'product' AND {as_of}),
+supply AS (SELECT to_product AS up, from_product AS down FROM product_relations
+    WHERE relation = 'upstream_material' UNION SELECT from_product, to_product
+    FROM product_relations WHERE relation = 'downstream_product'),
+pairs AS (SELECT a.node_id AS source, b.node_id AS target, s.up, s.down,
+    a.company_id AS supplier, b.company_id AS buyer FROM supply s
+    JOIN np a ON a.product_id = s.up JOIN np b ON b.product_id = s.down
+    WHERE a.node_id <> b.node_id AND a.company_id <> b.company_id),
+support AS (SELECT up, down, count(*) AS n FROM pairs GROUP BY up, down)
+SELECT source, target, count(DISTINCT (pairs.up, pairs.down)) AS relations,
+    count(DISTINCT (supplier, buyer)) AS firm_pairs,
+    string_agg(DISTINCT pu.name || '→' || pd.name, '；') AS examples,
+    arg_max(pu.name || '→' || pd.name, support.n) AS example
+FROM pairs JOIN support USING (up, down)
+JOIN products pu ON pu.product_id = pairs.up JOIN products pd ON pd.product_id = pairs.down
+GROUP BY source, target ORDER BY relations DESC, firm_pairs DESC, source, target
+"""
+
+
+def edge_evidence(db: Database, chain_id: str, as_of: int | None = None,
+                  products: str = "all") -> pd.DataFrame:
+    """Evidence per ordered node pair: source, target, relations, firm_pairs, examples,
+    example (the best-supported product pair).
+
+    ``as_of`` counts only firms founded or listed by that year (backtests must not see
+    later firms); ``products`` is "all" or "placing" (see ``_PRODUCT_SOURCES``).
+    """
+    year = "true" if as_of is None else (
+        f"least(year(c.setup_date), year(c.listing_date)) <= {int(as_of)}")
+    return db.df(_EVIDENCE_SQL.format(products=_PRODUCT_SOURCES[products], as_of=year),
+                 [chain_id])
 
 
 def audit_chain(db: Database, chain_id: str) -> dict[str, Any]:

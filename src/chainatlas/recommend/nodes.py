@@ -59,6 +59,7 @@ import pandas as pd
 
 from chainatlas.analysis.panorama import SIZE_ORDER, chain_row
 from chainatlas.analysis.regional import STRONG_MIN_FIRMS, as_of_sql, region_profile
+from chainatlas.chains.audit import edge_evidence
 from chainatlas.recommend.relatedness import LEVEL_COLUMNS, density_table
 from chainatlas.store import Database
 
@@ -109,32 +110,6 @@ class ChainContext:
 # count for its node: "placing" = only the products its placement names as evidence (a
 # conglomerate's cotton yarn says nothing about its display-glass node), "all" = every
 # product, exactly as chainatlas.chains.audit.edge_evidence does.
-_EVIDENCE_SQL = """
-WITH np AS (SELECT DISTINCT f.node_id, f.company_id, p.product_id FROM {products}
-    JOIN companies c ON c.company_id = f.company_id
-    WHERE f.chain_id = ? AND p.kind = 'product' AND {as_of}),
-supply AS (SELECT to_product AS up, from_product AS down FROM product_relations
-    WHERE relation = 'upstream_material' UNION SELECT from_product, to_product
-    FROM product_relations WHERE relation = 'downstream_product'),
-pairs AS (SELECT a.node_id AS source, b.node_id AS target, s.up, s.down,
-    a.company_id AS supplier, b.company_id AS buyer FROM supply s
-    JOIN np a ON a.product_id = s.up JOIN np b ON b.product_id = s.down
-    WHERE a.node_id <> b.node_id AND a.company_id <> b.company_id)
-SELECT source, target, count(DISTINCT (up, down)) AS relations,
-    arg_max(pu.name || '→' || pd.name, (SELECT count(*) FROM pairs q
-        WHERE q.up = pairs.up AND q.down = pairs.down)) AS example
-FROM pairs JOIN products pu ON pu.product_id = up JOIN products pd ON pd.product_id = down
-GROUP BY source, target
-"""
-_PRODUCTS = {
-    "placing": "firm_nodes f, unnest(json_extract_string(f.evidence, '$.products[*].product'))"
-               " AS u(name) JOIN products p ON p.name = u.name",
-    "all": "firm_nodes f JOIN company_products cp ON cp.company_id = f.company_id "
-           "JOIN products p ON p.product_id = cp.product_id AND "
-           "coalesce(cp.revenue_share, 0) >= 0",
-}
-
-
 def product_evidence(db: Database, chain_id: str, as_of: int | None = None,
                      products: str | None = None) -> pd.DataFrame:
     """Product-graph evidence per ordered node pair: source, target, relations, example.
@@ -146,9 +121,8 @@ def product_evidence(db: Database, chain_id: str, as_of: int | None = None,
     products = products or EVIDENCE_PRODUCTS
     if products == "none":
         return pd.DataFrame(columns=["source", "target", "relations", "example"])
-    year = "true" if as_of is None else (
-        f"least(year(c.setup_date), year(c.listing_date)) <= {int(as_of)}")
-    return db.df(_EVIDENCE_SQL.format(products=_PRODUCTS[products], as_of=year), [chain_id])
+    evidence = edge_evidence(db, chain_id, as_of, products)
+    return evidence[["source", "target", "relations", "example"]]
 
 
 def supply_links(db: Database, chain_id: str, as_of: int | None = None,
