@@ -26,12 +26,11 @@ def map_counts(db: Database, chain_id: str, node_id: str | None = None,
     cid = str(chain["chain_id"])
     node_name = None
     if node_id:
-        node_name = db.scalar("SELECT name_zh FROM chain_nodes WHERE chain_id = ? AND "
-                              "(node_id = ? OR name_zh = ?)", [cid, node_id, node_id])
-        if node_name is None:
+        found = db.execute("SELECT node_id, name_zh FROM chain_nodes WHERE chain_id = ? "
+                           "AND (node_id = ? OR name_zh = ?)", [cid, node_id, node_id]).fetchone()
+        if found is None:
             raise NotFoundError(f"Chain {cid!r} has no node {node_id!r}.")
-        node_id = str(db.scalar("SELECT node_id FROM chain_nodes WHERE chain_id = ? AND "
-                                "(node_id = ? OR name_zh = ?)", [cid, node_id, node_id]))
+        node_id, node_name = str(found[0]), found[1]
     column = LEVELS[level]
     conditions = [f"f.chain_id = '{cid}'", as_of_sql(as_of), f"f.{column} IS NOT NULL"]
     if node_id:

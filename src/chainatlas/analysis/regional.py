@@ -36,20 +36,27 @@ def as_of_sql(as_of: int | None, alias: str = "f") -> str:
     return "true" if as_of is None else f"{alias}.first_year <= {int(as_of)}"
 
 
+def founded_by_sql(as_of: int | None, alias: str = "c") -> str:
+    """SQL condition on a ``companies`` row: founded or listed by ``as_of`` (true if None).
+
+    The same rule ``chain_firms.first_year`` stores (see :func:`as_of_sql`), for queries
+    that read ``companies`` directly.
+    """
+    if as_of is None:
+        return "true"
+    return f"least(year({alias}.setup_date), year({alias}.listing_date)) <= {int(as_of)}"
+
+
 def national_listed_total(db: Database, as_of: int | None = None) -> int:
     """N: located listed firms (optionally as of a year)."""
-    cond = "true" if as_of is None else (
-        f"least(year(setup_date), year(listing_date)) <= {int(as_of)}")
-    return int(db.scalar("SELECT count(*) FROM companies WHERE origin = 'listed' AND "
-                         f"region_adcode IS NOT NULL AND {cond}"))
+    return int(db.scalar("SELECT count(*) FROM companies c WHERE c.origin = 'listed' AND "
+                         f"c.region_adcode IS NOT NULL AND {founded_by_sql(as_of)}"))
 
 
 def local_listed_total(db: Database, region: dict[str, Any], as_of: int | None = None) -> int:
     """L: located listed firms of the region."""
-    cond = "true" if as_of is None else (
-        f"least(year(c.setup_date), year(c.listing_date)) <= {int(as_of)}")
     return int(db.scalar(f"SELECT count(*) FROM companies c WHERE c.origin = 'listed' AND "
-                         f"{firms_in_region_sql(region)} AND {cond}"))
+                         f"{firms_in_region_sql(region)} AND {founded_by_sql(as_of)}"))
 
 
 def node_counts(db: Database, chain_id: str, region: dict[str, Any],

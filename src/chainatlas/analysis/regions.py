@@ -44,7 +44,7 @@ def region_column(region: dict[str, Any]) -> str:
 
 def firms_in_region_sql(region: dict[str, Any], alias: str = "c") -> str:
     """Return a SQL condition selecting the firms located in ``region``."""
-    column = _LEVEL_COLUMN[str(region["level"])]
+    column = region_column(region)
     return f"{alias}.{column} = '{region['adcode']}'"
 
 

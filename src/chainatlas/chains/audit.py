@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from chainatlas.analysis.panorama import chain_row
+from chainatlas.analysis.regional import founded_by_sql
 from chainatlas.store import Database
 
 # A pair the template lacks is reported when this much evidence backs it.
@@ -61,9 +62,8 @@ def edge_evidence(db: Database, chain_id: str, as_of: int | None = None,
     ``as_of`` counts only firms founded or listed by that year (backtests must not see
     later firms); ``products`` is "all" or "placing" (see ``_PRODUCT_SOURCES``).
     """
-    year = "true" if as_of is None else (
-        f"least(year(c.setup_date), year(c.listing_date)) <= {int(as_of)}")
-    return db.df(_EVIDENCE_SQL.format(products=_PRODUCT_SOURCES[products], as_of=year),
+    return db.df(_EVIDENCE_SQL.format(products=_PRODUCT_SOURCES[products],
+                                      as_of=founded_by_sql(as_of)),
                  [chain_id])
 
 

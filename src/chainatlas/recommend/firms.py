@@ -37,7 +37,7 @@ import pandas as pd
 
 from chainatlas.analysis.leaders import leader_frame
 from chainatlas.analysis.panorama import chain_row
-from chainatlas.analysis.regional import as_of_sql
+from chainatlas.analysis.regional import as_of_sql, founded_by_sql
 from chainatlas.analysis.regions import region_column
 from chainatlas.errors import NotFoundError
 from chainatlas.store import Database
@@ -260,8 +260,7 @@ def _link_pairs(db: Database, region: dict[str, Any], chain_id: str, scope: list
                 as_of: int | None) -> pd.DataFrame:
     """Product pairs linking a firm's in-scope chain products to a local firm's products."""
     local = (f"l.{region_column(region)} = '{region['adcode']}' AND l.same_as IS NULL AND "
-             + ("true" if as_of is None else
-                f"least(year(l.setup_date), year(l.listing_date)) <= {int(as_of)}"))
+             + founded_by_sql(as_of, "l"))
     return db.df(_LINKS_SQL.format(scope=_in_list(scope), local=local), [chain_id])
 
 

@@ -59,6 +59,7 @@ import pandas as pd
 
 from chainatlas.analysis.panorama import SIZE_ORDER, chain_row
 from chainatlas.analysis.regional import STRONG_MIN_FIRMS, as_of_sql, region_profile
+from chainatlas.analysis.regions import region_column
 from chainatlas.chains.audit import edge_evidence
 from chainatlas.recommend.relatedness import LEVEL_COLUMNS, density_table
 from chainatlas.store import Database
@@ -78,9 +79,6 @@ EVIDENCE_PRODUCTS = "all"
 NAMED_FIRMS = 3
 LABELS = ("补链", "延链", "强链")
 STRONG, WEAK, MISSING = "强", "弱", "缺"
-# chain_firms column locating a firm in a region of each level
-_REGION_COLUMNS = {"province": "province_adcode", "city": "city_adcode",
-                   "district": "region_adcode"}
 #: Fewer firms outside the region than this: "可招引对象有限".
 PLENTY = 10
 
@@ -296,7 +294,7 @@ def _availability(node: dict[str, Any], region: dict[str, Any],
                   context: ChainContext) -> dict[str, Any]:
     national = int(node["national_firms"])
     outside = national - int(node["local_listed"])
-    column = _REGION_COLUMNS[str(region["level"])]
+    column = region_column(region)
     # firms under special treatment (ST, *ST) are poor targets: left out of the names
     targets = [str(f["short_name"]) for f in context.top_firms.get(node["node_id"], [])
                if f[column] != region["adcode"] and f["short_name"]
