@@ -21,7 +21,6 @@ import logging
 import math
 import re
 import tempfile
-import threading
 from collections.abc import Callable, Coroutine, Mapping
 from decimal import Decimal
 from enum import Enum
@@ -44,7 +43,7 @@ from chainatlas import __version__
 from chainatlas.errors import ChainAtlasError, InputError, NotFoundError, Problem
 from chainatlas.store import Database
 from chainatlas.web import geo
-from chainatlas.web.state import request_db
+from chainatlas.web.state import request_db, write_lock
 
 log = logging.getLogger("chainatlas.web")
 
@@ -475,9 +474,6 @@ def search(q: Annotated[str, Query(min_length=1, max_length=100, description=(
         return _ok(search_firms(db, q, limit))
 
 
-_WRITE_LOCK = threading.Lock()
-
-
 class CorrectionIn(BaseModel):
     """An analyst's correction of a firm's placement."""
 
@@ -498,9 +494,7 @@ def post_correction(body: CorrectionIn) -> Response:
     from chainatlas.analysis.panorama import chain_row
     from chainatlas.chains.corrections import correct
 
-    # One correction at a time: each rewrites the derived chain tables, and two concurrent
-    # transactions doing so would conflict (DuckDB aborts the second).
-    with _WRITE_LOCK, request_db() as db:
+    with write_lock, request_db() as db:
         chain_id = str(chain_row(db, body.chain)["chain_id"])
         row = correct(db, body.firm, chain_id, body.node, body.action, body.reason,
                       body.author or "web")

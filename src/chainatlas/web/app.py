@@ -125,18 +125,10 @@ def _open_store(db_path: str | Path | None, db: Database | None) -> None:
         state.use_store(db)
     elif db_path is not None:
         state.open_web_store(db_path)
-    elif not _store_served():
+    elif not state.served():
         from chainatlas.cli_common import default_db_path
 
         state.open_web_store(default_db_path())
-
-
-def _store_served() -> bool:
-    try:
-        with state.request_db():
-            return True
-    except ChainAtlasError:
-        return False
 
 
 def create_app(db_path: str | Path | None = None, db: Database | None = None) -> FastAPI:

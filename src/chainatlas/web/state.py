@@ -17,6 +17,10 @@ from chainatlas.store import Database
 
 _lock = threading.Lock()
 _state: dict[str, Database] = {}
+#: One write at a time, from the API and the pages alike: a correction rewrites the
+#: derived chain tables, and two concurrent transactions doing so would conflict (DuckDB
+#: aborts the second).
+write_lock = threading.Lock()
 
 
 def open_web_store(path: str | Path) -> Database:
@@ -37,6 +41,11 @@ def use_store(db: Database) -> None:
     """Serve an already open store (tests use an in-memory one)."""
     with _lock:
         _state["db"] = db
+
+
+def served() -> bool:
+    """Whether the web app has a store to serve."""
+    return "db" in _state
 
 
 @contextmanager

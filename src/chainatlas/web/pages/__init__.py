@@ -6,12 +6,33 @@ Pages call the analysis and recommendation functions directly, on a per-call sto
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
 from nicegui import ui
 
 from chainatlas.web.pages import atlas, chain, firm, leaders, overview, recommend
+from chainatlas.web.pages.layout import NAV
+
+
+class _Page(Protocol):
+    def show(self) -> Awaitable[None]: ...
+
+
+#: Each navigation path's page builder.
+_PAGES: dict[str, Callable[[], _Page]] = {
+    "/": overview.page, "/chain": chain.page, "/map": atlas.page,
+    "/recommend": recommend.page, "/leaders": leaders.page, "/firm": firm.index_page,
+}
 
 #: Every page path, for navigation tests and the browser test.
-PAGE_PATHS = ("/", "/chain", "/map", "/recommend", "/leaders", "/firm")
+PAGE_PATHS = tuple(path for path, _, _ in NAV)
+
+
+def _route(make: Callable[[], _Page]) -> Callable[[], Awaitable[None]]:
+    async def handler() -> None:
+        await make().show()
+    return handler
 
 
 def register_pages() -> None:
@@ -20,36 +41,8 @@ def register_pages() -> None:
     Idempotent: ``ui.page`` replaces an earlier route of the same path, so calling this
     again (a second ``create_app()``, or each test's fresh app) redefines the same pages.
     """
-
-    @ui.page("/")
-    async def overview_page() -> None:
-        """总览."""
-        await overview.page().show()
-
-    @ui.page("/chain")
-    async def chain_page() -> None:
-        """产业链全景图谱."""
-        await chain.page().show()
-
-    @ui.page("/map")
-    async def map_page() -> None:
-        """招商地图."""
-        await atlas.page().show()
-
-    @ui.page("/recommend")
-    async def recommend_page() -> None:
-        """精准招商."""
-        await recommend.page().show()
-
-    @ui.page("/leaders")
-    async def leaders_page() -> None:
-        """链主企业."""
-        await leaders.page().show()
-
-    @ui.page("/firm")
-    async def firm_index_page() -> None:
-        """企业画像: the region's firms."""
-        await firm.index_page().show()
+    for path in PAGE_PATHS:
+        ui.page(path)(_route(_PAGES[path]))
 
     @ui.page("/firm/{company_id}")
     async def firm_page(company_id: str) -> None:

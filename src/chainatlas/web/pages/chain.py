@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
 from nicegui import events, ui
 
 from chainatlas.analysis.panorama import node_firms
@@ -43,7 +42,9 @@ def firm_rows(db: Database, chain_id: str, region: dict[str, Any],
     if frame.empty:
         return []
     frame = frame.sort_values("is_local", ascending=False, kind="stable").head(FIRM_LIMIT)
-    names = dict(db.execute("SELECT adcode, name FROM regions").fetchall())
+    cities = [c for c in frame["city_adcode"].unique() if isinstance(c, str)]
+    names = dict(db.execute("SELECT adcode, name FROM regions WHERE adcode IN "
+                            "(SELECT unnest(?))", [cities]).fetchall())
     rows = []
     for row in frame.to_dict("records"):
         evidence = parse_evidence(row["evidence"])
@@ -53,8 +54,7 @@ def firm_rows(db: Database, chain_id: str, region: dict[str, Any],
             "name": str(row["short_name"] or row["full_name"] or row["company_id"]),
             "local": "本地" if bool(row["is_local"]) else "",
             "city": names.get(city, "—") if city else "—",
-            "capital": capital_zh(None if pd.isna(row["registered_capital"])
-                                  else row["registered_capital"]),
+            "capital": capital_zh(row["registered_capital"]),
             "confidence": f"{float(row['confidence']):.2f}",
             "evidence": evidence_zh(evidence)})
     return rows

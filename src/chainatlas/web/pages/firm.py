@@ -30,6 +30,7 @@ from chainatlas.web.pages.widgets import (
     section,
     with_db,
 )
+from chainatlas.web.state import write_lock
 
 ACTIONS = {"assign": "纳入该环节", "unassign": "移出该环节"}
 ORIGINS = {"listed": "A 股上市公司", "roster": "导入名录企业"}
@@ -156,6 +157,12 @@ def _links(profile: dict[str, Any]) -> None:
                     empty_note("供需图谱中暂无关联企业")
 
 
+def _correct(db: Database, *args: str) -> dict[str, Any]:
+    # The API serialises writes with the same lock (see web.state.write_lock).
+    with write_lock:
+        return correct(db, *args)
+
+
 class CorrectionForm:
     """Analysts assign the firm to a node or take it off one, with a reason; it persists."""
 
@@ -202,7 +209,7 @@ class CorrectionForm:
             ui.notify("请填写校正理由", type="warning")
             return
         try:
-            await load(correct, self.company_id, str(chain_id), str(node_id), str(action),
+            await load(_correct, self.company_id, str(chain_id), str(node_id), str(action),
                        str(reason), str(author or "").strip() or "分析员")
         except ChainAtlasError as exc:
             ui.notify(f"校正失败：{exc}", type="negative")

@@ -169,7 +169,7 @@ class Frame:
         _header(self.path)
         self._subbar(selection, options)
         self.content = ui.column().classes("ca-wrap w-full px-5 py-4 gap-4")
-        await self.render()
+        await self.render(selection)
 
     def _subbar(self, selection: Selection, options: dict[str, str]) -> None:
         with ui.element("div").classes("ca-subbar w-full"), \
@@ -193,14 +193,14 @@ class Frame:
         remember(key, str(value))
         await self.render()
 
-    async def render(self) -> None:
-        """(Re)build the body for the current selection."""
+    async def render(self, selection: Selection | None = None) -> None:
+        """(Re)build the body for the current selection (``selection`` if already read)."""
         if self.content is None:
             return
         self.content.clear()
         with self.content:
             try:
-                selection = with_db(current_selection)
+                selection = selection or with_db(current_selection)
                 if self.subtitle_label is not None:
                     self.subtitle_label.text = (self.subtitle(selection) if self.subtitle
                                                 else f"{selection.region['name']} · "
