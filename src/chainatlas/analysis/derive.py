@@ -42,6 +42,11 @@ WHERE a.company_id <> b.company_id GROUP BY ALL
 """
 
 
+def first_year_sql(alias: str) -> str:
+    """SQL for a firm's first year: founded or listed, whichever came first."""
+    return f"least(year({alias}.setup_date), year({alias}.listing_date))"
+
+
 def refresh_chain_firms(db: Database) -> int:
     """Rebuild ``chain_firms`` from ``firm_nodes``; return its row count."""
     with db.transaction():
@@ -53,7 +58,7 @@ def refresh_chain_firms(db: Database) -> int:
             "ON n.chain_id = u.chain_id AND n.node_id = u.ancestor WHERE n.parent IS NOT NULL) "
             "SELECT u.chain_id, u.ancestor, f.company_id, max(f.confidence), "
             "bool_or(u.ancestor = f.node_id), any_value(c.origin), "
-            "any_value(least(year(c.setup_date), year(c.listing_date))), "
+            f"any_value({first_year_sql('c')}), "
             "any_value(c.province_adcode), any_value(c.city_adcode), "
             "any_value(c.region_adcode) FROM firm_nodes f JOIN up u ON u.chain_id = f.chain_id "
             "AND u.node_id = f.node_id JOIN companies c ON c.company_id = f.company_id "

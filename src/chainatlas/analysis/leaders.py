@@ -17,6 +17,7 @@ Percentiles are national, so a local leader's score is comparable across regions
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -29,12 +30,33 @@ from chainatlas.store import Database
 WEIGHTS = {"scale": 0.5, "breadth": 0.2, "centrality": 0.3}
 
 
-def _chain_revenue_share(evidence: pd.Series) -> float:
-    seen: dict[str, float] = {}
-    for raw in evidence:
+def placing_products(db: Database, chain_id: str, nodes: Sequence[str] | None = None
+                     ) -> dict[str, tuple[float, list[str]]]:
+    """company_id -> (revenue share of the products that placed it on the chain, or on
+    ``nodes``, capped at 1; those products, largest share first)."""
+    scope = "" if nodes is None else "AND node_id IN (SELECT unnest(?))"
+    params: list[Any] = [chain_id] if nodes is None else [chain_id, list(nodes)]
+    rows = db.execute(
+        f"SELECT company_id, evidence FROM firm_nodes WHERE chain_id = ? {scope} "
+        "AND evidence LIKE '%\"products\"%'", params).fetchall()
+    found: dict[str, dict[str, float]] = {}
+    for cid, raw in rows:
+        seen = found.setdefault(str(cid), {})
+        # a product matching two nodes is one product: count its share once
         for product in json.loads(str(raw)).get("products", []):
-            seen[product["product"]] = float(product["share"])
-    return min(1.0, sum(seen.values()))
+            seen[str(product["product"])] = float(product["share"])
+    return {cid: (min(1.0, sum(seen.values())), sorted(seen, key=lambda p: -seen[p]))
+            for cid, seen in found.items()}
+
+
+def percentile_rank(values: pd.Series) -> pd.Series:
+    """Percentile rank within ``values``; a missing figure ranks 0."""
+    return values.rank(pct=True, method="average", na_option="keep").fillna(0.0)
+
+
+def num(value: Any) -> float | None:
+    """A plain float, or None for missing values (NaN, NA, None)."""
+    return None if value is None or pd.isna(value) else float(value)
 
 
 def leader_frame(db: Database, chain_id: str, as_of: int | None = None) -> pd.DataFrame:
@@ -51,11 +73,9 @@ def leader_frame(db: Database, chain_id: str, as_of: int | None = None) -> pd.Da
         f"WHERE f.chain_id = ? AND {as_of_sql(as_of)} GROUP BY ALL", [chain_id])
     if firms.empty:
         return firms
-    evidence = db.df("SELECT company_id, evidence FROM firm_nodes WHERE chain_id = ?",
-                     [chain_id])
-    shares = evidence.groupby("company_id")["evidence"].apply(_chain_revenue_share)
+    shares = {cid: share for cid, (share, _) in placing_products(db, chain_id).items()}
     firms["chain_revenue_share"] = firms["company_id"].map(shares).fillna(0.0)
-    ranks = [firms[col].rank(pct=True, na_option="keep").fillna(0.0)
+    ranks = [percentile_rank(firms[col])
              for col in ("registered_capital", "employees", "chain_revenue_share")]
     firms["scale"] = sum(ranks) / len(ranks)
     most = max(int(firms["nodes_covered"].max()), 1)
@@ -90,13 +110,10 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
             "full_name": row["full_name"], "stock_code": row["stock_code"],
             "nodes": row["nodes"], "score": round(float(row["score"]), 4),
             "components": {k: round(float(row[k]), 4) for k in WEIGHTS},
-            "raw": {"registered_capital": _num(row["registered_capital"]),
-                    "employees": _num(row["employees"]),
+            "raw": {"registered_capital": num(row["registered_capital"]),
+                    "employees": num(row["employees"]),
                     "chain_revenue_share": round(float(row["chain_revenue_share"]), 4),
                     "nodes_covered": int(row["nodes_covered"]),
                     "pagerank": round(float(row["pagerank"]), 6)}})
     return out
 
-
-def _num(value: Any) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)

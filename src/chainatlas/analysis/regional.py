@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from chainatlas.analysis.derive import first_year_sql
 from chainatlas.analysis.panorama import chain_row
 from chainatlas.analysis.regions import firms_in_region_sql
 from chainatlas.store import Database
@@ -44,7 +45,7 @@ def founded_by_sql(as_of: int | None, alias: str = "c") -> str:
     """
     if as_of is None:
         return "true"
-    return f"least(year({alias}.setup_date), year({alias}.listing_date)) <= {int(as_of)}"
+    return f"{first_year_sql(alias)} <= {int(as_of)}"
 
 
 def national_listed_total(db: Database, as_of: int | None = None) -> int:

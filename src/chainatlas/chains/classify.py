@@ -154,8 +154,8 @@ class ScopeClassifier:
         (this is the bulk path: tens of thousands of scopes a second).
         """
         scopes = [self.matcher.match(text) for text in texts]
-        out = [[(cid, nid, scope_strength(words)) for (cid, nid), words in found.items()
-                if scope_strength(words) >= PLACE_THRESHOLD] for found in scopes]
+        out = [[(cid, nid, s) for (cid, nid), words in found.items()
+                if (s := scope_strength(words)) >= PLACE_THRESHOLD] for found in scopes]
         # The model is the fallback for scopes the keyword rules cannot place.
         fallback = [i for i, placed in enumerate(out) if not placed]
         if self.model is not None and fallback:
@@ -173,8 +173,8 @@ class ScopeClassifier:
         if self.model is None:
             return []
         if self._model_keys is None:
-            self._model_keys = [(lab.split(":", 1)[0], lab.split(":", 1)[1])
-                                for lab in self.model.labels]
+            self._model_keys = [(chain, node) for chain, _, node in
+                                (lab.partition(":") for lab in self.model.labels)]
         return self._model_keys
 
 

@@ -82,7 +82,6 @@ class ChainMatcher:
     """All keywords and exclusions of one chain, for short texts such as product names."""
 
     def __init__(self, template: ChainTemplate) -> None:
-        self.template = template
         self._ids = [n.id for n in template.nodes]
         self._auto = _targets([(i, n.keywords, n.exclude) for i, n in enumerate(template.nodes)])
 

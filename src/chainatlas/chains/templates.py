@@ -93,11 +93,6 @@ class Node:
         """Whether the node has no children."""
         return not self.children
 
-    @property
-    def has_signal(self) -> bool:
-        """Whether the node carries any classification signal (keywords or codes)."""
-        return bool(self.keywords or self.shenwan or self.gbt)
-
 
 @dataclass(frozen=True)
 class Edge:
@@ -133,10 +128,6 @@ class ChainTemplate:
         except KeyError:
             raise NotFoundError(
                 f"chain {self.id!r} has no node {node_id!r}") from None
-
-    def has_node(self, node_id: str) -> bool:
-        """Whether the chain has a node with this id."""
-        return node_id in self._index
 
     def leaves(self) -> tuple[Node, ...]:
         """Return the nodes without children, in file order."""

@@ -20,6 +20,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from chainatlas.analysis.regional import NODE_LEADER_RANK, STRONG_LQ, STRONG_MIN_FIRMS
 from chainatlas.recommend.firms import (
     DISTANCE_SCALE_KM,
     IMPORTANCE,
@@ -29,6 +30,7 @@ from chainatlas.recommend.firms import (
     STRENGTH_WEIGHTS,
     WEIGHTS,
 )
+from chainatlas.recommend.nodes import WEIGHTS as NODE_WEIGHTS
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 SCORE = "0.000"
@@ -175,10 +177,6 @@ def _firm_notes() -> list[tuple[str, str]]:
 
 def _node_weights() -> str:
     """The node score's formula, read from the node ranking so the notes never go stale."""
-    try:
-        from chainatlas.recommend.nodes import WEIGHTS as NODE_WEIGHTS
-    except ImportError:  # the node ranking is optional for a firm-only workbook
-        return "综合得分为关联密度、供应链邻接与可招引三项的加权和。"
     names = {"density": "关联密度", "adjacency": "供应链邻接", "availability": "可招引"}
     terms = " + ".join(f"{w:.2f}×{names.get(k, k)}" for k, w in NODE_WEIGHTS.items())
     return f"环节综合得分 = {terms}。"
@@ -189,8 +187,9 @@ def _node_notes() -> list[tuple[str, str]]:
     return [
         ("重点发展环节", "本地区在该产业链上建议优先发展的环节（本地没有或较弱的末级环节），"
          "按综合得分排序。" + _node_weights()),
-        ("本地现状", "强：本地企业集聚明显（区位商≥1.25 且至少 2 家企业，或拥有全国规模前 10 "
-         "的企业）；弱：有企业但不突出；缺：本地没有该环节企业。"),
+        ("本地现状", f"强：本地企业集聚明显（区位商≥{STRONG_LQ:g} 且至少 {STRONG_MIN_FIRMS} 家"
+         f"企业，或拥有全国规模前 {NODE_LEADER_RANK} 的企业）；弱：有企业但不突出；"
+         "缺：本地没有该环节企业。"),
         ("建议方向", "强链：本地已有企业但较弱，宜做大做强；补链：本地缺少该环节，而其上下游"
          "（或所属上级环节）已是本地强项，属于链条中间的缺口；延链：本地缺少该环节，"
          "向现有链条之外延伸。"),
@@ -198,7 +197,8 @@ def _node_notes() -> list[tuple[str, str]]:
          "企业分布计算），以在全国同类情形中的百分位表示。"),
         ("供应链邻接", "该环节与本地已有环节的上下游衔接程度：产业链模板中的上下游关系或"
          "企业产品间的原料关系，本地强项计满分、弱项计一半。"),
-        ("可招引", "本地区以外、该环节上的上市企业数量（取对数后与本链最多的环节相比）。"),
+        ("可招引", "本地区以外、该环节上的上市企业数量（取对数后与各产业链中企业最多的"
+         "末级环节相比）。"),
     ]
 
 

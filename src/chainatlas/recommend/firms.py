@@ -27,7 +27,6 @@ and the local firms they would link to.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
@@ -35,10 +34,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from chainatlas.analysis.leaders import leader_frame
+from chainatlas.analysis.leaders import leader_frame, num, percentile_rank, placing_products
 from chainatlas.analysis.panorama import chain_row
 from chainatlas.analysis.regional import as_of_sql, founded_by_sql
 from chainatlas.analysis.regions import region_column
+from chainatlas.chains.signals import noisy_or
 from chainatlas.errors import NotFoundError
 from chainatlas.store import Database
 
@@ -109,13 +109,13 @@ def rank_firms(db: Database, region: dict[str, Any], chain_id: str,
     frame = _candidates(db, region, chain_id, scope, as_of)
     if frame.empty:
         return []
-    shares = _product_evidence(db, chain_id, scope)
+    shares = placing_products(db, chain_id, scope)
     frame["revenue_share"] = frame["company_id"].map(
         lambda c: shares.get(c, (0.0, []))[0]).astype(float)
     _strength(frame)
     _proximity(frame, _centroid(db, region), str(region["province_adcode"]))
     partners = _partners(db, region, chain_id, scope, set(frame["company_id"]), as_of)
-    frame["links"] = frame["company_id"].map(lambda c: _noisy_or(
+    frame["links"] = frame["company_id"].map(lambda c: noisy_or(
         p["contribution"] for p in partners.get(c, []))).astype(float)
     frame["score"] = sum(w * frame[k] for k, w in WEIGHTS.items())
     frame = frame.sort_values(["score", "registered_capital", "company_id"],
@@ -176,32 +176,11 @@ def _candidates(db: Database, region: dict[str, Any], chain_id: str, scope: list
         "GROUP BY ALL", [chain_id, str(region["adcode"])])
 
 
-def _product_evidence(db: Database, chain_id: str,
-                      scope: list[str]) -> dict[str, tuple[float, list[str]]]:
-    """company_id -> (revenue share of its in-scope products, products by share)."""
-    rows = db.execute(
-        "SELECT company_id, evidence FROM firm_nodes WHERE chain_id = ? AND node_id IN "
-        f"{_in_list(scope)} AND evidence LIKE '%\"products\"%'", [chain_id]).fetchall()
-    found: dict[str, dict[str, float]] = {}
-    for cid, raw in rows:
-        seen = found.setdefault(str(cid), {})
-        # a product matching two nodes of the scope is one product: count its share once
-        for product in json.loads(str(raw)).get("products", []):
-            seen[str(product["product"])] = float(product["share"])
-    return {cid: (min(1.0, sum(seen.values())), sorted(seen, key=lambda p: -seen[p]))
-            for cid, seen in found.items()}
-
-
-def _percentile(values: pd.Series) -> pd.Series:
-    """Percentile rank among the candidates; a missing figure ranks 0."""
-    return values.rank(pct=True, method="average", na_option="keep").fillna(0.0)
-
-
 def _strength(frame: pd.DataFrame) -> None:
     """Add the strength component and its parts to the candidate frame."""
     capital = pd.to_numeric(frame["registered_capital"], errors="coerce")
-    frame["capital_pct"] = _percentile(capital)
-    frame["employees_pct"] = _percentile(pd.to_numeric(frame["employees"], errors="coerce"))
+    frame["capital_pct"] = percentile_rank(capital)
+    frame["employees_pct"] = percentile_rank(pd.to_numeric(frame["employees"], errors="coerce"))
     frame["listed"] = (frame["origin"] == "listed").astype(float)
     frame["strength"] = (STRENGTH_WEIGHTS["capital"] * frame["capital_pct"]
                          + STRENGTH_WEIGHTS["employees"] * frame["employees_pct"]
@@ -291,14 +270,6 @@ def _partners(db: Database, region: dict[str, Any], chain_id: str, scope: list[s
     return out
 
 
-def _noisy_or(values: Iterable[float]) -> float:
-    """1 − Π(1 − v): more and stronger links approach 1, none gives 0."""
-    rest = 1.0
-    for value in values:
-        rest *= 1.0 - min(max(float(value), 0.0), 1.0)
-    return 1.0 - rest
-
-
 def _direct_nodes(db: Database, chain_id: str, scope: list[str], ids: list[str],
                   names: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
     """company_id -> the in-scope nodes it is placed on directly, most confident first."""
@@ -320,17 +291,12 @@ def _region_name(db: Database, adcode: str) -> str:
     return str(db.scalar("SELECT name FROM regions WHERE adcode = ?", [adcode]) or "")
 
 
-def _num(value: Any) -> float | None:
-    """A plain float, or None for missing values (NaN, NA, None)."""
-    return None if value is None or pd.isna(value) else float(value)
-
-
 def _record(rank: int, row: Mapping[Hashable, Any], nodes: list[dict[str, Any]],
             products: list[str], partners: list[dict[str, Any]]) -> dict[str, Any]:
     """One ranked firm as plain JSON-able values."""
-    distance = _num(row["distance_km"])
-    employees = _num(row["employees"])
-    top_pct = _num(row["size_top_pct"])
+    distance = num(row["distance_km"])
+    employees = num(row["employees"])
+    top_pct = num(row["size_top_pct"])
     return {
         "rank": rank, "company_id": str(row["company_id"]),
         "short_name": row["short_name"], "full_name": row["full_name"],
@@ -343,7 +309,7 @@ def _record(rank: int, row: Mapping[Hashable, Any], nodes: list[dict[str, Any]],
                     "confidence": round(float(row["fit"]), 4)},
             "strength": {
                 "value": round(float(row["strength"]), 4), "weight": WEIGHTS["strength"],
-                "capital": _num(row["registered_capital"]),
+                "capital": num(row["registered_capital"]),
                 "capital_pct": round(float(row["capital_pct"]), 4),
                 "employees": None if employees is None else int(employees),
                 "employees_pct": round(float(row["employees_pct"]), 4),

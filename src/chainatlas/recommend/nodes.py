@@ -61,6 +61,7 @@ from chainatlas.analysis.panorama import SIZE_ORDER, chain_row
 from chainatlas.analysis.regional import STRONG_MIN_FIRMS, as_of_sql, region_profile
 from chainatlas.analysis.regions import region_column
 from chainatlas.chains.audit import edge_evidence
+from chainatlas.chains.signals import noisy_or
 from chainatlas.recommend.relatedness import LEVEL_COLUMNS, density_table
 from chainatlas.store import Database
 
@@ -77,7 +78,6 @@ EVIDENCE_FULL = 3
 EVIDENCE_PRODUCTS = "all"
 #: Firms named per neighbour node and as attraction targets.
 NAMED_FIRMS = 3
-LABELS = ("补链", "延链", "强链")
 STRONG, WEAK, MISSING = "强", "弱", "缺"
 #: Fewer firms outside the region than this: "可招引对象有限".
 PLENTY = 10
@@ -260,18 +260,14 @@ def _neighbours(node_id: str, side: str, context: ChainContext,
     return sorted(out, key=lambda n: (n["class"] != STRONG, -n["weight"], n["node_id"]))
 
 
-def _noisy_or(weights: list[float]) -> float:
-    return 1.0 - math.prod(1.0 - min(1.0, w) for w in weights)
-
-
 def _adjacency(node_id: str, context: ChainContext,
                nodes: dict[str, dict[str, Any]]) -> dict[str, Any]:
     up = _neighbours(node_id, "upstream", context, nodes)
     down = _neighbours(node_id, "downstream", context, nodes)
     parent = next((nodes[a] for a in context.ancestors.get(node_id, [])
                    if a in nodes and nodes[a]["class"] == STRONG), None)
-    parts = {"upstream": _noisy_or([n["weight"] for n in up]),
-             "downstream": _noisy_or([n["weight"] for n in down]),
+    parts = {"upstream": noisy_or([n["weight"] for n in up]),
+             "downstream": noisy_or([n["weight"] for n in down]),
              "parent": 1.0 if parent else 0.0}
     value = min(1.0, sum(SIDE_WEIGHTS[k] * v for k, v in parts.items()))
     return {"value": round(value, 4), "parts": {k: round(v, 4) for k, v in parts.items()},
