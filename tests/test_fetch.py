@@ -11,7 +11,7 @@ import pytest
 
 from chainatlas.errors import DataSourceError
 from chainatlas.sources import fetch
-from chainatlas.sources.geography import file_sha256
+from chainatlas.sources.fetch import file_sha256
 
 
 def _specs(bundle: Path) -> list[fetch.DataFile]:

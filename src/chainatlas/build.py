@@ -16,8 +16,7 @@ from chainatlas.analysis.derive import refresh_derived
 from chainatlas.chains.classify import classify_store
 from chainatlas.chains.templates import load_templates
 from chainatlas.sources import chainkg, gbt, geography, listed
-from chainatlas.sources.fetch import FetchedFile
-from chainatlas.sources.geography import file_sha256
+from chainatlas.sources.fetch import FetchedFile, file_sha256
 from chainatlas.sources.roster_import import link_roster_to_listed
 from chainatlas.sources.staging import record_issues
 from chainatlas.store import Database
@@ -69,7 +68,7 @@ def _register_sources(db: Database, bundle: Sequence[FetchedFile]) -> dict[str, 
                                          url=f.spec.url, fetched_at=f.fetched_at)
     regions_file = geography.adcodes_path()
     ids["cpca/adcodes.csv"] = db.add_source(
-        "cpca", "cpca/resources/adcodes.csv", geography.file_sha256(regions_file),
+        "cpca", "cpca/resources/adcodes.csv", file_sha256(regions_file),
         regions_file.stat().st_size, url="https://pypi.org/project/cpca/0.5.5/")
     return ids
 

@@ -8,14 +8,15 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import platformdirs
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from chainatlas.store import Database
+if TYPE_CHECKING:  # the store pulls in duckdb and pandas: not for --help
+    from chainatlas.store import Database
 
 console = Console()
 err_console = Console(stderr=True)
@@ -39,6 +40,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 
 def open_store(db: Path | None, read_only: bool = False) -> Database:
     """Open the store named by --db (or the default)."""
+    from chainatlas.store import Database
+
     return Database(db or default_db_path(), read_only=read_only)
 
 

@@ -8,7 +8,9 @@ was fetched or read is recorded instead of checked.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
 import os
 import shutil
 import tempfile
@@ -22,7 +24,6 @@ from pathlib import Path
 import platformdirs
 
 from chainatlas.errors import DataSourceError
-from chainatlas.sources.geography import file_sha256
 
 _KG = "https://raw.githubusercontent.com/liuhuanyong/ChainKnowledgeGraph/4ea9154/data/"
 _TUSHARE = ("https://raw.githubusercontent.com/wp19991/gp/"
@@ -31,6 +32,15 @@ _SZSE = ("https://raw.githubusercontent.com/marszhongx/stock-data/"
          "168980f2f8d3b1700c4c2f47893d3f9b5e4e2c21/" + urllib.parse.quote("A股列表.xlsx"))
 _GBT = ("https://raw.githubusercontent.com/zmshe/capital/"
         "0b8f1ae480aadd9f35aca2fd0efb934e9a7101e8/src/utils/category.js")
+
+
+def file_sha256(path: Path) -> str:
+    """Return the hex sha256 of a file."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -96,16 +106,24 @@ def mirror_from_env(mirror: str | Path | None = None) -> Path | None:
     return Path(value).expanduser().resolve() if value else None
 
 
+def _hashed(spec: DataFile, local: Path, fetched_at: dt.datetime | None) -> FetchedFile:
+    return FetchedFile(spec, local, file_sha256(local), local.stat().st_size, fetched_at,
+                       verified=spec.sha256 is not None)
+
+
+def _matches_pin(found: FetchedFile) -> bool:
+    return found.spec.sha256 is None or found.sha256 == found.spec.sha256
+
+
 def _verify(spec: DataFile, local: Path, fetched_at: dt.datetime | None) -> FetchedFile:
-    digest = file_sha256(local)
-    if spec.sha256 and digest != spec.sha256:
+    found = _hashed(spec, local, fetched_at)
+    if not _matches_pin(found):
         raise DataSourceError(
-            f"{local}: sha256 {digest} does not match the pinned {spec.sha256} for "
+            f"{local}: sha256 {found.sha256} does not match the pinned {spec.sha256} for "
             f"{spec.url}. The file is corrupt or not the pinned version; delete it and "
             "fetch again, or point --mirror at an unmodified copy."
         )
-    return FetchedFile(spec, local, digest, local.stat().st_size, fetched_at,
-                       verified=spec.sha256 is not None)
+    return found
 
 
 def _fetched_at(path: Path) -> dt.datetime:
@@ -144,10 +162,10 @@ def fetch_bundle(files: Sequence[DataFile] = BUNDLE, *, target: Path | None = No
     """
     target = target or cache_dir()
     download = download or _download
-    cached = {f.path: f for f in files if _cached_ok(f, target / f.path)}
+    cached = {f.path: c for f in files if (c := _cached(f, target / f.path)) is not None}
     todo = [f for f in files if f.path not in cached]
     with tempfile.TemporaryDirectory(prefix="chainatlas-fetch-") as tmp:
-        staged: list[tuple[DataFile, Path]] = []
+        staged: list[FetchedFile] = []
         for spec in todo:
             local = Path(tmp) / spec.path
             local.parent.mkdir(parents=True, exist_ok=True)
@@ -160,38 +178,28 @@ def fetch_bundle(files: Sequence[DataFile] = BUNDLE, *, target: Path | None = No
                     "the internet, or pass --mirror DIR (or set CHAINATLAS_MIRROR) to read "
                     "a local copy of the bundle instead."
                 ) from exc
-            _verify(spec, local, None)
-            staged.append((spec, local))
+            staged.append(_verify(spec, local, None))
             if progress:
                 progress(spec)
-        for spec, local in staged:
-            final = target / spec.path
+        for found in staged:
+            final = target / found.spec.path
             final.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(local, final)
-    return [_verify(f, target / f.path, _fetched_at(target / f.path)) for f in files]
+            shutil.move(found.local, final)
+            cached[found.spec.path] = dataclasses.replace(found, local=final,
+                                                          fetched_at=_fetched_at(final))
+    return [cached[f.path] for f in files]
 
 
-def _cached_ok(spec: DataFile, local: Path) -> bool:
+def _cached(spec: DataFile, local: Path) -> FetchedFile | None:
+    """The cached copy of a file, hashed once; None when missing or not the pinned bytes."""
     if not local.is_file():
-        return False
-    return spec.sha256 is None or file_sha256(local) == spec.sha256
+        return None
+    found = _hashed(spec, local, _fetched_at(local))
+    return found if _matches_pin(found) else None
 
 
-def resolve_bundle(mirror: str | Path | None = None, *, fetch: bool = True) -> list[FetchedFile]:
-    """Return the bundle's local files: from the mirror if one is set, else the cache.
-
-    With no mirror and an incomplete cache, downloads the missing files when ``fetch``
-    is true; otherwise raises with what to do.
-    """
+def resolve_bundle(mirror: str | Path | None = None) -> list[FetchedFile]:
+    """Return the bundle's local files: from the mirror if one is set, else the cache
+    (downloading whatever is missing from it)."""
     folder = mirror_from_env(mirror)
-    if folder is not None:
-        return read_mirror(folder)
-    cache = cache_dir()
-    if all(_cached_ok(f, cache / f.path) for f in BUNDLE):
-        return [_verify(f, cache / f.path, _fetched_at(cache / f.path)) for f in BUNDLE]
-    if not fetch:
-        raise DataSourceError(
-            "The open data is not in the cache yet. Run 'chainatlas data fetch' "
-            "(or pass --mirror DIR / set CHAINATLAS_MIRROR)."
-        )
-    return fetch_bundle()
+    return read_mirror(folder) if folder is not None else fetch_bundle()

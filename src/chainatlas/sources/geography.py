@@ -7,7 +7,6 @@ company names into the most specific adcode it can recognise.
 
 from __future__ import annotations
 
-import hashlib
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,15 +26,6 @@ def adcodes_path() -> Path:
     import cpca
 
     return Path(cpca.__file__).parent / "resources" / "adcodes.csv"
-
-
-def file_sha256(path: Path) -> str:
-    """Return the hex sha256 of a file."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def level_from_adcode(adcode: str) -> str:

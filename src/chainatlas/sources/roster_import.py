@@ -19,7 +19,8 @@ from typing import Any
 import pandas as pd
 
 from chainatlas.errors import InputError, Problem
-from chainatlas.sources.geography import city_from_adcode, file_sha256
+from chainatlas.sources.fetch import file_sha256
+from chainatlas.sources.geography import city_from_adcode
 from chainatlas.sources.roster import (
     RosterParse,
     RosterRecord,

@@ -6,13 +6,15 @@ import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
 
 from chainatlas.errors import StoreError
 from chainatlas.store.migrations import MIGRATIONS, SCHEMA_VERSION
+
+if TYPE_CHECKING:  # only for annotations: pandas costs ~0.2 s to import
+    import pandas as pd
 
 Params = Sequence[Any] | Mapping[str, Any] | None
 
