@@ -99,9 +99,6 @@ def _ingest_companies(db: Database, kg: chainkg.ChainKGFiles, files: dict[str, F
     tushare = listed.read_tushare(ts_file.local, ts_file.spec.path)
     szse = listed.read_szse(sz_file.local, sz_file.spec.path)
     located = listed.locate_companies(companies, tushare, szse)
-    # Where chainkg's full name was rejected as another firm's, the SZSE list names it.
-    sz_names = szse.drop_duplicates("company_id").set_index("company_id")["full_name"]
-    located["full_name"] = located["full_name"].fillna(located["company_id"].map(sz_names))
     columns = ["company_id", "origin", "short_name", "full_name", "stock_code", "exchange",
                "region_adcode", "province_adcode", "city_adcode", "address",
                "registered_capital", "setup_date", "listing_date", "employees",
@@ -110,12 +107,10 @@ def _ingest_companies(db: Database, kg: chainkg.ChainKGFiles, files: dict[str, F
     db.execute(
         "INSERT OR IGNORE INTO company_names SELECT company_id, full_name, 'full', source_id "
         "FROM companies WHERE origin = 'listed' AND full_name IS NOT NULL")
-    for f in (ts_file, sz_file):
+    for f, frame, tag in ((ts_file, tushare, "tushare"), (sz_file, szse, "szse")):
+        used = int(located["location_source"].str.contains(tag, na=False).sum())
         db.execute("UPDATE sources SET rows_read = ?, rows_stored = ? WHERE source_id = ?",
-                   [len(tushare) if f is ts_file else len(szse),
-                    int(located["location_source"].str.contains(
-                        "tushare" if f is ts_file else "szse", na=False).sum()),
-                    sources[f.spec.path]])
+                   [len(frame), used, sources[f.spec.path]])
 
 
 def _count_source_rows(db: Database, sources: dict[str, int]) -> None:

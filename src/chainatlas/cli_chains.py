@@ -26,11 +26,10 @@ def _templates(chains_dir: list[Path] | None, db: Path | None) -> dict[str, Any]
     from chainatlas.chains.templates import load_templates
 
     dirs = list(chains_dir or [])
-    store = db or None
-    if store is not None and store.exists():
+    if db is not None and db.exists():
         from chainatlas.build import chain_dirs
 
-        with open_store(store, read_only=True) as opened:
+        with open_store(db, read_only=True) as opened:
             dirs = chain_dirs(opened, dirs)
     return load_templates(dirs)
 
@@ -87,9 +86,8 @@ def chains_validate(chains_dir: ChainsDir = None, db: DbOption = None) -> None:
 
     templates = _templates(chains_dir, db)
     problems = []
-    target = db
-    if target is not None and target.exists():
-        with open_store(target, read_only=True) as store:
+    if db is not None and db.exists():
+        with open_store(db, read_only=True) as store:
             sw = {r[0] for r in store.execute("SELECT code FROM industries WHERE scheme = "
                                               "'sw2021'").fetchall()}
             gbt = {r[0] for r in store.execute("SELECT code FROM industries WHERE scheme = "

@@ -125,7 +125,7 @@ def recommend_nodes(region: RegionOption, chain: ChainOption, top: Top = 10,
     with open_store(db, read_only=True) as store:
         place = _region(store, region)
         result = rank_nodes(store, place, chain, as_of=as_of, top=top)
-        chain_name = str(chain_row(store, chain)["name_zh"])
+        chain_name = str(chain_row(store, chain)["name_zh"]) if xlsx else ""
     if xlsx:
         _write_xlsx(xlsx, place, chain_name, firms=[], nodes=result)
     if as_json:
@@ -159,7 +159,7 @@ def recommend_firms(region: RegionOption, chain: ChainOption,
     with open_store(db, read_only=True) as store:
         place = _region(store, region)
         result = rank_firms(store, place, chain, node, top=top, as_of=as_of)
-        chain_name = str(chain_row(store, chain)["name_zh"])
+        chain_name = str(chain_row(store, chain)["name_zh"]) if xlsx else ""
     if xlsx:
         _write_xlsx(xlsx, place, chain_name, firms=result, nodes=None)
     if as_json:

@@ -16,10 +16,7 @@ def serve_command(
     db: DbOption = None,
 ) -> None:
     """Serve the web app (产业链招商图谱) and its REST API (/api/v1) until Ctrl+C."""
-    from chainatlas.errors import StoreError
     from chainatlas.web.app import serve
 
-    path = db or default_db_path()
-    if not path.exists():
-        raise StoreError(f"No store at {path}. Run 'chainatlas build' first (or pass --db).")
-    serve(path, host=host, port=port)
+    # A missing store is reported by the app itself (web.state.open_web_store).
+    serve(db or default_db_path(), host=host, port=port)

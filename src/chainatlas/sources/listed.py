@@ -19,9 +19,9 @@ import pandas as pd
 
 from chainatlas.errors import InputError, Problem
 from chainatlas.sources.geography import (
+    Located,
     city_adcode_from_names,
     city_from_adcode,
-    level_from_adcode,
     locate_texts,
 )
 from chainatlas.sources.staging import normalise_stock_code
@@ -87,7 +87,8 @@ def locate_companies(companies: pd.DataFrame, tushare: pd.DataFrame,
     """Add location and size columns to ``companies`` (keyed by ``company_id``).
 
     Adds region_adcode, province_adcode, city_adcode, address, location_source,
-    registered_capital (万元), setup_date and employees.
+    registered_capital (万元), setup_date and employees; fills a missing full name (one
+    chainkg gave to another firm) from the SZSE list.
     """
     ts = tushare.drop_duplicates("company_id").set_index("company_id")
     sz = szse.drop_duplicates("company_id").set_index("company_id")
@@ -115,14 +116,12 @@ def locate_companies(companies: pd.DataFrame, tushare: pd.DataFrame,
     out["location_source"] = sources
     out["province_adcode"] = [r[:2] + "0000" if r else None for r in regions]
     out["city_adcode"] = [city_from_adcode(r) for r in regions]
+    out["full_name"] = out["full_name"].fillna(ids.map(sz["full_name"]))
     return out
 
 
-def _pick_location(ts_city: str | None, sz: object, sz_city: str | None,
-                   by_name: object) -> tuple[str | None, str | None]:
-    from chainatlas.sources.geography import Located
-
-    sz_loc = sz if isinstance(sz, Located) else None
+def _pick_location(ts_city: str | None, sz_loc: Located | None, sz_city: str | None,
+                   name_loc: Located | None) -> tuple[str | None, str | None]:
     if ts_city:
         if sz_loc and sz_loc.level == "district" and sz_loc.city == ts_city:
             return sz_loc.adcode, "tushare+szse"
@@ -131,14 +130,8 @@ def _pick_location(ts_city: str | None, sz: object, sz_city: str | None,
         return sz_loc.adcode, "szse"
     if sz_city:
         return sz_city, "szse"
-    name_loc = by_name if isinstance(by_name, Located) else None
     if name_loc:
         return name_loc.adcode, "fullname"
     if sz_loc:
         return sz_loc.adcode, "szse"
     return None, None
-
-
-def location_level(adcode: str | None) -> str | None:
-    """Return the level of a stored location (None when unlocated)."""
-    return level_from_adcode(adcode) if adcode else None

@@ -184,8 +184,9 @@ def import_roster(db: Database, path: str | Path, *, mapping: Mapping[str, str] 
         _store(db, parse, source_id, report)
         if report.inserted == 0 and report.updated == 0:
             db.execute("DELETE FROM sources WHERE source_id = ?", [source_id])
-        db.execute("UPDATE sources SET rows_read = ?, rows_stored = ? WHERE source_id = ?",
-                   [report.rows, report.inserted + report.updated, source_id])
+        else:
+            db.execute("UPDATE sources SET rows_read = ?, rows_stored = ? WHERE source_id = ?",
+                       [report.rows, report.inserted + report.updated, source_id])
         report.linked_to_listed = link_roster_to_listed(db)
     return report
 

@@ -88,15 +88,13 @@ def record_issues(db: Database, source_id: int, file: str, issues: Iterable[Issu
     return db.insert_df("ingest_issues", frame)
 
 
-def record_issues_sql(db: Database, source_id: int, file: str, select_sql: str) -> int:
+def record_issues_sql(db: Database, source_id: int, file: str, select_sql: str) -> None:
     """Store the issues a query yields (columns line, field, kind, action, detail)."""
-    before = int(db.scalar("SELECT count(*) FROM ingest_issues"))
     db.execute(
         "INSERT INTO ingest_issues SELECT ?, ?, line, field, kind, action, detail "
         f"FROM ({select_sql})",
         [source_id, file],
     )
-    return int(db.scalar("SELECT count(*) FROM ingest_issues")) - before
 
 
 def stage_jsonl(db: Database, fetched: FetchedFile, table: str,
