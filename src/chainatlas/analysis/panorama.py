@@ -19,6 +19,7 @@ from chainatlas.analysis.regions import firms_in_region_sql
 from chainatlas.errors import NotFoundError
 from chainatlas.store import Database
 
+_TOP_COLUMNS = ("company_id", "short_name", "registered_capital", "employees", "confidence")
 SIZE_ORDER = ("c.registered_capital DESC NULLS LAST, c.employees DESC NULLS LAST, "
               "f.confidence DESC, c.company_id")
 
@@ -71,32 +72,36 @@ def chain_panorama(db: Database, chain_id: str, region: dict[str, Any] | None = 
     nodes = db.df("SELECT node_id, name_zh, name_en, stage, parent, level, is_leaf, ord "
                   "FROM chain_nodes WHERE chain_id = ? ORDER BY ord", [chain_id])
     firms = node_firms(db, chain_id, region)
-    grouped = {k: g for k, g in firms.groupby("node_id", sort=False)}
+    # One pass over plain rows (already biggest first per node): slicing a DataFrame per
+    # node cost most of the call.
+    national: dict[str, list[dict[str, Any]]] = {}
+    local: dict[str, list[dict[str, Any]]] = {}
+    counts: dict[str, list[int]] = {}
+    for row in firms[["node_id", *_TOP_COLUMNS, "is_local"]].to_dict("records"):
+        node_id = str(row["node_id"])
+        count = counts.setdefault(node_id, [0, 0])
+        count[0] += 1
+        firm = {k: (None if pd.isna(row[k]) else row[k]) for k in _TOP_COLUMNS}
+        if count[0] <= top:
+            national.setdefault(node_id, []).append(firm)
+        if row["is_local"]:
+            count[1] += 1
+            if count[1] <= top:
+                local.setdefault(node_id, []).append(firm)
     out_nodes = []
     for node in nodes.to_dict("records"):
-        group = grouped.get(node["node_id"])
-        national = 0 if group is None else len(group)
-        local = pd.DataFrame() if group is None else group[group["is_local"]]
+        node_id = str(node["node_id"])
         out_nodes.append({
             **{k: node[k] for k in ("node_id", "name_zh", "name_en", "stage", "level")},
             "parent": None if pd.isna(node["parent"]) else node["parent"],
             "is_leaf": bool(node["is_leaf"]),
-            "national_firms": national,
-            "local_firms": len(local),
-            "top_firms": _top(group, top),
-            "local_top_firms": _top(local, top),
+            "national_firms": counts.get(node_id, [0, 0])[0],
+            "local_firms": counts.get(node_id, [0, 0])[1],
+            "top_firms": national.get(node_id, []),
+            "local_top_firms": local.get(node_id, []),
         })
     return {"chain_id": chain_id, "name_zh": chain["name_zh"], "name_en": chain["name_en"],
             "region": None if region is None else {k: region[k] for k in
                                                    ("adcode", "name", "level")},
             "size_measure": "registered capital (万元), then employees",
             "nodes": out_nodes}
-
-
-def _top(group: pd.DataFrame | None, top: int) -> list[dict[str, Any]]:
-    if group is None or group.empty:
-        return []
-    rows = group.head(top)[["company_id", "short_name", "registered_capital", "employees",
-                            "confidence"]]
-    return [{str(k): (None if pd.isna(v) else v) for k, v in r.items()}
-            for r in rows.to_dict("records")]
