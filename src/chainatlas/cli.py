@@ -26,6 +26,7 @@ from chainatlas.cli_common import (
 )
 from chainatlas.cli_region import leaders_command, map_command, recommend_app, region_command
 from chainatlas.cli_web import serve_command
+from chainatlas.config import mirror_from_env
 from chainatlas.errors import ChainAtlasError, InputError, NotFoundError
 
 app = typer.Typer(help="ChainAtlas 产业链招商图谱: industry-chain maps and precision "
@@ -50,7 +51,7 @@ def data_fetch(mirror: MirrorOption = None) -> None:
     """Download the open-data bundle (sha256-pinned) into the cache, or check a mirror."""
     from chainatlas.sources import fetch
 
-    folder = fetch.mirror_from_env(mirror)
+    folder = mirror_from_env(mirror)
     with progress_bar(len(fetch.BUNDLE)) as (bar, task):
         if folder is not None:
             bar.update(task, description=f"checking mirror {folder}")

@@ -3,31 +3,23 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import platformdirs
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from chainatlas.config import default_db_path
 
 if TYPE_CHECKING:  # the store pulls in duckdb and pandas: not for --help
     from chainatlas.store import Database
 
 console = Console()
 err_console = Console(stderr=True)
-
-
-def default_db_path() -> Path:
-    """Return the store used when --db is not given (``$CHAINATLAS_DB`` or the data dir)."""
-    env = os.environ.get("CHAINATLAS_DB")
-    if env:
-        return Path(env)
-    return Path(platformdirs.user_data_dir("chainatlas")) / "chainatlas.duckdb"
 
 
 DbOption = Annotated[Path | None, typer.Option("--db", help="Store file (default: "

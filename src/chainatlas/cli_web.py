@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from chainatlas.cli_common import DbOption, default_db_path
+from chainatlas.cli_common import DbOption
+from chainatlas.config import default_db_path
 
 
 def serve_command(

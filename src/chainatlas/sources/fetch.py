@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import os
 import shutil
 import tempfile
 import urllib.error
@@ -21,8 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
-
+from chainatlas.config import cache_dir, mirror_from_env
 from chainatlas.errors import DataSourceError
 
 _KG = "https://raw.githubusercontent.com/liuhuanyong/ChainKnowledgeGraph/4ea9154/data/"
@@ -87,23 +85,6 @@ class FetchedFile:
     size: int
     fetched_at: dt.datetime | None
     verified: bool
-
-
-def home_dir() -> Path:
-    """Return ChainAtlas's home folder (``$CHAINATLAS_HOME`` or the user's cache dir)."""
-    env = os.environ.get("CHAINATLAS_HOME")
-    return Path(env) if env else Path(platformdirs.user_cache_dir("chainatlas"))
-
-
-def cache_dir() -> Path:
-    """Return the folder where fetched open data is kept."""
-    return home_dir() / "data"
-
-
-def mirror_from_env(mirror: str | Path | None = None) -> Path | None:
-    """Return the mirror folder given explicitly or by ``CHAINATLAS_MIRROR`` (None if neither)."""
-    value = mirror if mirror is not None else os.environ.get("CHAINATLAS_MIRROR")
-    return Path(value).expanduser().resolve() if value else None
 
 
 def _hashed(spec: DataFile, local: Path, fetched_at: dt.datetime | None) -> FetchedFile:

@@ -12,6 +12,7 @@ import duckdb
 
 from chainatlas.errors import StoreError
 from chainatlas.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from chainatlas.store.query import Q
 
 if TYPE_CHECKING:  # only for annotations: pandas costs ~0.2 s to import
     import pandas as pd
@@ -143,8 +144,16 @@ class Database:
         self._depth = 0
         self.conn.execute("COMMIT")
 
-    def execute(self, sql: str, params: Params = None) -> duckdb.DuckDBPyConnection:
-        """Execute one statement and return the cursor."""
+    def execute(self, sql: str | Q, params: Params = None) -> duckdb.DuckDBPyConnection:
+        """Execute one statement and return the cursor.
+
+        ``sql`` is a literal statement with ``?`` placeholders and ``params``, or a
+        composed :class:`~chainatlas.store.query.Q` that carries its own values.
+        """
+        if isinstance(sql, Q):
+            if params is not None:
+                raise ValueError("a composed query carries its own parameters")
+            sql, params = sql.text, list(sql.params)
         return self.conn.execute(sql, params) if params is not None else self.conn.execute(sql)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
@@ -152,18 +161,18 @@ class Database:
         if rows:
             self.conn.executemany(sql, rows)
 
-    def rows(self, sql: str, params: Params = None) -> list[dict[str, Any]]:
+    def rows(self, sql: str | Q, params: Params = None) -> list[dict[str, Any]]:
         """Run a query and return its rows as dicts."""
         cur = self.execute(sql, params)
         names = [d[0] for d in cur.description or []]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
-    def scalar(self, sql: str, params: Params = None) -> Any:
+    def scalar(self, sql: str | Q, params: Params = None) -> Any:
         """Run a query and return the first column of its first row (None when empty)."""
         row = self.execute(sql, params).fetchone()
         return row[0] if row else None
 
-    def df(self, sql: str, params: Params = None) -> pd.DataFrame:
+    def df(self, sql: str | Q, params: Params = None) -> pd.DataFrame:
         """Run a query and return a pandas DataFrame."""
         return self.execute(sql, params).df()
 

@@ -126,7 +126,7 @@ def _open_store(db_path: str | Path | None, db: Database | None) -> None:
     elif db_path is not None:
         state.open_web_store(db_path)
     elif not state.served():
-        from chainatlas.cli_common import default_db_path
+        from chainatlas.config import default_db_path
 
         state.open_web_store(default_db_path())
 
@@ -158,7 +158,7 @@ def storage_secret() -> str:
     env = os.environ.get(SECRET_ENV)
     if env:
         return env
-    from chainatlas.sources.fetch import home_dir
+    from chainatlas.config import home_dir
 
     file = home_dir() / SECRET_FILE
     if file.is_file():
@@ -207,7 +207,7 @@ def _keep_storage_at_home() -> None:
     from nicegui import app
     from nicegui.storage import Storage
 
-    from chainatlas.sources.fetch import home_dir
+    from chainatlas.config import home_dir
 
     Storage.path = (home_dir() / "nicegui").resolve()
     app.storage = Storage()  # its files are opened on creation: rebuild it on the new path
