@@ -21,8 +21,7 @@ import pytest
 
 from chainatlas.build import build_store
 from chainatlas.store import Database
-from tests.conftest import REPO, unpinned_bundle
-from tests.test_web_pages import XSS, XSS_ID, web_bundle
+from tests.helpers import REPO, XSS, XSS_ID, unpinned_bundle, web_bundle
 
 pytestmark = pytest.mark.browser
 

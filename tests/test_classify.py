@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
@@ -24,10 +23,9 @@ from chainatlas.chains.templates import load_templates
 from chainatlas.chains.textmodel import fit_text_model
 from chainatlas.errors import NotFoundError
 from chainatlas.store import Database
-from tests.conftest import unpinned_bundle
+from tests.helpers import add_firm, unpinned_bundle
 
 TEMPLATES = load_templates()
-NOW = dt.datetime(2026, 1, 1)
 
 
 def test_signal_strengths() -> None:
@@ -56,31 +54,15 @@ def test_matcher_exclusions_void_only_their_clause() -> None:
     assert not ChainMatcher(TEMPLATES["biomedicine"]).match("microelectronics")
 
 
-def _add_firm(db: Database, cid: str, *, shenwan: str | None = None, gbt: str | None = None,
-              scope: str | None = None, products: dict[str, float] | None = None) -> None:
-    db.execute("INSERT INTO companies (company_id, origin, short_name, industry_gbt, "
-               "business_scope, source_id, updated_at) VALUES (?, 'roster', ?, ?, ?, 1, ?)",
-               [cid, cid, gbt, scope, NOW])
-    if shenwan:
-        db.execute("INSERT INTO company_industries VALUES (?, 'sw2021', ?, 1)", [cid, shenwan])
-    for name, share in (products or {}).items():
-        pid = db.scalar("SELECT product_id FROM products WHERE name = ?", [name])
-        if pid is None:
-            pid = int(db.scalar("SELECT coalesce(max(product_id), 0) + 1 FROM products"))
-            db.execute("INSERT INTO products VALUES (?, ?, 'product', 1)", [pid, name])
-        db.execute("INSERT INTO company_products VALUES (?, ?, ?, ?, 1)",
-                   [cid, pid, share, share < 0])
-
-
 @pytest.fixture
 def hand_db() -> Database:
     db = Database()
-    _add_firm(db, "VAC", products={"流感疫苗": 0.7, "技术服务收入": 0.3})
-    _add_firm(db, "API", shenwan="370101", products={"维生素C": 0.9})
-    _add_firm(db, "SWONLY", shenwan="370101")
-    _add_firm(db, "SMALL", products={"流感疫苗": 0.02, "房地产": 0.98})
-    _add_firm(db, "ICD", gbt="6520", scope="集成电路设计；芯片设计；技术服务")
-    _add_firm(db, "NONE", products={"房地产": 1.0})
+    add_firm(db, "VAC", products={"流感疫苗": 0.7, "技术服务收入": 0.3})
+    add_firm(db, "API", shenwan="370101", products={"维生素C": 0.9})
+    add_firm(db, "SWONLY", shenwan="370101")
+    add_firm(db, "SMALL", products={"流感疫苗": 0.02, "房地产": 0.98})
+    add_firm(db, "ICD", gbt="6520", scope="集成电路设计；芯片设计；技术服务")
+    add_firm(db, "NONE", products={"房地产": 1.0})
     return db
 
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from chainatlas import cli
 from chainatlas.sources import fetch
-from tests.conftest import mirror_path
+from tests.helpers import mirror_path
 
 runner = CliRunner()
 
@@ -88,7 +88,7 @@ def test_build_stats_and_demo_on_the_mirror(tmp_path: Path) -> None:
 def test_chain_commands_on_a_small_store(mini_bundle: Path, tmp_path: Path) -> None:
     from chainatlas.build import build_store
     from chainatlas.store import Database
-    from tests.conftest import unpinned_bundle
+    from tests.helpers import unpinned_bundle
 
     db = tmp_path / "s.duckdb"
     with Database(db) as store:

@@ -60,7 +60,7 @@ def test_mirror_missing_file(mini_bundle: Path) -> None:
 
 
 def test_real_mirror_matches_pins() -> None:
-    from tests.conftest import mirror_path
+    from tests.helpers import mirror_path
 
     folder = mirror_path()
     if folder is None:

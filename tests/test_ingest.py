@@ -12,7 +12,7 @@ from chainatlas.build import build_store
 from chainatlas.errors import InputError
 from chainatlas.sources.staging import fold_name, normalise_stock_code
 from chainatlas.store import Database
-from tests.conftest import unpinned_bundle
+from tests.helpers import unpinned_bundle
 
 
 @pytest.mark.parametrize(("raw", "code"), [

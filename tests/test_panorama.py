@@ -11,7 +11,7 @@ from chainatlas.chains.classify import classify_store
 from chainatlas.chains.templates import load_templates
 from chainatlas.errors import NotFoundError
 from chainatlas.store import Database
-from tests.test_classify import _add_firm
+from tests.helpers import add_firm
 
 TEMPLATES = load_templates()
 
@@ -22,10 +22,10 @@ def chain_db() -> Database:
     db.execute("INSERT INTO regions VALUES ('130000', '河北省', 'province', NULL, '130000', "
                "114.5, 38.0, 1), ('130100', '石家庄市', 'city', '130000', '130000', 114.5, "
                "38.0, 1), ('320500', '苏州市', 'city', '320000', '320000', 120.6, 31.3, 1)")
-    _add_firm(db, "A1", products={"维生素C": 0.9})
-    _add_firm(db, "A2", products={"头孢菌素": 0.8})
-    _add_firm(db, "B1", products={"片剂": 0.9})
-    _add_firm(db, "B2", products={"片剂": 0.5, "胶囊剂": 0.5})
+    add_firm(db, "A1", products={"维生素C": 0.9})
+    add_firm(db, "A2", products={"头孢菌素": 0.8})
+    add_firm(db, "B1", products={"片剂": 0.9})
+    add_firm(db, "B2", products={"片剂": 0.5, "胶囊剂": 0.5})
     for cid, city, capital in (("A1", "130100", 500.0), ("A2", "320500", 900.0),
                                ("B1", "130100", 100.0), ("B2", "320500", None)):
         db.execute("UPDATE companies SET city_adcode = ?, province_adcode = left(?, 2) || "

@@ -18,7 +18,7 @@ from chainatlas.errors import NotFoundError
 from chainatlas.recommend.excel import safe_text, write_recommendations_xlsx
 from chainatlas.recommend.firms import WEIGHTS, firms_frame, haversine_km, rank_firms
 from chainatlas.store import Database
-from tests.test_classify import _add_firm
+from tests.helpers import add_firm
 
 TEMPLATES = load_templates()
 INJECTION = '=HYPERLINK("http://evil.example","点我")'
@@ -66,7 +66,7 @@ def rec_db() -> Database:
     db = Database()
     db.executemany("INSERT INTO regions VALUES (?, ?, ?, ?, ?, ?, ?, 1)", REGIONS)
     for cid, (products, city, capital, employees, year) in FIRMS.items():
-        _add_firm(db, cid, products=products)
+        add_firm(db, cid, products=products)
         db.execute(
             "UPDATE companies SET origin = 'listed', short_name = ?, "
             "full_name = ? || '股份有限公司', stock_code = ?, city_adcode = ?, "

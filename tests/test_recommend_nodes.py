@@ -27,7 +27,7 @@ from chainatlas.errors import NotFoundError
 from chainatlas.recommend.nodes import chain_context, rank_nodes, supply_links
 from chainatlas.recommend.relatedness import presence_matrix, proximity, relatedness_density
 from chainatlas.store import Database
-from tests.test_classify import _add_firm
+from tests.helpers import add_firm
 
 TINY = """
 id: tiny
@@ -77,7 +77,7 @@ def _build(folder: Path) -> Database:
         db.execute("INSERT INTO regions VALUES (?, ?, ?, ?, ?, 0, 0, 1)",
                    [adcode, name, level, parent, adcode[:2] + "0000"])
     for cid, short, city, product, capital, year in FIRMS:
-        _add_firm(db, cid, products={product: 0.9})
+        add_firm(db, cid, products={product: 0.9})
         district = "130102" if cid == "A_C" else city
         db.execute("UPDATE companies SET origin = 'listed', short_name = ?, city_adcode = ?, "
                    "region_adcode = ?, province_adcode = left(?, 2) || '0000', "

@@ -13,7 +13,7 @@ from chainatlas.chains.classify import classify_store
 from chainatlas.chains.templates import load_templates
 from chainatlas.errors import ChainAtlasError, NotFoundError
 from chainatlas.store import Database
-from tests.test_classify import _add_firm
+from tests.helpers import add_firm
 
 TEMPLATES = load_templates()
 REGIONS = [("130000", "河北省", "province", None, 114.5, 38.0),
@@ -43,7 +43,7 @@ def region_db() -> Database:
         db.execute("INSERT INTO regions VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
                    [adcode, name, level, parent, adcode[:2] + "0000", lon, lat])
     for cid, city, products, capital, year in FIRMS:
-        _add_firm(db, cid, products=products)
+        add_firm(db, cid, products=products)
         db.execute("UPDATE companies SET origin = 'listed', city_adcode = ?, region_adcode = ?, "
                    "province_adcode = left(?, 2) || '0000', registered_capital = ?, "
                    "setup_date = make_date(?, 1, 1) WHERE company_id = ?",

@@ -17,7 +17,7 @@ from chainatlas.errors import InputError
 from chainatlas.sources.roster import RosterRecord, uscc_check_digit, write_roster
 from chainatlas.sources.roster_import import export_roster, import_roster, roster_from_db
 from chainatlas.store import Database
-from tests.conftest import unpinned_bundle
+from tests.helpers import unpinned_bundle
 
 HEADER = ["企业名称", "统一社会信用代码", "注册地址", "行业代码", "经营范围", "注册资本",
           "成立日期", "营业收入", "从业人数"]

@@ -24,7 +24,7 @@ from chainatlas.build import build_store
 from chainatlas.store import Database
 from chainatlas.web import api, geo
 from chainatlas.web.app import create_app
-from tests.conftest import REPO, make_bundle, unpinned_bundle
+from tests.helpers import REPO, make_bundle, unpinned_bundle
 
 SCRIPT = "<script>alert(1)</script>"
 XSS_FIRM = {"name": SCRIPT, "fullname": f"{SCRIPT}科技股份有限公司", "code": "300999.SZ",

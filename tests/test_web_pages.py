@@ -9,7 +9,6 @@ simulated user does not run: a rule answers it as the browser would.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import tempfile
@@ -35,36 +34,11 @@ from chainatlas.web.pages.widgets import (
     register_map_js,
 )
 from chainatlas.web.state import open_web_store, request_db
-from tests.conftest import REPO, make_bundle, unpinned_bundle
+from tests.helpers import REPO, XSS, XSS_ID, unpinned_bundle, web_bundle
 
 pytestmark = pytest.mark.anyio
 
 MAIN = REPO / "src" / "chainatlas" / "web" / "main.py"
-XSS = "<script>alert(1)</script>"
-XSS_ID = "300999.SZ"
-
-
-def web_bundle(folder: Path) -> Path:
-    """The tests' small bundle plus a firm in Wuhan whose name is a script tag."""
-    make_bundle(folder)
-    kg = folder / "chainkg"
-    with (kg / "company.json").open("a", encoding="utf-8") as out:
-        out.write(json.dumps({"name": XSS, "fullname": XSS + "股份有限公司", "code": XSS_ID,
-                              "location": "深圳证券交易所", "time": "2015-05-05"},
-                             ensure_ascii=False) + "\n")
-    with (kg / "company_product.json").open("a", encoding="utf-8") as out:
-        out.write(json.dumps({"company_name": XSS, "company_code": XSS_ID,
-                              "product_name": "原料药", "rel": "主营产品", "rel_weight": 0.7},
-                             ensure_ascii=False) + "\n")
-    listed = folder / "listed-companies" / "stock_company.json"
-    columns = json.loads(listed.read_text(encoding="utf-8"))
-    row = {"ts_code": XSS_ID, "province": "湖北", "city": "武汉市", "reg_capital": 50000.0,
-           "setup_date": "20080101", "employees": 1200.0}
-    index = str(len(columns["ts_code"]))
-    for key, value in row.items():
-        columns[key][index] = value
-    listed.write_text(json.dumps(columns, ensure_ascii=False), encoding="utf-8")
-    return folder
 
 
 @pytest.fixture(scope="module")
