@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from chainatlas.analysis.derive import refresh_derived
-from chainatlas.analysis.leaders import chain_leaders
+from chainatlas.analysis.leaders import chain_leaders, score_leaders
 from chainatlas.analysis.mapdata import map_counts
-from chainatlas.analysis.regional import classify_node, location_quotient, region_profile
-from chainatlas.analysis.regions import region_from_text
+from chainatlas.analysis.panorama import top_firms
+from chainatlas.analysis.regional import (
+    classify_node,
+    location_quotient,
+    region_profile,
+    score_nodes,
+    summarise,
+)
 from chainatlas.chains.classify import classify_store
 from chainatlas.chains.templates import load_templates
 from chainatlas.errors import ChainAtlasError, NotFoundError
 from chainatlas.store import Database
+from chainatlas.store.lookup import region_from_text
 from tests.helpers import add_firm
 
 TEMPLATES = load_templates()
@@ -120,3 +128,55 @@ def test_map_counts(region_db: Database) -> None:
         map_counts(region_db, "biomedicine", level="county")
     with pytest.raises(NotFoundError):
         map_counts(region_db, "biomedicine", "nope")
+
+
+# ----------------------------------------------------------------- pure scoring steps
+
+
+def _counts(rows: list[tuple[str, bool, int, int, int, int]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["node_id", "is_leaf", "national_firms", "local_firms",
+                                       "local_listed", "local_node_leaders"])
+
+
+def test_score_nodes_by_hand() -> None:
+    # L = 4 local listed firms of N = 100 nationally.
+    counts = _counts([("a", True, 10, 2, 2, 0),   # (2/4) / (10/100) = 5.0 -> 强
+                      ("b", True, 50, 3, 1, 0),   # (1/4) / (50/100) = 0.5 -> 弱
+                      ("c", True, 20, 0, 0, 0),   # no local firm -> 缺
+                      ("d", True, 40, 1, 1, 1),   # LQ 0.625 but a node leader -> 强
+                      ("e", False, 5, 1, 1, 0)])  # LQ 5.0 with one firm -> 弱
+    scored = score_nodes(counts, local_total=4, national_total=100)
+    assert list(scored["lq"]) == [5.0, 0.5, 0.0, 0.625, 5.0]
+    assert list(scored["class"]) == ["强", "弱", "缺", "强", "弱"]
+    assert summarise(scored.to_dict("records")) == {"强": 2, "弱": 1, "缺": 1}
+
+
+def test_score_leaders_by_hand() -> None:
+    firms = pd.DataFrame({
+        "company_id": ["A", "B", "C"], "registered_capital": [300.0, 100.0, None],
+        "employees": [10.0, 30.0, 20.0], "chain_revenue_share": [0.9, 0.0, 0.5],
+        "nodes_covered": [2, 1, 4], "pagerank": [0.5, 0.2, 0.2]})
+    scored = score_leaders(firms).set_index("company_id")
+    # scale: mean percentile of capital (A 1, B 0.5, C 0), employees (A 1/3, B 1, C 2/3),
+    # share (A 1, B 1/3, C 2/3)
+    assert scored.loc["A", "scale"] == pytest.approx((1 + 1 / 3 + 1) / 3)
+    assert scored.loc["C", "scale"] == pytest.approx((0 + 2 / 3 + 2 / 3) / 3)
+    assert list(scored["breadth"].loc[["A", "B", "C"]]) == [0.5, 0.25, 1.0]
+    # B and C sit at PageRank's floor (no supply link): centrality 0; A alone ranks 1
+    assert list(scored["centrality"].loc[["A", "B", "C"]]) == [1.0, 0.0, 0.0]
+    a = scored.loc["A"]
+    assert a["score"] == pytest.approx(0.5 * a["scale"] + 0.2 * 0.5 + 0.3 * 1.0)
+    assert list(scored.index) == ["A", "C", "B"]
+
+
+def test_top_firms_counts_and_keeps_order() -> None:
+    firms = pd.DataFrame({
+        "node_id": ["n1", "n1", "n1", "n2"], "company_id": ["x", "y", "z", "x"],
+        "short_name": ["X", "Y", "Z", "X"], "registered_capital": [9.0, 5.0, None, 9.0],
+        "employees": [None, 1.0, 2.0, None], "confidence": [0.9, 0.8, 0.7, 0.5],
+        "is_local": [False, True, True, False]})
+    national, local, counts = top_firms(firms, top=2)
+    assert counts == {"n1": [3, 2], "n2": [1, 0]}
+    assert [f["company_id"] for f in national["n1"]] == ["x", "y"]
+    assert [f["company_id"] for f in local["n1"]] == ["y", "z"]
+    assert local.get("n2") is None and national["n1"][0]["employees"] is None

@@ -17,20 +17,20 @@ Percentiles are national, so a local leader's score is comparable across regions
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
-from chainatlas.analysis.panorama import chain_row
-from chainatlas.analysis.regional import as_of_sql
-from chainatlas.analysis.regions import region_column
 from chainatlas.store import Database
+from chainatlas.store.lookup import Chain, Region, as_chain, as_region
+from chainatlas.store.query import compose, first_year_by, param
 
 WEIGHTS = {"scale": 0.5, "breadth": 0.2, "centrality": 0.3}
 
 
-def placing_products(db: Database, chain_id: str, nodes: Sequence[str] | None = None
+def placing_products(  # TEMP: moves to chains.placements
+        db: Database, chain_id: str, nodes: Sequence[str] | None = None
                      ) -> dict[str, tuple[float, list[str]]]:
     """company_id -> (revenue share of the products that placed it on the chain, or on
     ``nodes``, capped at 1; those products, largest share first)."""
@@ -59,9 +59,14 @@ def num(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
-def leader_frame(db: Database, chain_id: str, as_of: int | None = None) -> pd.DataFrame:
-    """Every firm on the chain with its score components (national percentiles)."""
-    firms = db.df(
+def chain_firm_figures(db: Database, chain: Chain, as_of: int | None = None) -> pd.DataFrame:
+    """Every firm on the chain with the raw figures leader scores are made of.
+
+    Columns: company_id, short_name, full_name, stock_code, origin, province_adcode,
+    city_adcode, region_adcode, registered_capital, employees, pagerank, nodes_covered
+    (nodes it is placed on directly), nodes (their names), chain_revenue_share.
+    """
+    firms = db.df(compose(
         "SELECT f.company_id, c.short_name, c.full_name, c.stock_code, c.origin, "
         "f.province_adcode, f.city_adcode, f.region_adcode, c.registered_capital, "
         "c.employees, coalesce(x.pagerank, 0) AS pagerank, "
@@ -70,11 +75,20 @@ def leader_frame(db: Database, chain_id: str, as_of: int | None = None) -> pd.Da
         "FROM chain_firms f JOIN companies c USING (company_id) JOIN chain_nodes n "
         "ON n.chain_id = f.chain_id AND n.node_id = f.node_id LEFT JOIN chain_centrality x "
         "ON x.chain_id = f.chain_id AND x.company_id = f.company_id "
-        f"WHERE f.chain_id = ? AND {as_of_sql(as_of)} GROUP BY ALL", [chain_id])
+        "WHERE f.chain_id = {chain} AND {as_of} GROUP BY ALL",
+        chain=param(chain.chain_id), as_of=first_year_by(as_of, "f")))
+    shares = {cid: share for cid, (share, _) in placing_products(db, chain.chain_id).items()}
+    firms["chain_revenue_share"] = firms["company_id"].map(shares).fillna(0.0).astype(float)
+    return firms
+
+
+def score_leaders(firms: pd.DataFrame, weights: Mapping[str, float] = WEIGHTS
+                  ) -> pd.DataFrame:
+    """Add scale, breadth, centrality and score to :func:`chain_firm_figures`' frame and
+    sort best first. Pure: ranks are among the frame's own firms."""
     if firms.empty:
         return firms
-    shares = {cid: share for cid, (share, _) in placing_products(db, chain_id).items()}
-    firms["chain_revenue_share"] = firms["company_id"].map(shares).fillna(0.0)
+    firms = firms.copy()
     ranks = [percentile_rank(firms[col])
              for col in ("registered_capital", "employees", "chain_revenue_share")]
     firms["scale"] = sum(ranks) / len(ranks)
@@ -83,26 +97,33 @@ def leader_frame(db: Database, chain_id: str, as_of: int | None = None) -> pd.Da
     # Firms with no supply edge all sit at PageRank's floor: they get 0, not a median rank.
     linked = firms["pagerank"] > firms["pagerank"].min() * (1 + 1e-9)
     firms["centrality"] = firms["pagerank"].where(linked).rank(pct=True).fillna(0.0)
-    firms["score"] = sum(w * firms[k] for k, w in WEIGHTS.items())
+    firms["score"] = sum(w * firms[k] for k, w in weights.items())
     return firms.sort_values(["score", "company_id"], ascending=[False, True])
 
 
-def chain_leaders(db: Database, chain_id: str, region: dict[str, Any] | None = None,
+def leader_frame(db: Database, chain: Chain | str, as_of: int | None = None) -> pd.DataFrame:
+    """Every firm on the chain with its score components (national percentiles)."""
+    return score_leaders(chain_firm_figures(db, as_chain(db, chain), as_of))
+
+
+def chain_leaders(db: Database, chain: Chain | str, region: Region | str | None = None,
                   top: int = 10, as_of: int | None = None) -> dict[str, Any]:
     """National leaders of a chain, and the region's own when a region is given."""
-    chain = chain_row(db, chain_id)
-    frame = leader_frame(db, str(chain["chain_id"]), as_of)
-    out: dict[str, Any] = {"chain_id": chain["chain_id"], "chain_name": chain["name_zh"],
+    chain = as_chain(db, chain)
+    frame = leader_frame(db, chain, as_of)
+    out: dict[str, Any] = {"chain_id": chain.chain_id, "chain_name": chain.name_zh,
                            "weights": WEIGHTS, "as_of": as_of,
-                           "national": _records(frame.head(top))}
+                           "national": leader_records(frame.head(top))}
     if region is not None:
-        local = frame[frame[region_column(region)] == region["adcode"]]
-        out["region"] = {k: region[k] for k in ("adcode", "name", "level")}
-        out["local"] = _records(local.head(top))
+        place = as_region(db, region)
+        local = frame[frame[place.column] == place.adcode] if len(frame) else frame
+        out["region"] = place.summary()
+        out["local"] = leader_records(local.head(top))
     return out
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+def leader_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Ranked leader dicts (components and raw figures) from a scored frame."""
     out = []
     for rank, row in enumerate(frame.to_dict("records"), start=1):
         out.append({
@@ -116,4 +137,3 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
                     "nodes_covered": int(row["nodes_covered"]),
                     "pagerank": round(float(row["pagerank"]), 6)}})
     return out
-

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chainatlas.analysis.firms import firm_from_text
 from chainatlas.store import Database
+from chainatlas.store.lookup import firm_from_text, region_names
+from chainatlas.store.query import compose, ident, param
 
 
 def _location(db: Database, firm: dict[str, Any]) -> dict[str, Any]:
-    names = dict(db.execute(
-        "SELECT adcode, name FROM regions WHERE adcode IN (?, ?, ?)",
-        [firm["province_adcode"], firm["city_adcode"], firm["region_adcode"]]).fetchall())
+    names = region_names(db, [firm["province_adcode"], firm["city_adcode"],
+                              firm["region_adcode"]])
     point = db.rows("SELECT lon, lat FROM regions WHERE adcode = ?", [firm["region_adcode"]])
     return {"province": names.get(firm["province_adcode"]),
             "city": names.get(firm["city_adcode"]),
@@ -38,11 +38,12 @@ def _placements(db: Database, company_id: str) -> list[dict[str, Any]]:
 
 def _links(db: Database, company_id: str, direction: str, limit: int) -> list[dict[str, Any]]:
     mine, other = ("buyer", "supplier") if direction == "suppliers" else ("supplier", "buyer")
-    return db.rows(
-        f"SELECT s.{other} AS company_id, c.short_name, g.name AS city, s.weight, "
-        f"s.relations, s.examples FROM firm_supply s JOIN companies c ON c.company_id = "
-        f"s.{other} LEFT JOIN regions g ON g.adcode = c.city_adcode WHERE s.{mine} = ? "
-        "ORDER BY s.weight DESC, s.relations DESC, c.company_id LIMIT ?", [company_id, limit])
+    return db.rows(compose(
+        "SELECT s.{other} AS company_id, c.short_name, g.name AS city, s.weight, "
+        "s.relations, s.examples FROM firm_supply s JOIN companies c ON c.company_id = "
+        "s.{other} LEFT JOIN regions g ON g.adcode = c.city_adcode WHERE s.{mine} = {firm} "
+        "ORDER BY s.weight DESC, s.relations DESC, c.company_id LIMIT {limit}",
+        other=ident(other), mine=ident(mine), firm=param(company_id), limit=param(limit)))
 
 
 def firm_profile(db: Database, firm: str, links: int = 10) -> dict[str, Any]:

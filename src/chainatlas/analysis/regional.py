@@ -21,10 +21,9 @@ from typing import Any
 
 import pandas as pd
 
-from chainatlas.analysis.derive import first_year_sql
-from chainatlas.analysis.panorama import chain_row
-from chainatlas.analysis.regions import firms_in_region_sql
 from chainatlas.store import Database
+from chainatlas.store.lookup import Chain, Region, as_chain, as_region
+from chainatlas.store.query import Q, compose, first_year_by, founded_by, in_area, param, size_order
 
 STRONG_LQ = 1.25
 STRONG_MIN_FIRMS = 2
@@ -32,52 +31,61 @@ NODE_LEADER_RANK = 10
 CLASSES = ("强", "弱", "缺")
 
 
-def as_of_sql(as_of: int | None, alias: str = "f") -> str:
-    """SQL condition keeping firms founded or listed by ``as_of`` (true when None)."""
-    return "true" if as_of is None else f"{alias}.first_year <= {int(as_of)}"
+# --------------------------------------------------------------------------- queries
 
 
-def founded_by_sql(as_of: int | None, alias: str = "c") -> str:
-    """SQL condition on a ``companies`` row: founded or listed by ``as_of`` (true if None).
-
-    The same rule ``chain_firms.first_year`` stores (see :func:`as_of_sql`), for queries
-    that read ``companies`` directly.
-    """
-    if as_of is None:
-        return "true"
-    return f"{first_year_sql(alias)} <= {int(as_of)}"
+def listed_total(db: Database, region: Region | None = None, as_of: int | None = None) -> int:
+    """Located listed firms, nationally (N) or of a region (L), optionally as of a year."""
+    where = (Q("c.region_adcode IS NOT NULL") if region is None
+             else in_area(region.level, region.adcode, "c"))
+    return int(db.scalar(compose(
+        "SELECT count(*) FROM companies c WHERE c.origin = 'listed' AND {where} AND {as_of}",
+        where=where, as_of=founded_by(as_of, "c"))))
 
 
-def national_listed_total(db: Database, as_of: int | None = None) -> int:
-    """N: located listed firms (optionally as of a year)."""
-    return int(db.scalar("SELECT count(*) FROM companies c WHERE c.origin = 'listed' AND "
-                         f"c.region_adcode IS NOT NULL AND {founded_by_sql(as_of)}"))
-
-
-def local_listed_total(db: Database, region: dict[str, Any], as_of: int | None = None) -> int:
-    """L: located listed firms of the region."""
-    return int(db.scalar(f"SELECT count(*) FROM companies c WHERE c.origin = 'listed' AND "
-                         f"{firms_in_region_sql(region)} AND {founded_by_sql(as_of)}"))
-
-
-def node_counts(db: Database, chain_id: str, region: dict[str, Any],
+def node_counts(db: Database, chain: Chain, region: Region,
                 as_of: int | None = None) -> pd.DataFrame:
-    """Per node: national_firms, local_firms, local_listed, node leader presence."""
-    local = firms_in_region_sql(region, "f")
-    return db.df(
+    """Per node: national_firms, local_firms, local_listed, local_node_leaders."""
+    return db.df(compose(
         "WITH ranked AS (SELECT f.*, row_number() OVER (PARTITION BY f.node_id ORDER BY "
-        "c.registered_capital DESC NULLS LAST, c.employees DESC NULLS LAST, f.company_id) "
-        f"AS size_rank, ({local}) AS is_local FROM chain_firms f JOIN companies c "
-        f"USING (company_id) WHERE f.chain_id = ? AND {as_of_sql(as_of)}) "
+        "{size}, f.company_id) AS size_rank, ({local}) AS is_local FROM chain_firms f "
+        "JOIN companies c USING (company_id) WHERE f.chain_id = {chain} AND {as_of}) "
         "SELECT n.node_id, n.name_zh, n.stage, n.parent, n.level, n.is_leaf, n.ord, "
         "count(r.company_id) FILTER (WHERE r.origin = 'listed') AS national_firms, "
         "count(r.company_id) FILTER (WHERE r.is_local) AS local_firms, "
         "count(r.company_id) FILTER (WHERE r.is_local AND r.origin = 'listed') "
         "AS local_listed, "
-        f"count(r.company_id) FILTER (WHERE r.is_local AND r.size_rank <= {NODE_LEADER_RANK})"
-        " AS local_node_leaders "
+        "count(r.company_id) FILTER (WHERE r.is_local AND r.size_rank <= {rank}) "
+        "AS local_node_leaders "
         "FROM chain_nodes n LEFT JOIN ranked r ON r.node_id = n.node_id "
-        "WHERE n.chain_id = ? GROUP BY ALL ORDER BY n.ord", [chain_id, chain_id])
+        "WHERE n.chain_id = {chain} GROUP BY ALL ORDER BY n.ord",
+        size=size_order("c"), local=in_area(region.level, region.adcode, "f"),
+        chain=param(chain.chain_id), as_of=first_year_by(as_of, "f"),
+        rank=param(NODE_LEADER_RANK)))
+
+
+def local_leaders(db: Database, chain: Chain, region: Region, as_of: int | None = None,
+                  per_node: int = 3) -> dict[str, list[dict[str, Any]]]:
+    """The largest local firms of each node (registered capital, then employees)."""
+    frame = db.df(compose(
+        "SELECT * FROM (SELECT f.node_id, c.company_id, c.short_name, c.registered_capital, "
+        "c.employees, f.confidence, row_number() OVER (PARTITION BY f.node_id ORDER BY "
+        "{size}, f.company_id) AS k FROM chain_firms f JOIN companies c USING (company_id) "
+        "WHERE f.chain_id = {chain} AND {local} AND {as_of}) WHERE k <= {per_node}",
+        size=size_order("c"), chain=param(chain.chain_id),
+        local=in_area(region.level, region.adcode, "f"), as_of=first_year_by(as_of, "f"),
+        per_node=param(per_node)))
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row in frame.to_dict("records"):
+        out.setdefault(str(row["node_id"]), []).append({
+            "company_id": row["company_id"], "short_name": row["short_name"],
+            "registered_capital": None if pd.isna(row["registered_capital"])
+            else float(row["registered_capital"]),
+            "employees": None if pd.isna(row["employees"]) else int(row["employees"])})
+    return out
+
+
+# --------------------------------------------------------------------------- scoring
 
 
 def classify_node(local_firms: int, lq: float, local_leaders: int) -> str:
@@ -97,56 +105,65 @@ def location_quotient(local_n: int, local_total: int, national_n: int,
     return (local_n / local_total) / (national_n / national_total)
 
 
-def local_leaders(db: Database, chain_id: str, region: dict[str, Any],
-                  as_of: int | None = None, per_node: int = 3) -> dict[str, list[dict[str, Any]]]:
-    """The largest local firms of each node (registered capital, then employees)."""
-    frame = db.df(
-        "SELECT * FROM (SELECT f.node_id, c.company_id, c.short_name, c.registered_capital, "
-        "c.employees, f.confidence, row_number() OVER (PARTITION BY f.node_id ORDER BY "
-        "c.registered_capital DESC NULLS LAST, c.employees DESC NULLS LAST, f.company_id) AS k "
-        f"FROM chain_firms f JOIN companies c USING (company_id) WHERE f.chain_id = ? AND "
-        f"{firms_in_region_sql(region, 'f')} AND {as_of_sql(as_of)}) WHERE k <= ?",
-        [chain_id, per_node])
-    out: dict[str, list[dict[str, Any]]] = {}
-    for row in frame.to_dict("records"):
-        out.setdefault(str(row["node_id"]), []).append({
-            "company_id": row["company_id"], "short_name": row["short_name"],
-            "registered_capital": None if pd.isna(row["registered_capital"])
-            else float(row["registered_capital"]),
-            "employees": None if pd.isna(row["employees"]) else int(row["employees"])})
+def score_nodes(counts: pd.DataFrame, local_total: int, national_total: int) -> pd.DataFrame:
+    """Add ``lq`` (rounded to 3 places) and ``class`` to :func:`node_counts`' frame.
+
+    Pure: the figures come in, the documented rules go out, no store involved.
+    """
+    out = counts.copy()
+    lq = [location_quotient(int(listed), local_total, int(national), national_total)
+          for listed, national in zip(out["local_listed"], out["national_firms"], strict=True)]
+    out["lq"] = [round(v, 3) for v in lq]
+    out["class"] = [classify_node(int(n), v, int(k)) for n, v, k in zip(
+        out["local_firms"], lq, out["local_node_leaders"], strict=True)]
     return out
 
 
-def region_profile(db: Database, region: dict[str, Any], chain_id: str,
+def summarise(nodes: list[dict[str, Any]]) -> dict[str, int]:
+    """How many leaves are 强, 弱 and 缺."""
+    leaves = [n for n in nodes if n["is_leaf"]]
+    return {c: sum(1 for n in leaves if n["class"] == c) for c in CLASSES}
+
+
+# --------------------------------------------------------------------------- the profile
+
+
+def region_profile(db: Database, region: Region | str, chain: Chain | str,
                    as_of: int | None = None) -> dict[str, Any]:
     """The region's panorama on a chain: per node counts, LQ, class and local leaders."""
-    chain = chain_row(db, chain_id)
-    chain_id = str(chain["chain_id"])
-    big_n = national_listed_total(db, as_of)
-    big_l = local_listed_total(db, region, as_of)
-    counts = node_counts(db, chain_id, region, as_of)
-    leaders = local_leaders(db, chain_id, region, as_of)
-    nodes = []
-    for row in counts.to_dict("records"):
-        lq = location_quotient(int(row["local_listed"]), big_l, int(row["national_firms"]),
-                               big_n)
-        nodes.append({
-            "node_id": row["node_id"], "name_zh": row["name_zh"], "stage": row["stage"],
-            "parent": None if pd.isna(row["parent"]) else row["parent"],
-            "level": int(row["level"]), "is_leaf": bool(row["is_leaf"]),
-            "national_firms": int(row["national_firms"]),
-            "local_firms": int(row["local_firms"]), "local_listed": int(row["local_listed"]),
-            "lq": round(lq, 3),
-            "class": classify_node(int(row["local_firms"]), lq,
-                                   int(row["local_node_leaders"])),
-            "local_leaders": leaders.get(str(row["node_id"]), [])})
-    leaves = [n for n in nodes if n["is_leaf"]]
+    region, chain = as_region(db, region), as_chain(db, chain)
+    big_n = listed_total(db, None, as_of)
+    big_l = listed_total(db, region, as_of)
+    scored = score_nodes(node_counts(db, chain, region, as_of), big_l, big_n)
+    leaders = local_leaders(db, chain, region, as_of)
+    nodes = [{
+        "node_id": row["node_id"], "name_zh": row["name_zh"], "stage": row["stage"],
+        "parent": None if pd.isna(row["parent"]) else row["parent"],
+        "level": int(row["level"]), "is_leaf": bool(row["is_leaf"]),
+        "national_firms": int(row["national_firms"]),
+        "local_firms": int(row["local_firms"]), "local_listed": int(row["local_listed"]),
+        "lq": float(row["lq"]), "class": str(row["class"]),
+        "local_leaders": leaders.get(str(row["node_id"]), [])}
+        for row in scored.to_dict("records")]
     return {
-        "region": {k: region[k] for k in ("adcode", "name", "level")},
-        "chain_id": chain_id, "chain_name": chain["name_zh"], "as_of": as_of,
+        "region": region.summary(),
+        "chain_id": chain.chain_id, "chain_name": chain.name_zh, "as_of": as_of,
         "national_listed_firms": big_n, "local_listed_firms": big_l,
-        "summary": {c: sum(1 for n in leaves if n["class"] == c) for c in CLASSES},
+        "summary": summarise(nodes),
         "thresholds": {"strong_lq": STRONG_LQ, "strong_min_firms": STRONG_MIN_FIRMS,
                        "node_leader_rank": NODE_LEADER_RANK},
         "nodes": nodes,
     }
+
+
+# TEMP (issue 8 integration): old names kept until every caller has moved.
+def as_of_sql(as_of: int | None, alias: str = "f") -> str:  # TEMP
+    """Deprecated: use ``store.query.first_year_by``."""
+    return "true" if as_of is None else f"{alias}.first_year <= {int(as_of)}"
+
+
+def founded_by_sql(as_of: int | None, alias: str = "c") -> str:  # TEMP
+    """Deprecated: use ``store.query.founded_by``."""
+    if as_of is None:
+        return "true"
+    return f"least(year({alias}.setup_date), year({alias}.listing_date)) <= {int(as_of)}"

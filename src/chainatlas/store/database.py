@@ -153,7 +153,7 @@ class Database:
         if isinstance(sql, Q):
             if params is not None:
                 raise ValueError("a composed query carries its own parameters")
-            sql, params = sql.text, list(sql.params)
+            return self.conn.execute(sql.text, list(sql.params))
         return self.conn.execute(sql, params) if params is not None else self.conn.execute(sql)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:

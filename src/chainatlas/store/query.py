@@ -47,6 +47,7 @@ class Q:
 
 
 TRUE = Q("true")
+FALSE = Q("false")
 
 
 def ident(name: str) -> Q:
