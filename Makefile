@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
+BENCH_STAMP := $(VENV)/.installed-bench
 
 .PHONY: demo test system-deps lint typecheck bench clean
 
@@ -19,6 +20,10 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@ $(STAMP)
 
+$(BENCH_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[bench]'
+	touch $@ $(STAMP)
+
 ## demo: create .venv, install, fetch the open data (or read $CHAINATLAS_MIRROR), build,
 ## print 石家庄市's panoramas and recommendations, then serve the web app (Ctrl+C stops it)
 demo: $(STAMP)
@@ -29,14 +34,16 @@ demo: $(STAMP)
 system-deps:
 	bash scripts/install-system-deps.sh
 
-## test: install dev dependencies, lint, type-check and run every test
+## test: install dev dependencies, lint, check the import layers, type-check, run every test
 test: system-deps $(DEV_STAMP)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)
+## bench: install the bench extra and time the build against a plain DuckDB read
+bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/bench_build.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

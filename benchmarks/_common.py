@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from chainatlas.config import MIRROR_ENV
+
 if TYPE_CHECKING:
     from chainatlas.store import Database
 
@@ -31,7 +33,7 @@ def add_store_args(parser: argparse.ArgumentParser) -> None:
     """Add ``--db`` and ``--mirror`` (default ``$CHAINATLAS_MIRROR``) to a parser."""
     parser.add_argument("--db", default="/tmp/bench.duckdb",
                         help="store file; built from the mirror when missing")
-    parser.add_argument("--mirror", default=os.environ.get("CHAINATLAS_MIRROR"),
+    parser.add_argument("--mirror", default=os.environ.get(MIRROR_ENV),
                         help="open-data mirror folder (default $CHAINATLAS_MIRROR)")
     parser.add_argument("--rebuild", action="store_true",
                         help="rebuild the store from the mirror before running")

@@ -37,11 +37,11 @@ def raw_read(bundle: list[FetchedFile], strict: bool = False) -> float:
         path = str(f.local)
         if path.endswith(".json") and "chainkg" in path:
             con.execute(f"CREATE TABLE t{i} AS SELECT * FROM "
-                        f"read_json('{path}', format='newline_delimited')")
+                        "read_json(?, format='newline_delimited')", [path])
         elif path.endswith(".json") and strict:
             pd.DataFrame(json.loads(Path(path).read_text(encoding="utf-8")))
         elif path.endswith(".json"):
-            con.execute(f"CREATE TABLE t{i} AS SELECT * FROM read_json('{path}')")
+            con.execute(f"CREATE TABLE t{i} AS SELECT * FROM read_json(?)", [path])
         elif path.endswith(".xlsx"):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

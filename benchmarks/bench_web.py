@@ -38,6 +38,7 @@ from fastapi.testclient import TestClient
 
 from chainatlas.analysis.search import initials
 from chainatlas.build import build_store
+from chainatlas.config import MIRROR_ENV
 from chainatlas.sources.fetch import resolve_bundle
 from chainatlas.store import Database
 from chainatlas.web.app import create_app, warm_up
@@ -174,7 +175,7 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", type=Path, default=Path("/tmp/chainatlas-bench-web.duckdb"),
                         help="store file; built from the mirror when missing")
-    parser.add_argument("--mirror", default=os.environ.get("CHAINATLAS_MIRROR"),
+    parser.add_argument("--mirror", default=os.environ.get(MIRROR_ENV),
                         help="open-data mirror folder (default $CHAINATLAS_MIRROR)")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the store first")
     parser.add_argument("--regions", type=int, default=30)

@@ -24,13 +24,15 @@ import pandas as pd
 from chainatlas.sources.fetch import FetchedFile
 from chainatlas.sources.staging import (
     Issue,
+    json_field,
     name_sql,
-    normalise_stock_code,
     record_issues,
     record_issues_sql,
     stage_jsonl,
 )
 from chainatlas.store import Database
+from chainatlas.store.lookup import normalise_stock_code
+from chainatlas.store.query import Q, compose
 
 SW = "sw2021"
 
@@ -50,10 +52,10 @@ GENERIC_PRODUCTS = frozenset({
     "技术服务", "材料销售", "商品销售", "销售商品", "租赁", "租金", "加工", "其他产品",
 })
 
-_CP_NAME = name_sql("j->>'product_name'")
-_PP_FROM = name_sql("j->>'from_entity'")
-_PP_TO = name_sql("j->>'to_entity'")
-_P_NAME = name_sql("j->>'name'")
+_CP_NAME = name_sql(json_field("product_name"))
+_PP_FROM = name_sql(json_field("from_entity"))
+_PP_TO = name_sql(json_field("to_entity"))
+_P_NAME = name_sql(json_field("name"))
 
 
 @dataclass(frozen=True)
@@ -243,7 +245,7 @@ def ingest_company_industries(db: Database, files: ChainKGFiles,
     )
     # Some firms carry Shenwan codes that industry.json lacks: keep them, named as the
     # firm's row names them, under their level-2 parent when that exists.
-    record_issues_sql(db, sid, f.spec.path, (
+    record_issues_sql(db, sid, f.spec.path, Q(
         "SELECT min(line) AS line, 'industry_code' AS field, 'industry_added' AS kind, "
         "'repaired' AS action, 'Shenwan code ' || code || ' (' || any_value(name) || ') is "
         "not in industry.json; added at level 3' AS detail FROM (SELECT line, "
@@ -260,7 +262,7 @@ def ingest_company_industries(db: Database, files: ChainKGFiles,
     # Codes without a suffix get one from the companies table (same six digits).
     db.execute("UPDATE stg_ci2 SET company_id = c.company_id FROM companies c "
                "WHERE stg_ci2.company_id IS NULL AND c.stock_code = left(stg_ci2.raw_code, 6)")
-    record_issues_sql(db, sid, f.spec.path, (
+    record_issues_sql(db, sid, f.spec.path, Q(
         "SELECT line, 'company_code' AS field, 'unknown_company' AS kind, 'rejected' AS action,"
         " 'no firm with code ' || raw_code AS detail FROM stg_ci2 s WHERE NOT EXISTS "
         "(SELECT 1 FROM companies c WHERE c.company_id = s.company_id) UNION ALL "
@@ -282,19 +284,17 @@ def ingest_products(db: Database, files: ChainKGFiles, sources: dict[str, int]) 
     stage_jsonl(db, files.company_product, "stg_cp", ["product_name"])
     stage_jsonl(db, files.product_product, "stg_pp", ["from_entity", "to_entity", "rel"])
     sid_p = sources[files.product.spec.path]
-    db.execute(
-        f"CREATE OR REPLACE TEMP TABLE stg_cp2 AS SELECT line, "
-        f"{_CP_NAME} AS name, "
+    db.execute(compose(
+        "CREATE OR REPLACE TEMP TABLE stg_cp2 AS SELECT line, {name} AS name, "
         "j->>'product_name' AS raw_name, j->>'company_code' AS raw_code, "
         "j->>'company_name' AS company_name, TRY_CAST(j->>'rel_weight' AS DOUBLE) AS w "
-        "FROM stg_cp")
-    db.execute(
-        "CREATE OR REPLACE TEMP TABLE stg_pp2 AS SELECT line, "
-        f"{_PP_FROM} AS a, "
-        f"{_PP_TO} AS b, "
-        "j->>'rel' AS rel FROM stg_pp")
-    db.execute(f"CREATE OR REPLACE TEMP TABLE stg_product2 AS SELECT line, j->>'name' AS raw, "
-               f"{_P_NAME} AS name FROM stg_product")
+        "FROM stg_cp", name=_CP_NAME))
+    db.execute(compose(
+        "CREATE OR REPLACE TEMP TABLE stg_pp2 AS SELECT line, {a} AS a, {b} AS b, "
+        "j->>'rel' AS rel FROM stg_pp", a=_PP_FROM, b=_PP_TO))
+    db.execute(compose(
+        "CREATE OR REPLACE TEMP TABLE stg_product2 AS SELECT line, j->>'name' AS raw, "
+        "{name} AS name FROM stg_product", name=_P_NAME))
     db.execute(
         "INSERT INTO products SELECT row_number() OVER (ORDER BY name), name, "
         "CASE WHEN name IN (SELECT unnest(?)) THEN 'accounting' "
@@ -303,7 +303,7 @@ def ingest_products(db: Database, files: ChainKGFiles, sources: dict[str, int]) 
         "SELECT name FROM stg_product2 UNION "
         "SELECT name FROM stg_cp2 UNION SELECT a FROM stg_pp2 UNION SELECT b FROM stg_pp2) "
         "WHERE name IS NOT NULL", [sorted(ACCOUNTING_ITEMS), sorted(GENERIC_PRODUCTS), sid_p])
-    record_issues_sql(db, sid_p, files.product.spec.path, (
+    record_issues_sql(db, sid_p, files.product.spec.path, Q(
         "SELECT line, 'name' AS field, 'name_folded' AS kind, 'merged' AS action, "
         "'name ' || to_json(raw) || ' folds to an existing name ' || to_json(name) AS detail "
         "FROM (SELECT line, raw, name, row_number() OVER (PARTITION BY name ORDER BY line) "
@@ -334,7 +334,7 @@ def _ingest_company_products(db: Database, files: ChainKGFiles,
         "CREATE OR REPLACE TEMP TABLE stg_cp3 AS SELECT s.*, p.product_id, row_number() OVER "
         "(PARTITION BY s.company_id, s.name ORDER BY abs(s.w) DESC NULLS LAST, s.line) AS k "
         "FROM stg_cp2 s JOIN companies c USING (company_id) JOIN products p ON p.name = s.name")
-    record_issues_sql(db, sid, f.spec.path, (
+    record_issues_sql(db, sid, f.spec.path, Q(
         "SELECT line, 'company_code' AS field, 'unknown_company' AS kind, 'rejected' AS action,"
         " 'no firm with code ' || coalesce(raw_code, '') || ' / name ' || "
         "coalesce(company_name, '') AS detail FROM stg_cp2 s WHERE NOT EXISTS "
@@ -367,14 +367,16 @@ def _ingest_product_relations(db: Database, files: ChainKGFiles,
         "LEFT JOIN products pb ON pb.name = s.b "
         "LEFT JOIN (SELECT unnest(?) AS rel, unnest(?) AS relation) m ON m.rel = s.rel",
         [list(_RELATIONS), list(_RELATIONS.values())])
-    record_issues_sql(db, sid, f.spec.path, (
+    # The mark for a missing relation is bound: a literal '?' would read as a placeholder.
+    record_issues_sql(db, sid, f.spec.path, Q(
         "SELECT line, CASE WHEN relation IS NULL THEN 'rel' ELSE 'to_entity' END AS field, "
         "CASE WHEN relation IS NULL THEN 'unknown_relation' WHEN pa IS NULL OR pb IS NULL "
         "THEN 'empty_name' WHEN pa = pb THEN 'self_relation' ELSE 'duplicate_link' END AS kind,"
         " CASE WHEN k > 1 AND pa <> pb AND relation IS NOT NULL THEN 'merged' "
         "ELSE 'rejected' END AS action, "
-        "to_json(a) || ' ' || coalesce(rel, '?') || ' ' || to_json(b) AS detail "
-        "FROM stg_pp3 WHERE relation IS NULL OR pa IS NULL OR pb IS NULL OR pa = pb OR k > 1"))
+        "to_json(a) || ' ' || coalesce(rel, ?) || ' ' || to_json(b) AS detail "
+        "FROM stg_pp3 WHERE relation IS NULL OR pa IS NULL OR pb IS NULL OR pa = pb OR k > 1",
+        ("?",)))
     db.execute(
         "INSERT INTO product_relations SELECT pa, pb, relation, ? FROM stg_pp3 WHERE k = 1 "
         "AND relation IS NOT NULL AND pa IS NOT NULL AND pb IS NOT NULL AND pa <> pb", [sid])

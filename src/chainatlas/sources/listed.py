@@ -24,7 +24,7 @@ from chainatlas.sources.geography import (
     city_from_adcode,
     locate_texts,
 )
-from chainatlas.sources.staging import normalise_stock_code
+from chainatlas.store.lookup import normalise_stock_code
 
 _TUSHARE_COLUMNS = ("ts_code", "province", "city", "reg_capital", "setup_date", "employees")
 _SZSE_COLUMNS = {"A股代码": "code", "公司全称": "full_name", "注册地址": "address",

@@ -29,6 +29,7 @@ from chainatlas.sources.roster import (
     write_roster,
 )
 from chainatlas.store import Database
+from chainatlas.store.query import TRUE, Q, compose, ident, join, param
 
 # Stored fields compared on re-import, as (column, record attribute).
 TRACKED = (("full_name", "name"), ("uscc", "uscc"), ("address", "address"),
@@ -123,9 +124,10 @@ def _store(db: Database, parse: RosterParse, source_id: int,
         for col, before, after in changes:
             history.append((cid, col, _text(before), _text(after), now, source_id))
         new = _row_for(record, source_id, now)
-        sets = ", ".join(f"{c} = ?" for c in new if c != "company_id")
-        db.execute(f"UPDATE companies SET {sets} WHERE company_id = ?",
-                   [v for c, v in new.items() if c != "company_id"] + [cid])
+        sets = join([compose("{c} = {v}", c=ident(c), v=param(v))
+                     for c, v in new.items() if c != "company_id"], ", ")
+        db.execute(compose("UPDATE companies SET {sets} WHERE company_id = {cid}",
+                           sets=sets, cid=param(cid)))
     if inserts:
         db.insert_df("companies", pd.DataFrame(inserts))
     report.inserted = len(inserts)
@@ -201,12 +203,11 @@ def _without_rows(parse: RosterParse, bad: set[int], problems: list[Problem]) ->
 
 def roster_from_db(db: Database, region_adcode: str | None = None) -> list[RosterRecord]:
     """Return the stored roster firms (optionally of one region) as roster records."""
-    where = "origin = 'roster'"
-    params: list[Any] = []
-    if region_adcode:
-        where += " AND ? IN (region_adcode, city_adcode, province_adcode)"
-        params.append(region_adcode)
-    frame = db.df(f"SELECT * FROM companies WHERE {where} ORDER BY company_id", params)
+    area = (Q("? IN (region_adcode, city_adcode, province_adcode)", (region_adcode,))
+            if region_adcode else TRUE)
+    frame = db.df(compose(
+        "SELECT * FROM companies WHERE origin = 'roster' AND {area} ORDER BY company_id",
+        area=area))
     out = []
     for row, rec in enumerate(frame.to_dict("records"), start=2):
         values = {attr: _nan_to_none(rec.get(col)) for col, attr in TRACKED}

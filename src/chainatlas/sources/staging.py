@@ -1,5 +1,7 @@
-"""Shared helpers of the ingest steps: staging raw files, normalising names and codes,
-and recording every row an ingest rejected, merged, repaired or flagged."""
+"""Shared helpers of the ingest steps: staging raw files, normalising names, and
+recording every row an ingest rejected, merged, repaired or flagged.
+
+Stock codes are normalised in :mod:`chainatlas.store.lookup` (one home for the rule)."""
 
 from __future__ import annotations
 
@@ -12,8 +14,9 @@ import pandas as pd
 from chainatlas.errors import InputError, Problem
 from chainatlas.sources.fetch import FetchedFile
 from chainatlas.store import Database
+from chainatlas.store.query import Q, compose, ident, param
 
-# SQL expression folding a raw name: drop control characters (embedded newlines
+# SQL template folding a raw name: drop control characters (embedded newlines
 # included: "光纤复合\n架空地线" is one product), then trim spaces and stray quotes.
 NAME_SQL = (
     "nullif(regexp_replace(regexp_replace({col}, '[\\x00-\\x1f\\x7f]+', '', 'g'), "
@@ -31,42 +34,14 @@ def fold_name(raw: str | None) -> str | None:
     return _EDGES.sub("", _CONTROL.sub("", raw)) or None
 
 
-def name_sql(col: str) -> str:
-    """Return the SQL expression that folds the name in column ``col``."""
-    return NAME_SQL.replace("{col}", col)
+def json_field(key: str) -> Q:
+    """The text of key ``key`` of a staged JSON line (column ``j``)."""
+    return Q("j->>?", (key,))
 
 
-_EXCHANGES = {"SH": "SH", "SZ": "SZ", "BJ": "BJ", "SS": "SH"}
-
-
-def normalise_stock_code(raw: str | None) -> str | None:
-    """Return the canonical ``NNNNNN.XX`` code for ``000001``, ``000001.sz``, ``sz000001``.
-
-    The exchange is taken from the suffix when present, else from the code's board:
-    6xxxxx Shanghai, 0/2/3xxxxx Shenzhen, 4/8/9xxxxx Beijing (92xxxx too). None when
-    the text holds no six-digit code.
-    """
-    if not raw:
-        return None
-    text = raw.strip().upper()
-    match = re.search(r"(\d{6})", text)
-    if not match:
-        return None
-    digits = match.group(1)
-    letters = re.sub(r"[^A-Z]", "", text)
-    exchange = _EXCHANGES.get(letters)
-    if exchange is None:
-        exchange = exchange_from_digits(digits)
-    return f"{digits}.{exchange}"
-
-
-def exchange_from_digits(digits: str) -> str:
-    """Return the exchange of a six-digit A-share code by its board prefix."""
-    if digits.startswith("6"):
-        return "SH"
-    if digits.startswith(("4", "8", "92")):
-        return "BJ"
-    return "SZ"
+def name_sql(col: Q) -> Q:
+    """The SQL expression that folds the name in ``col`` (e.g. :func:`json_field`)."""
+    return compose(NAME_SQL, col=col)
 
 
 @dataclass(frozen=True)
@@ -88,13 +63,12 @@ def record_issues(db: Database, source_id: int, file: str, issues: Iterable[Issu
     return db.insert_df("ingest_issues", frame)
 
 
-def record_issues_sql(db: Database, source_id: int, file: str, select_sql: str) -> None:
+def record_issues_sql(db: Database, source_id: int, file: str, select: Q) -> None:
     """Store the issues a query yields (columns line, field, kind, action, detail)."""
-    db.execute(
-        "INSERT INTO ingest_issues SELECT ?, ?, line, field, kind, action, detail "
-        f"FROM ({select_sql})",
-        [source_id, file],
-    )
+    db.execute(compose(
+        "INSERT INTO ingest_issues SELECT {source_id}, {file}, line, field, kind, action, "
+        "detail FROM ({select})",
+        source_id=param(source_id), file=param(file), select=select))
 
 
 def stage_jsonl(db: Database, fetched: FetchedFile, table: str,
@@ -104,33 +78,31 @@ def stage_jsonl(db: Database, fetched: FetchedFile, table: str,
     Every line must be a JSON object holding the ``required`` keys. Otherwise nothing
     is staged and an :class:`InputError` lists each bad line (file, line, field).
     """
-    path = str(fetched.local).replace("'", "''")
-    db.execute(f"DROP TABLE IF EXISTS {table}")
-    db.execute(
-        f"CREATE TEMP TABLE {table} AS SELECT line, j FROM ("
+    name = ident(table)
+    db.execute(compose("DROP TABLE IF EXISTS {t}", t=name))
+    db.execute(compose(
+        "CREATE TEMP TABLE {t} AS SELECT line, j FROM ("
         "SELECT row_number() OVER () AS line, rtrim(j, chr(13)) AS j "
-        f"FROM read_csv('{path}', columns={{'j': 'VARCHAR'}}, delim=chr(1), quote='', "
+        "FROM read_csv({path}, columns={{'j': 'VARCHAR'}}, delim=chr(1), quote='', "
         "escape='', header=false, auto_detect=false, strict_mode=false, "
-        "null_padding=false, all_varchar=true)) WHERE j IS NOT NULL AND trim(j) <> ''"
-    )
+        "null_padding=false, all_varchar=true)) WHERE j IS NOT NULL AND trim(j) <> ''",
+        t=name, path=param(str(fetched.local))))
     label = fetched.spec.path
     problems = [
         Problem(label, int(r[0]), None, f"not a valid JSON object: {str(r[1])[:60]!r}")
-        for r in db.execute(
-            f"SELECT line, j FROM {table} WHERE NOT json_valid(j) "
-            "OR json_type(j::JSON) <> 'OBJECT' ORDER BY line LIMIT 50"
-        ).fetchall()
+        for r in db.execute(compose(
+            "SELECT line, j FROM {t} WHERE NOT json_valid(j) "
+            "OR json_type(j::JSON) <> 'OBJECT' ORDER BY line LIMIT 50", t=name)).fetchall()
     ]
     if not problems:
         for key in required:
             problems += [
                 Problem(label, int(r[0]), key, f"required field {key!r} is missing or null")
-                for r in db.execute(
-                    f"SELECT line FROM {table} WHERE j::JSON->>'{key}' IS NULL "
-                    "ORDER BY line LIMIT 20"
-                ).fetchall()
+                for r in db.execute(compose(
+                    "SELECT line FROM {t} WHERE j::JSON->>{key} IS NULL "
+                    "ORDER BY line LIMIT 20", t=name, key=param(key))).fetchall()
             ]
     if problems:
-        db.execute(f"DROP TABLE IF EXISTS {table}")
+        db.execute(compose("DROP TABLE IF EXISTS {t}", t=name))
         raise InputError(problems)
-    return int(db.scalar(f"SELECT count(*) FROM {table}"))
+    return int(db.scalar(compose("SELECT count(*) FROM {t}", t=name)))

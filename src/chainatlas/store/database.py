@@ -12,7 +12,7 @@ import duckdb
 
 from chainatlas.errors import StoreError
 from chainatlas.store.migrations import MIGRATIONS, SCHEMA_VERSION
-from chainatlas.store.query import Q
+from chainatlas.store.query import Q, compose, ident, join
 
 if TYPE_CHECKING:  # only for annotations: pandas costs ~0.2 s to import
     import pandas as pd
@@ -113,11 +113,8 @@ class Database:
 
     def table_counts(self) -> dict[str, int]:
         """Return the row count of every table."""
-        out = {}
-        for name in self.tables():
-            row = self.conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()
-            out[name] = int(row[0]) if row else 0
-        return out
+        return {name: int(self.scalar(compose("SELECT count(*) FROM {t}", t=_quoted(name))))
+                for name in self.tables()}
 
     # -- transactions and queries ------------------------------------------------------------
     @contextmanager
@@ -180,10 +177,12 @@ class Database:
         """Append a DataFrame's rows to a table, matching columns by name."""
         if frame.empty:
             return 0
+        cols = join([_quoted(str(c)) for c in frame.columns], ", ")
+        insert = compose("INSERT INTO {table} ({cols}) SELECT {cols} FROM _insert_frame",
+                         table=_quoted(table), cols=cols)
         self.conn.register("_insert_frame", frame)
         try:
-            cols = ", ".join(f'"{c}"' for c in frame.columns)
-            self.conn.execute(f'INSERT INTO "{table}" ({cols}) SELECT {cols} FROM _insert_frame')
+            self.execute(insert)
         finally:
             self.conn.unregister("_insert_frame")
         return len(frame)
@@ -213,3 +212,8 @@ class Database:
              dt.datetime.now(dt.UTC).replace(tzinfo=None)],
         )
         return next_id
+
+
+def _quoted(name: str) -> Q:
+    """A checked identifier, quoted so that names such as ``level`` or ``year`` stay names."""
+    return Q(f'"{ident(name).text}"')

@@ -1,1 +1,0 @@
-"""ChainAtlas projects stage."""
