@@ -18,9 +18,9 @@ import re
 import unicodedata
 from decimal import Decimal
 
-__all__ = ["cell_str", "normalise_uscc", "parse_amount", "parse_amount_wan", "parse_currency",
-           "parse_date", "parse_employees", "parse_industry_code", "uscc_check_digit",
-           "uscc_is_valid"]
+__all__ = ["CNY_PER_UNIT", "cell_str", "cny_wan", "normalise_uscc", "parse_amount",
+           "parse_amount_wan", "parse_currency", "parse_date", "parse_employees",
+           "parse_industry_code", "uscc_check_digit", "uscc_is_valid"]
 
 _MIN_DATE = dt.date(1900, 1, 1)
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -33,11 +33,23 @@ _SECTION_OF = {d: s for s, lo, hi in re.findall(r"([A-T])(\d\d)-(\d\d)", (
     for d in range(int(lo), int(hi) + 1)}
 # Searched in this order (after NFKC and upper-casing) and removed from an amount's text.
 _CURRENCY_TOKENS = (("人民币", "CNY"), ("RMB", "CNY"), ("CNY", "CNY"), ("¥", "CNY"),
-                    ("美元", "USD"), ("USD", "USD"), ("US$", "USD"), ("港元", "HKD"),
-                    ("港币", "HKD"), ("HKD", "HKD"), ("HK$", "HKD"), ("$", "USD"),
-                    ("欧元", "EUR"), ("EUR", "EUR"), ("€", "EUR"), ("日元", "JPY"),
-                    ("JPY", "JPY"), ("英镑", "GBP"), ("GBP", "GBP"), ("澳门元", "MOP"),
-                    ("新台币", "TWD"))
+                    ("美元", "USD"), ("USD", "USD"), ("US$", "USD"), ("香港元", "HKD"),
+                    ("港元", "HKD"), ("港币", "HKD"), ("HKD", "HKD"), ("HK$", "HKD"),
+                    ("$", "USD"), ("欧元", "EUR"), ("EUR", "EUR"), ("€", "EUR"),
+                    ("日元", "JPY"), ("JPY", "JPY"), ("英镑", "GBP"), ("GBP", "GBP"),
+                    ("澳门元", "MOP"), ("新台币", "TWD"), ("德国马克", "DEM"), ("马克", "DEM"),
+                    ("法国法郎", "FRF"), ("瑞士法郎", "CHF"), ("新加坡元", "SGD"),
+                    ("澳大利亚元", "AUD"), ("澳元", "AUD"), ("加拿大元", "CAD"),
+                    ("韩元", "KRW"))
+#: CNY per unit of each currency, used for a registered capital's CNY figure. One fixed
+#: table, not a per-date series: approximate 2004 annual averages of the RMB central
+#: parity (the registry's last year), legacy euro currencies through their fixed euro
+#: conversion rates (DEM 1.95583, FRF 6.55957 per EUR). A capital in a currency not
+#: listed keeps its amount and currency but gets no CNY figure.
+CNY_PER_UNIT = {"CNY": 1.0, "USD": 8.2768, "HKD": 1.0623, "EUR": 10.2900, "JPY": 0.07656,
+                "GBP": 15.1700, "CHF": 6.6700, "SGD": 4.9000, "AUD": 6.0900,
+                "CAD": 6.3700, "MOP": 1.0300, "TWD": 0.2470, "KRW": 0.00723,
+                "DEM": 10.2900 / 1.95583, "FRF": 10.2900 / 6.55957}
 _UNITS = {unit: Decimal(wan) for unit, wan in (  # unit word -> 万
     ("元", "0.0001"), ("百", "0.01"), ("千", "0.1"), ("万", "1"), ("十万", "10"),
     ("百万", "100"), ("千万", "1000"), ("亿", "10000"), ("万亿", "100000000"))}
@@ -118,6 +130,12 @@ def parse_amount(value: object, factor: Decimal,
     if number < 0:
         raise ValueError(f"amount {value!r} is negative")
     return number * unit, (found.pop() if found else currency)
+
+
+def cny_wan(amount: Decimal | float, currency: str) -> float | None:
+    """An amount in 万 of ``currency`` as 万 CNY by :data:`CNY_PER_UNIT` (None if unknown)."""
+    rate = CNY_PER_UNIT.get(currency)
+    return None if rate is None else float(amount) * rate
 
 
 def parse_amount_wan(text: object) -> tuple[float, str]:
