@@ -139,6 +139,15 @@ def _provinces() -> tuple[tuple[str, str], ...]:
     return tuple(zip(rows["name"], rows["adcode"], strict=True))
 
 
+@lru_cache(maxsize=256)
+def province_adcode_from_name(province: str | None) -> str | None:
+    """The province adcode of a short or full name (河北, 河北省, 内蒙古); None if unknown."""
+    if not province or not province.strip():
+        return None
+    return next((code for name, code in _provinces() if name.startswith(province.strip())),
+                None)
+
+
 @lru_cache(maxsize=4096)
 def city_adcode_from_names(province: str | None, city: str | None) -> str | None:
     """Resolve a (province, city) pair such as ('广东', '深圳市') to a city-level adcode.
@@ -146,10 +155,7 @@ def city_adcode_from_names(province: str | None, city: str | None) -> str | None
     Province names may be short (广东) or full (广东省); municipalities resolve to
     their city-level code (北京 -> 110100). Returns None when nothing matches.
     """
-    if not province or not province.strip():
-        return None
-    prov = next((code for name, code in _provinces() if name.startswith(province.strip())),
-                None)
+    prov = province_adcode_from_name(province)
     if prov is None:
         return None
     if prov in MUNICIPALITIES:

@@ -1,0 +1,136 @@
+"""Read a business scope (经营范围) into weighted items with their activity.
+
+A registry scope is the main evidence for an unlisted firm, but it is not a bag of words:
+registrars list the main line first, ``主营：… 兼营：…`` separates the main business from
+side lines, boilerplate (``依法须经批准的项目…``, licence notes in brackets) says nothing,
+and the verb tells what the firm does with the goods it names — 生产/制造/加工 (makes them),
+销售/批发/零售 (sells them) or 服务/施工/维修 (serves). :func:`scope_items` cuts a scope
+into clauses (at ；;。 and line ends, and at 主营/兼营 markers), drops boilerplate, and gives
+each clause:
+
+- ``activities``: the verbs' classes found in the clause (a clause ``生产、销售：A、B``
+  both makes and sells; ``A、B的零售`` sells);
+- ``weight``: 1.0 for the first substantive clause, then 1 / (1 + 0.25 × rank), halved
+  for 兼营 side lines — a firm is what it lists first.
+
+:func:`main_activity` reads the firm's activity off its main clauses, falling back to the
+name (…厂 makes, …商店/门市部 sells) where the clauses carry no verb.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+PRODUCE, TRADE, SERVICE = "produce", "trade", "service"
+SIDE_LINE_FACTOR = 0.5
+RANK_DECAY = 0.25
+
+_PRODUCE = ("生产", "制造", "加工", "研制", "种植", "养殖", "饲养", "屠宰", "酿造", "培育",
+            "组装", "装配", "印制", "冶炼", "铸造", "锻造", "提取", "炮制", "配制", "制作",
+            "烘焙", "生产经营", "来料加工", "制药", "研发")
+_TRADE = ("销售", "批发", "零售", "经销", "代销", "购销", "收购", "进出口", "贸易", "门市",
+          "供应", "专卖", "代购", "零兑", "批零")
+_SERVICE = ("服务", "施工", "安装", "维修", "修理", "咨询", "设计", "租赁", "运输", "货运",
+            "仓储", "配送", "装卸", "搬运", "餐饮", "住宿", "检测", "检验", "培训", "诊疗",
+            "医疗", "治疗", "开发", "集成", "代理", "快递", "物流", "经纪", "中介", "美容",
+            "保洁", "工程", "承包", "承揽")
+_VERB_CLASS = {w: PRODUCE for w in _PRODUCE} | {w: TRADE for w in _TRADE} | {
+    w: SERVICE for w in _SERVICE}
+_VERBS = re.compile("|".join(sorted(map(re.escape, _VERB_CLASS), key=len, reverse=True)))
+# Words that contain a verb but are not that activity (技术开发 is boilerplate, 房地产开发
+# is construction, 代理记账 is a service; a 生产资料 trader sells).
+_FALSE_VERBS = re.compile(r"生产资料|生产所需|生活资料|房地产开发|技术开发|技术服务|技术咨询|"
+                          r"技术转让|技术推广|信息咨询|企业管理咨询|商务咨询|投资咨询|"
+                          r"自营和代理|代理各类商品|进出口业务|进出口权")
+# Licence and permission notes: never evidence of a business line.
+_BOILERPLATE = re.compile(
+    r"[（(][^（）()]*(?:依法须经批准|许可|有效期|审批|批准|不含|不包含|不包括|除外|凭|涉及|"
+    r"专项规定|资质证|限分支|未经|须经)[^（）()]*[）)]"
+    r"|依法须经批准的项目[^；;。]*|(?:以上|上述)经营范围[^；;。]*|"
+    r"国家法律[^；;。]*(?:禁止|限制)[^；;。]*|法律、?法规[^；;。]*(?:禁止|限制)[^；;。]*|"
+    r"(?:一般|许可)(?:经营)?项目[:：]")
+_CLAUSE_SPLIT = re.compile(r"[；;。\n\r]+|(?=兼营[:：])|(?=主营[:：])")
+_MARKER = re.compile(r"^\s*(主营|兼营)\s*[:：]\s*")
+_EMPTY = re.compile(r"^[\s、，,.·:：*＊\-—]*$")
+_MAKER_NAME = re.compile(r"(厂|制药|药业|制品|食品|机械|电子|电器|工业|酒业|饮品|"
+                         r"乳业|器械|仪器|设备)(有限责任公司|有限公司|股份有限公司|公司)?$")
+_TRADER_NAME = re.compile(r"(商店|商行|门市部|经营部|商场|超市|批发部|贸易|商贸|供销|经销|"
+                          r"销售|百货|药店|药房|零售|购物)")
+
+
+@dataclass(frozen=True)
+class ScopeItem:
+    """One clause of a business scope, without boilerplate."""
+
+    text: str
+    rank: int
+    weight: float
+    activities: frozenset[str]
+    side: bool
+
+
+def strip_boilerplate(scope: str) -> str:
+    """The scope without licence notes and catalogue boilerplate."""
+    previous = None
+    text = scope
+    while text != previous:  # brackets can nest: strip from the inside out
+        previous, text = text, _BOILERPLATE.sub("", text)
+    return text
+
+
+def activities(text: str) -> frozenset[str]:
+    """The activity classes the verbs of a clause name (empty when it has none)."""
+    cleaned = _FALSE_VERBS.sub("", text)
+    return frozenset(_VERB_CLASS[m.group(0)] for m in _VERBS.finditer(cleaned))
+
+
+def scope_items(scope: str | None) -> list[ScopeItem]:
+    """The substantive clauses of a scope in order, weighted (see the module docstring)."""
+    if not scope:
+        return []
+    items: list[ScopeItem] = []
+    side = False
+    for raw in _CLAUSE_SPLIT.split(strip_boilerplate(scope)):
+        marker = _MARKER.match(raw)
+        if marker:
+            side = marker.group(1) == "兼营"
+            raw = raw[marker.end():]
+        text = raw.strip(" 、，,.·:：")
+        if _EMPTY.match(text) or _EMPTY.match(_FALSE_VERBS.sub("", text)):
+            continue  # nothing, or only catalogue boilerplate (技术开发、技术咨询)
+        rank = len(items)
+        weight = (1.0 / (1.0 + RANK_DECAY * rank)) * (SIDE_LINE_FACTOR if side else 1.0)
+        items.append(ScopeItem(text, rank, round(weight, 4), activities(text), side))
+    return items
+
+
+def clause_activity(item: ScopeItem, name_hint: str | None = None) -> str | None:
+    """What a clause does: produce when it makes (a maker that also sells its products is
+    a maker), else trade, else service; a verbless clause takes the name's hint."""
+    for activity in (PRODUCE, TRADE, SERVICE):
+        if activity in item.activities:
+            return activity
+    return name_hint
+
+
+def main_activity(items: Sequence[ScopeItem], name: str | None = None) -> str:
+    """produce / trade / service / mixed / unknown, from the main (non-side) clauses."""
+    hint = name_activity(name)
+    found = {a for item in items if not item.side
+             if (a := clause_activity(item, hint)) is not None}
+    if not found:
+        return hint or "unknown"
+    return next(iter(found)) if len(found) == 1 else "mixed"
+
+
+def name_activity(name: str | None) -> str | None:
+    """The activity a firm's name shows (trade for …商店/贸易, produce for …厂/制药)."""
+    if not name:
+        return None
+    if _TRADER_NAME.search(name):
+        return TRADE
+    if _MAKER_NAME.search(name):
+        return PRODUCE
+    return None

@@ -1,0 +1,181 @@
+"""Load registry files into the store: one source row per file, firms, and their issues.
+
+File-level problems never stop the others: a file missing upstream or from the mirror, a
+hash that is not the pinned one, bytes that are not UTF-8 or not gzip, a header that is not
+the registry's — each is recorded against that file (``ingest_issues``, action
+``file skipped``) and shown by ``stats``. A file whose last line has no line end was cut
+short: its last row is rejected (``truncated``) rather than stored with a cut value.
+
+Location: the province and city columns give the city (``地区`` drops 市); the registered
+address refines it to the district where cpca places the address inside that city; where the
+city column is missing, the address alone is used if it lies in the row's province.
+Branches (分公司 …) are linked to their parent firm (``parent_id``) when a firm of the
+store — registry or listed — has exactly the parent name the branch's name shows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from chainatlas.sources import geography
+from chainatlas.sources.registry import RegistryRows, dedupe, parse_registry_text
+from chainatlas.sources.registry_files import LocalFile, RegistryFile, RegistryScan
+from chainatlas.sources.staging import Issue, record_issues
+from chainatlas.store import Database
+
+DATASET = "registry"
+COLUMNS = ("company_id", "origin", "short_name", "full_name", "uscc", "registration_no",
+           "enterprise_type", "legal_rep", "registered_capital", "capital_amount",
+           "capital_currency", "setup_date", "business_scope", "province_adcode",
+           "city_adcode", "region_adcode", "address", "location_source", "is_branch",
+           "parent_name", "is_individual", "source_id", "updated_at")
+
+
+@dataclass
+class RegistryReport:
+    """What a registry load did: files, rows read and stored, issues by kind."""
+
+    files_loaded: int = 0
+    files_skipped: list[str] = field(default_factory=list)
+    rows_read: int = 0
+    firms_stored: int = 0
+    issues: dict[str, int] = field(default_factory=dict)
+
+
+def _text(file: LocalFile) -> tuple[str | None, str, int, Issue | None]:
+    """(text, sha256, bytes, file-level issue) of one local file."""
+    try:
+        data, digest = file.read()
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        return None, "", 0, Issue(None, None, "unreadable", "file skipped", str(exc))
+    if file.spec.sha256 is not None and digest != file.spec.sha256:
+        return None, digest, len(data), Issue(
+            None, None, "hash_mismatch", "file skipped",
+            f"sha256 {digest} is not the pinned {file.spec.sha256}: corrupt or another "
+            "version; fetch it again or use an unmodified mirror")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, digest, len(data), Issue(
+            None, None, "not_utf8", "file skipped",
+            f"not UTF-8 at byte {exc.start} (the registry is UTF-8; a GBK copy is not it)")
+    return text, digest, len(data), None
+
+
+def _drop_truncated(out: RegistryRows, text: str, file: str, start: int) -> None:
+    """A file that does not end with a line end was cut: reject its last row."""
+    if text.endswith(("\n", "\r")) or len(out.rows) <= start:
+        return
+    last = out.rows.pop()
+    out.issues.append(Issue(last["line"], None, "truncated", "rejected",
+                            "the file ends inside this row (no line end): it was cut short"))
+
+
+def read_files(db: Database, scan: RegistryScan, now: dt.datetime,
+               progress: Callable[[RegistryFile], None] | None = None
+               ) -> tuple[list[dict[str, object]], dict[str, tuple[int, list[Issue]]]]:
+    """Parse every found file; register a source row for each file (missing ones too).
+
+    Returns the rows (with their ``source_id``) and, per file, (source_id, issues).
+    """
+    per_file: dict[str, tuple[int, list[Issue]]] = {}
+    rows: list[dict[str, object]] = []
+    for spec in scan.missing:
+        sid = db.add_source(DATASET, "registry/" + spec.path, "", 0, url=spec.url)
+        per_file[spec.path] = (sid, [Issue(None, None, "missing_file", "file skipped",
+                                           "not in the mirror or not to be had upstream")])
+    for file in scan.found:
+        text, digest, size, problem = _text(file)
+        sid = db.add_source(DATASET, "registry/" + file.spec.path, digest, size,
+                            url=file.spec.url, fetched_at=now)
+        out = RegistryRows()
+        if problem is None and text is not None:
+            try:
+                parse_registry_text(text, file.spec.path, out)
+                _drop_truncated(out, text, file.spec.path, 0)
+            except ValueError as exc:
+                problem = Issue(1, None, "bad_header", "file skipped", str(exc))
+        issues = [problem] if problem else out.issues
+        per_file[file.spec.path] = (sid, issues)
+        db.execute("UPDATE sources SET rows_read = ? WHERE source_id = ?", [out.read, sid])
+        for row in out.rows:
+            row["source_id"] = sid
+        rows.extend(out.rows if problem is None else [])
+        if progress:
+            progress(file.spec)
+    return rows, per_file
+
+
+def _place(city: str | None, province: str | None,
+           found: geography.Located | None) -> tuple[str | None, str | None, str | None]:
+    """(region adcode, city adcode, location source) of one row."""
+    found_city = found.city if found else None
+    if city and found and found_city == city and found.level == geography.DISTRICT:
+        return found.adcode, city, "registry+address"
+    if city:
+        return city, city, "registry"
+    if found and found_city and province and found_city[:2] == province[:2]:
+        return found.adcode, found_city, "address"
+    return None, None, None
+
+
+def locate(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add province/city/region adcodes and ``location_source`` (see module docstring)."""
+    names = list(zip(frame["province_name"], frame["city_name"], strict=True))
+    cities = [geography.city_adcode_from_names(p, c) for p, c in names]
+    provinces = [geography.province_adcode_from_name(p) for p, _ in names]
+    placed = [_place(c, p, f) for c, p, f in zip(
+        cities, provinces, geography.locate_texts(list(frame["address"])), strict=True)]
+    frame["region_adcode"] = [r for r, _, _ in placed]
+    frame["city_adcode"] = [c for _, c, _ in placed]
+    frame["location_source"] = [s for _, _, s in placed]
+    frame["province_adcode"] = [None if c is None else c[:2] + "0000" for _, c, _ in placed]
+    return frame
+
+
+def store_firms(db: Database, rows: Sequence[dict[str, object]], now: dt.datetime) -> int:
+    """Insert registry firms (replacing earlier registry rows of the same ids)."""
+    if not rows:
+        return 0
+    frame = locate(pd.DataFrame(list(rows)))
+    frame["origin"] = DATASET
+    frame["short_name"] = frame["full_name"]
+    frame["updated_at"] = now
+    db.execute("DELETE FROM companies WHERE origin = 'registry' AND list_contains(?, "
+               "company_id)", [list(frame["company_id"])])
+    db.insert_df("companies", frame[list(COLUMNS)])
+    db.execute(
+        "UPDATE companies b SET parent_id = p.company_id FROM (SELECT full_name, "
+        "min(company_id) AS company_id, count(*) AS n FROM companies WHERE full_name IS NOT "
+        "NULL GROUP BY full_name HAVING n = 1) p WHERE b.origin = 'registry' AND b.is_branch "
+        "AND b.parent_name = p.full_name")
+    return len(frame)
+
+
+def ingest_registry(db: Database, scan: RegistryScan, now: dt.datetime,
+                    progress: Callable[[RegistryFile], None] | None = None) -> RegistryReport:
+    """Load the scanned registry files into the store (inside the caller's transaction)."""
+    rows, per_file = read_files(db, scan, now, progress)
+    extra: dict[str, list[Issue]] = {}
+    kept = dedupe(rows, extra)
+    report = RegistryReport(firms_stored=store_firms(db, kept, now))
+    for path, (sid, issues) in per_file.items():
+        issues = issues + extra.get(path, [])
+        record_issues(db, sid, "registry/" + path, issues)
+        for issue in issues:
+            report.issues[issue.kind] = report.issues.get(issue.kind, 0) + 1
+        if any(i.action == "file skipped" for i in issues):
+            report.files_skipped.append(path)
+        else:
+            report.files_loaded += 1
+    db.execute("UPDATE sources s SET rows_stored = (SELECT count(*) FROM companies c "
+               "WHERE c.source_id = s.source_id) WHERE s.dataset = 'registry'")
+    report.rows_read = int(db.scalar("SELECT coalesce(sum(rows_read), 0) FROM sources "
+                                     "WHERE dataset = 'registry'"))
+    return report
