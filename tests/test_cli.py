@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import urllib.error
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -116,6 +117,35 @@ def test_chain_commands_on_a_small_store(mini_bundle: Path, tmp_path: Path) -> N
     assert len(json.loads(result.output)["nodes"]) >= 30
     result = runner.invoke(cli.app, ["chains", "audit", "biomedicine", "--json", "--db", str(db)])
     assert json.loads(result.output)["edges"] > 0
+
+
+def test_chinese_chain_and_node_names(mini_bundle: Path, tmp_path: Path) -> None:
+    from chainatlas.build import build_store
+    from chainatlas.store import Database
+    from tests.helpers import unpinned_bundle
+
+    db = tmp_path / "s.duckdb"
+    with Database(db) as store:
+        build_store(store, unpinned_bundle(mini_bundle))
+
+    def run(*args: str) -> Any:
+        result = runner.invoke(cli.app, [*args, "--json", "--db", str(db)])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)
+
+    assert run("map", "--chain", "生物医药", "--node", "化学原料药") == run(
+        "map", "--chain", "biomedicine", "--node", "bm_api")
+    assert run("recommend", "firms", "--region", "武汉市", "--chain", "生物医药", "--node",
+               "化学原料药") == run("recommend", "firms", "--region", "420100", "--chain",
+                                  "biomedicine", "--node", "bm_api")
+    assert run("region", "石家庄市", "--chain", "生物医药")["chain_id"] == "biomedicine"
+    assert run("leaders", "生物医药")["chain_id"] == "biomedicine"
+    row = run("chains", "assign", "华北制药", "生物医药/人用疫苗", "--reason", "批文")
+    assert (row["chain_id"], row["node_id"]) == ("biomedicine", "bm_vaccines")
+    assert run("chains", "audit", "生物医药")["chain_id"] == "biomedicine"
+    result = runner.invoke(cli.app, ["chains", "assign", "华北制药", "生物医药/无此环节",
+                                     "--reason", "x", "--db", str(db)])
+    assert result.exit_code != 0 and "无此环节" in str(result.exception)
 
 
 def test_build_remembers_a_user_chains_dir(tmp_path: Path) -> None:

@@ -167,6 +167,26 @@ def test_leaders(client: TestClient) -> None:
     _error(client, "/api/v1/leaders?chain=nochain", 404)
 
 
+def test_chinese_chain_and_node_names(client: TestClient) -> None:
+    by_id = _get(client, "/api/v1/map?chain=biomedicine&node=bm_api")
+    by_name = _get(client, "/api/v1/map?chain=生物医药&node=化学原料药")
+    assert by_name == by_id and by_name["node_id"] == "bm_api"
+    firms = _get(client, "/api/v1/recommend/firms?chain=生物医药&region=武汉市&node=化学原料药")
+    assert firms == _get(client, "/api/v1/recommend/firms?chain=biomedicine&region=420100"
+                                 "&node=bm_api")
+    assert _get(client, "/api/v1/panorama?chain=生物医药")["chain_id"] == "biomedicine"
+    assert _get(client, "/api/v1/leaders?chain=生物医药")["chain_id"] == "biomedicine"
+    _error(client, "/api/v1/recommend/firms?chain=生物医药&region=武汉市&node=无此环节", 404,
+           "NotFoundError")
+
+
+def test_api_modules_hold_no_sql() -> None:
+    folder = REPO / "src" / "chainatlas" / "web"
+    for file in folder.rglob("*.py"):
+        text = file.read_text(encoding="utf-8")
+        assert "SELECT " not in text and ".rows(" not in text and ".scalar(" not in text, file
+
+
 # -- recommendations -------------------------------------------------------------------
 
 
@@ -254,6 +274,15 @@ def test_correction_then_profile(fresh_client: TestClient) -> None:
     default_author = fresh_client.post("/api/v1/corrections", json={
         **body, "action": "unassign", "author": None})
     assert default_author.status_code == 201 and default_author.json()["author"] == "web"
+
+
+def test_correction_by_chinese_node_name(fresh_client: TestClient) -> None:
+    response = fresh_client.post("/api/v1/corrections", json={
+        "firm": "华北制药", "chain": "生物医药", "node": "人用疫苗", "action": "assign",
+        "reason": "疫苗批文"})
+    assert response.status_code == 201, response.text
+    assert (response.json()["chain_id"], response.json()["node_id"]) == (
+        "biomedicine", "bm_vaccines")
 
 
 @pytest.mark.parametrize(("change", "status"), [

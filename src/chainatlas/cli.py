@@ -198,11 +198,11 @@ def export_roster_command(
     region: Annotated[str | None, typer.Option(help="Only this region's firms.")] = None,
 ) -> None:
     """Export the imported roster firms as a roster file (same headers as import)."""
-    from chainatlas.analysis.regions import region_from_text
     from chainatlas.sources.roster_import import export_roster
+    from chainatlas.store.lookup import region_from_text
 
     with open_store(db, read_only=True) as store:
-        adcode = str(region_from_text(store, region)["adcode"]) if region else None
+        adcode = region_from_text(store, region).adcode if region else None
         count = export_roster(store, file, adcode)
     console.print(f"Wrote {count} firms to {file}.")
 
@@ -213,7 +213,7 @@ def demo(db: DbOption = None, mirror: MirrorOption = None,
          top: Annotated[int, typer.Option(help="Recommendations per chain.")] = 10) -> None:
     """Fetch, build, then show a region's (default 石家庄市) panoramas and recommendations."""
     from chainatlas.analysis.regional import region_profile
-    from chainatlas.analysis.regions import firms_by_industry, region_from_text
+    from chainatlas.analysis.regions import firms_by_industry
     from chainatlas.cli_region import (
         print_firm_ranking,
         print_node_ranking,
@@ -221,21 +221,23 @@ def demo(db: DbOption = None, mirror: MirrorOption = None,
     )
     from chainatlas.recommend.firms import rank_firms
     from chainatlas.recommend.nodes import rank_nodes
+    from chainatlas.store.lookup import chain_from_text, region_from_text
 
     run_build(db, mirror)
     with open_store(db, read_only=True) as store:
         place = region_from_text(store, region)
         frame = firms_by_industry(store, place)
         table = Table("申万一级行业", "上市企业数", "企业",
-                      title=f"{place['name']} 上市企业（按申万行业）")
+                      title=f"{place.name} 上市企业（按申万行业）")
         for row in frame.itertuples():
             table.add_row(str(row.industry), str(row.firms), str(row.names))
         console.print(table)
-        for chain in DEMO_CHAINS:
+        for chain_id in DEMO_CHAINS:
+            chain = chain_from_text(store, chain_id)
             print_region_profile(region_profile(store, place, chain))
-            print_node_ranking(rank_nodes(store, place, chain, top=top), str(place["name"]))
-            print_firm_ranking(rank_firms(store, place, chain, top=top), str(place["name"]))
-    console.print(f"{place['name']}: {int(frame['firms'].sum())} listed firms "
+            print_node_ranking(rank_nodes(store, place, chain, top=top), place.name)
+            print_firm_ranking(rank_firms(store, place, chain, top=top), place.name)
+    console.print(f"{place.name}: {int(frame['firms'].sum())} listed firms "
                   f"in {len(frame)} Shenwan industries.")
 
 

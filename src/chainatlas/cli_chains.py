@@ -52,7 +52,8 @@ def chains_list(chains_dir: ChainsDir = None, db: DbOption = None,
 
 
 @chains_app.command("show")
-def chains_show(chain: Annotated[str, typer.Argument(help="Chain id, e.g. biomedicine.")],
+def chains_show(chain: Annotated[str, typer.Argument(
+                    help="Chain id or Chinese name, e.g. biomedicine or 生物医药.")],
                 chains_dir: ChainsDir = None, db: DbOption = None,
                 as_json: JsonOption = False) -> None:
     """Show a template: its node tree with stages, keywords and codes, and its edges."""
@@ -81,6 +82,7 @@ def chains_show(chain: Annotated[str, typer.Argument(help="Chain id, e.g. biomed
 @chains_app.command("validate")
 def chains_validate(chains_dir: ChainsDir = None, db: DbOption = None) -> None:
     """Validate every template (and, with a built store, that its industry codes exist)."""
+    from chainatlas.analysis.overview import industry_codes
     from chainatlas.chains.templates import validate_codes
     from chainatlas.errors import InputError
 
@@ -88,10 +90,7 @@ def chains_validate(chains_dir: ChainsDir = None, db: DbOption = None) -> None:
     problems = []
     if db is not None and db.exists():
         with open_store(db, read_only=True) as store:
-            sw = {r[0] for r in store.execute("SELECT code FROM industries WHERE scheme = "
-                                              "'sw2021'").fetchall()}
-            gbt = {r[0] for r in store.execute("SELECT code FROM industries WHERE scheme = "
-                                               "'gbt2017'").fetchall()}
+            sw, gbt = industry_codes(store, "sw2021"), industry_codes(store, "gbt2017")
         for t in templates.values():
             problems += validate_codes(t, sw, gbt)
     if problems:
@@ -99,36 +98,43 @@ def chains_validate(chains_dir: ChainsDir = None, db: DbOption = None) -> None:
     console.print(f"{len(templates)} chain templates are valid: {', '.join(templates)}.")
 
 
-def _correct(action: str, firm: str, chain: str, node: str, reason: str,
+def _correct(action: str, firm: str, target: str, reason: str,
              db: Path | None, as_json: bool) -> None:
-    from chainatlas.chains.corrections import correct
+    """Record a correction of ``firm`` on ``target`` (CHAIN/NODE, ids or Chinese names)."""
+    from chainatlas.build import apply_correction
+    from chainatlas.store.lookup import chain_from_text
 
+    chain_text, _, node_text = target.partition("/")
     with open_store(db) as store:
-        row = correct(store, firm, chain, node, action, reason)
+        chain = chain_from_text(store, chain_text)
+        node = chain.node(node_text).node_id
+        row = apply_correction(store, firm, chain, node, action, reason)
     if as_json:
         print_json(row)
     else:
         verb = "assigned to" if action == "assign" else "removed from"
-        console.print(f"{row['short_name']} ({row['company_id']}) {verb} {chain}/{node}: "
-                      f"{row['reason']} — {row['author']}, {row['created_at']}")
+        console.print(f"{row['short_name']} ({row['company_id']}) {verb} "
+                      f"{chain.chain_id}/{node}: {row['reason']} — {row['author']}, "
+                      f"{row['created_at']}")
 
 
 @chains_app.command("assign")
 def chains_assign(firm: Annotated[str, typer.Argument(help="Stock code, id, USCC or name.")],
-                  node: Annotated[str, typer.Argument(help="CHAIN/NODE, e.g. biomedicine/bm_api")],
+                  node: Annotated[str, typer.Argument(
+                      help="CHAIN/NODE (ids or Chinese names), e.g. biomedicine/bm_api or "
+                           "生物医药/化学原料药")],
                   reason: Reason, db: DbOption = None, as_json: JsonOption = False) -> None:
     """Place a firm on a node by hand (survives rebuilds; the classifier never overrides)."""
-    chain, _, node_id = node.partition("/")
-    _correct("assign", firm, chain, node_id, reason, db, as_json)
+    _correct("assign", firm, node, reason, db, as_json)
 
 
 @chains_app.command("unassign")
 def chains_unassign(firm: Annotated[str, typer.Argument(help="Stock code, id, USCC or name.")],
-                    node: Annotated[str, typer.Argument(help="CHAIN/NODE")],
+                    node: Annotated[str, typer.Argument(
+                        help="CHAIN/NODE (ids or Chinese names)")],
                     reason: Reason, db: DbOption = None, as_json: JsonOption = False) -> None:
     """Remove a firm from a node by hand (survives rebuilds)."""
-    chain, _, node_id = node.partition("/")
-    _correct("unassign", firm, chain, node_id, reason, db, as_json)
+    _correct("unassign", firm, node, reason, db, as_json)
 
 
 @chains_app.command("corrections")
@@ -152,13 +158,14 @@ def chains_corrections(db: DbOption = None, retired: Annotated[bool, typer.Optio
 
 
 @chains_app.command("audit")
-def chains_audit(chain: Annotated[str, typer.Argument(help="Chain id.")],
+def chains_audit(chain: Annotated[str, typer.Argument(help="Chain id or Chinese name.")],
                  db: DbOption = None, as_json: JsonOption = False) -> None:
     """Template edges without product evidence, and evidenced pairs the template lacks."""
-    from chainatlas.chains.audit import audit_chain
+    from chainatlas.analysis.audit import audit_chain
+    from chainatlas.store.lookup import chain_from_text
 
     with open_store(db, read_only=True) as store:
-        result = audit_chain(store, chain)
+        result = audit_chain(store, chain_from_text(store, chain))
     if as_json:
         print_json(result)
         return
@@ -184,15 +191,15 @@ def chain_show(chain: Annotated[str, typer.Argument(help="Chain id or Chinese na
                db: DbOption = None, as_json: JsonOption = False) -> None:
     """The chain's node tree with firm counts nationally and in a region, and top firms."""
     from chainatlas.analysis.panorama import chain_panorama
-    from chainatlas.analysis.regions import region_from_text
+    from chainatlas.store.lookup import chain_from_text, region_from_text
 
     with open_store(db, read_only=True) as store:
         place = region_from_text(store, region) if region else None
-        result = chain_panorama(store, chain, place, top)
+        result = chain_panorama(store, chain_from_text(store, chain), place, top)
     if as_json:
         print_json(result)
         return
-    title = f"[bold]{result['name_zh']}[/]" + (f" · {place['name']}" if place else "")
+    title = f"[bold]{result['name_zh']}[/]" + (f" · {place.name}" if place else "")
     tree = Tree(title + f"  [dim](全国 / 本地; 规模: {result['size_measure']})[/]")
     branches: dict[str | None, Tree] = {None: tree}
     for node in result["nodes"]:

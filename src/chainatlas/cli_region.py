@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from chainatlas.cli_common import DbOption, JsonOption, console, open_store, print_json
+
+if TYPE_CHECKING:  # the store pulls in duckdb and pandas: not for --help
+    from chainatlas.store import Database
+    from chainatlas.store.lookup import Chain, Region
 
 recommend_app = typer.Typer(help="精准招商: which nodes to develop and which firms to approach.",
                             no_args_is_help=True)
@@ -20,17 +24,23 @@ AsOf = Annotated[int | None, typer.Option(
 Top = Annotated[int, typer.Option("--top", help="How many to show.")]
 
 
-def chain_row(store: Any, chain: str) -> dict[str, Any]:
-    """The stored chain named by id or Chinese name."""
-    from chainatlas.analysis.panorama import chain_row as lookup
-
-    return lookup(store, chain)
-
-
-def _region(store: Any, text: str) -> dict[str, Any]:
-    from chainatlas.analysis.regions import region_from_text
+def _region(store: Database, text: str) -> Region:
+    """The region an option names (name or adcode), resolved once for the command."""
+    from chainatlas.store.lookup import region_from_text
 
     return region_from_text(store, text)
+
+
+def _chain(store: Database, text: str) -> Chain:
+    """The stored chain an option names (id or Chinese name), resolved once."""
+    from chainatlas.store.lookup import chain_from_text
+
+    return chain_from_text(store, text)
+
+
+def _node(chain: Chain, text: str | None) -> str | None:
+    """The id of the node an option names (id or Chinese name), None when not given."""
+    return None if text is None else chain.node(text).node_id
 
 
 def region_command(name: Annotated[str, typer.Argument(help="Region name or adcode.")],
@@ -40,7 +50,8 @@ def region_command(name: Annotated[str, typer.Argument(help="Region name or adco
     from chainatlas.analysis.regional import region_profile
 
     with open_store(db, read_only=True) as store:
-        result = region_profile(store, _region(store, name), chain, as_of)
+        place = _region(store, name)
+        result = region_profile(store, place, _chain(store, chain), as_of)
     if as_json:
         print_json(result)
         return
@@ -74,7 +85,7 @@ def leaders_command(chain: Annotated[str, typer.Argument(help="Chain id or Chine
 
     with open_store(db, read_only=True) as store:
         place = _region(store, region) if region else None
-        result = chain_leaders(store, chain, place, top, as_of)
+        result = chain_leaders(store, _chain(store, chain), place, top, as_of)
     if as_json:
         print_json(result)
         return
@@ -103,7 +114,8 @@ def map_command(chain: ChainOption,
 
     with open_store(db, read_only=True) as store:
         province = _region(store, within) if within else None
-        result = map_counts(store, chain, node, level, province, top, as_of)
+        stored = _chain(store, chain)
+        result = map_counts(store, stored, _node(stored, node), level, province, top, as_of)
     if as_json:
         print_json(result)
         return
@@ -124,14 +136,14 @@ def recommend_nodes(region: RegionOption, chain: ChainOption, top: Top = 10,
 
     with open_store(db, read_only=True) as store:
         place = _region(store, region)
-        result = rank_nodes(store, place, chain, as_of=as_of, top=top)
-        chain_name = str(chain_row(store, chain)["name_zh"]) if xlsx else ""
+        stored = _chain(store, chain)
+        result = rank_nodes(store, place, stored, as_of=as_of, top=top)
     if xlsx:
-        _write_xlsx(xlsx, place, chain_name, firms=[], nodes=result)
+        _write_xlsx(xlsx, place, stored.name_zh, firms=[], nodes=result)
     if as_json:
         print_json(result)
         return
-    print_node_ranking(result, place["name"])
+    print_node_ranking(result, place.name)
 
 
 def print_node_ranking(result: list[dict[str, Any]], region_name: str) -> None:
@@ -148,7 +160,8 @@ def print_node_ranking(result: list[dict[str, Any]], region_name: str) -> None:
 
 @recommend_app.command("firms")
 def recommend_firms(region: RegionOption, chain: ChainOption,
-                    node: Annotated[str | None, typer.Option(help="Node id.")] = None,
+                    node: Annotated[str | None, typer.Option(
+                        help="Node id or Chinese name.")] = None,
                     top: Top = 20, as_of: AsOf = None, db: DbOption = None,
                     as_json: JsonOption = False,
                     xlsx: Annotated[Path | None, typer.Option(
@@ -158,14 +171,14 @@ def recommend_firms(region: RegionOption, chain: ChainOption,
 
     with open_store(db, read_only=True) as store:
         place = _region(store, region)
-        result = rank_firms(store, place, chain, node, top=top, as_of=as_of)
-        chain_name = str(chain_row(store, chain)["name_zh"]) if xlsx else ""
+        stored = _chain(store, chain)
+        result = rank_firms(store, place, stored, _node(stored, node), top=top, as_of=as_of)
     if xlsx:
-        _write_xlsx(xlsx, place, chain_name, firms=result, nodes=None)
+        _write_xlsx(xlsx, place, stored.name_zh, firms=result, nodes=None)
     if as_json:
         print_json(result)
         return
-    print_firm_ranking(result, place["name"])
+    print_firm_ranking(result, place.name)
 
 
 def print_firm_ranking(result: list[dict[str, Any]], region_name: str) -> None:
@@ -185,12 +198,12 @@ def _value(component: Any) -> float:
     return float(component["value"] if isinstance(component, dict) else component)
 
 
-def _write_xlsx(path: Path, region: dict[str, Any], chain_name: str,
+def _write_xlsx(path: Path, region: Region, chain_name: str,
                 firms: list[dict[str, Any]], nodes: list[dict[str, Any]] | None) -> None:
     import datetime as dt
 
     from chainatlas.recommend.excel import write_recommendations_xlsx
 
-    write_recommendations_xlsx(path, region_name=str(region["name"]), chain_name=chain_name,
+    write_recommendations_xlsx(path, region_name=region.name, chain_name=chain_name,
                                generated_at=dt.datetime.now(), firms=firms, nodes=nodes)
     console.print(f"Excel: {path}")

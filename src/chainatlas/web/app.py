@@ -23,6 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
+from chainatlas.config import default_db_path, home_dir, secret_from_env
 from chainatlas.errors import ChainAtlasError
 from chainatlas.store import Database
 from chainatlas.web import api, state
@@ -30,7 +31,6 @@ from chainatlas.web import api, state
 log = logging.getLogger("chainatlas.web")
 
 TITLE = "ChainAtlas 产业链招商图谱"
-SECRET_ENV = "CHAINATLAS_SECRET"
 SECRET_FILE = "web-secret"
 
 Handler = Callable[[Request, Any], Awaitable[Response]]
@@ -97,7 +97,7 @@ def register_error_handlers(app: FastAPI) -> None:
 
 
 def _has_router(app: FastAPI, router: Any) -> bool:
-    endpoints = {getattr(r, "endpoint", None) for r in router.routes}
+    endpoints = {getattr(r, "endpoint", None) for r in router.routes} - {None}
     return any(getattr(route, "original_router", None) is router
                or getattr(route, "endpoint", None) in endpoints for route in app.routes)
 
@@ -126,8 +126,6 @@ def _open_store(db_path: str | Path | None, db: Database | None) -> None:
     elif db_path is not None:
         state.open_web_store(db_path)
     elif not state.served():
-        from chainatlas.config import default_db_path
-
         state.open_web_store(default_db_path())
 
 
@@ -155,11 +153,9 @@ def create_app(db_path: str | Path | None = None, db: Database | None = None) ->
 def storage_secret() -> str:
     """The secret signing browser storage: $CHAINATLAS_SECRET, else one made once and kept
     under $CHAINATLAS_HOME (so sessions survive restarts)."""
-    env = os.environ.get(SECRET_ENV)
+    env = secret_from_env()
     if env:
         return env
-    from chainatlas.config import home_dir
-
     file = home_dir() / SECRET_FILE
     if file.is_file():
         kept = file.read_text(encoding="ascii").strip()
@@ -206,8 +202,6 @@ def _keep_storage_at_home() -> None:
         return
     from nicegui import app
     from nicegui.storage import Storage
-
-    from chainatlas.config import home_dir
 
     Storage.path = (home_dir() / "nicegui").resolve()
     app.storage = Storage()  # its files are opened on creation: rebuild it on the new path

@@ -7,7 +7,8 @@ from typing import Any
 from nicegui import events, ui
 
 from chainatlas.analysis.mapdata import map_counts
-from chainatlas.store import Database
+from chainatlas.analysis.overview import province_named
+from chainatlas.store.lookup import Chain, Region, region_names
 from chainatlas.web import charts
 from chainatlas.web.pages.layout import Frame, Selection
 from chainatlas.web.pages.widgets import (
@@ -31,20 +32,13 @@ NATIONAL_NOTE = "南海诸岛见右下角示意图"
 HAINAN_NOTE = "三沙市岛礁未在图中显示"
 
 
-def node_options(db: Database, chain_id: str) -> dict[str, str]:
+def node_options(chain: Chain) -> dict[str, str]:
     """The chain's nodes as id -> label (indented by level), after a whole-chain option."""
     out = {ALL_NODES: "全产业链"}
-    for row in db.rows("SELECT node_id, name_zh, stage, level FROM chain_nodes WHERE "
-                       "chain_id = ? ORDER BY ord", [chain_id]):
-        pad = "\u3000" * (int(row["level"]) - 1)
-        out[str(row["node_id"])] = f"{pad}{row['name_zh']}（{row['stage']}）"
+    for node in chain.nodes:
+        pad = "\u3000" * (node.level - 1)
+        out[node.node_id] = f"{pad}{node.name_zh}（{node.stage}）"
     return out
-
-
-def province_of(db: Database, name: str) -> dict[str, Any] | None:
-    """The province row named ``name`` (as the map's features name it)."""
-    rows = db.rows("SELECT * FROM regions WHERE level = 'province' AND name = ?", [name])
-    return rows[0] if rows else None
 
 
 class MapView:
@@ -53,14 +47,14 @@ class MapView:
     def __init__(self, selection: Selection) -> None:
         self.selection = selection
         self.node: str | None = None
-        self.province: dict[str, Any] | None = None
+        self.province: Region | None = None
         self.area: ui.column | None = None
         self.note: ui.label | None = None
         self.client = ui.context.client
 
     async def build(self) -> None:
         """Node picker, back button, map and table."""
-        options = with_db(lambda db: node_options(db, self.selection.chain_id))
+        options = node_options(self.selection.chain)
         with ui.row().classes("w-full items-center gap-3"):
             ui.label("产业链环节").classes("ca-muted")
             ui.select(options, value=ALL_NODES, with_input=True,
@@ -76,7 +70,7 @@ class MapView:
         self.node = None if value in (None, ALL_NODES) else str(value)
         await self.draw()
 
-    async def drill(self, province: dict[str, Any] | None) -> None:
+    async def drill(self, province: Region | None) -> None:
         """Zoom into a province's cities, or back out to China (None)."""
         self.province = province
         await self.draw()
@@ -85,7 +79,7 @@ class MapView:
         """A province was clicked on the national map: drill into it."""
         if self.province is not None or not event.name:
             return
-        province = with_db(lambda db: province_of(db, str(event.name)))
+        province = with_db(lambda db: province_named(db, str(event.name)))
         if province is not None:
             await self.drill(province)
 
@@ -93,16 +87,16 @@ class MapView:
         """(Re)draw the map and table for the current node and level."""
         if self.area is None:
             return
-        chain = self.selection.chain_id
+        chain = self.selection.chain
         if self.province is None:
             data = await load(map_counts, chain, self.node, "province", top=5)
             map_name, url = "china", china_map_url()
         else:
             data = await load(map_counts, chain, self.node, "city", self.province, top=5)
-            map_name = f"province-{self.province['adcode']}"
-            url = province_map_url(str(self.province["adcode"]))
+            map_name = f"province-{self.province.adcode}"
+            url = province_map_url(self.province.adcode)
         if self.note is not None:
-            adcode = None if self.province is None else str(self.province["adcode"])
+            adcode = None if self.province is None else self.province.adcode
             self.note.text = (NATIONAL_NOTE if adcode is None
                               else HAINAN_NOTE if adcode == HAINAN else "")
         self.area.clear()
@@ -125,19 +119,19 @@ class MapView:
 
     def _title(self, data: dict[str, Any]) -> str:
         scope = data.get("node_name") or f"{data['chain_name']}产业链"
-        where = self.province["name"] if self.province else "全国"
+        where = self.province.name if self.province else "全国"
         return f"{where} · {scope}企业分布"
 
     def _chart(self, data: dict[str, Any], map_name: str) -> None:
         region = self.selection.region
         if self.province is None:
-            home = with_db(lambda db: db.scalar(
-                "SELECT name FROM regions WHERE adcode = ?", [region["province_adcode"]]))
+            home = with_db(lambda db: region_names(db, [region.province_adcode])).get(
+                region.province_adcode)
             option = charts.china_map_option(data, map_name, highlight=home)
         else:
             home = None
-            if str(region.get("province_adcode")) == str(self.province["adcode"]):
-                home = str(region["name"]) if region["level"] == "city" else None
+            if region.province_adcode == self.province.adcode:
+                home = region.name if region.level == "city" else None
             option = charts.city_map_option(data, map_name, highlight=home)
         chart = echart(option, MAP_HEIGHT, marker="map-chart")
         chart.on_point_click(self.clicked)
@@ -160,7 +154,7 @@ class MapView:
             table.on("rowClick", lambda e: self._row_clicked(e.args[1]))
 
     async def _row_clicked(self, row: dict[str, Any]) -> None:
-        province = with_db(lambda db: province_of(db, str(row.get("name"))))
+        province = with_db(lambda db: province_named(db, str(row.get("name"))))
         if province is not None:
             await self.drill(province)
 

@@ -6,9 +6,11 @@ from typing import Any
 
 from nicegui import events, ui
 
+from chainatlas.analysis.overview import chain_edges
 from chainatlas.analysis.panorama import node_firms
 from chainatlas.analysis.regional import region_profile
 from chainatlas.store import Database
+from chainatlas.store.lookup import Chain, Region, region_names
 from chainatlas.web import charts
 from chainatlas.web.pages.layout import Frame, Selection
 from chainatlas.web.pages.widgets import (
@@ -27,24 +29,18 @@ from chainatlas.web.pages.widgets import (
 FIRM_LIMIT = 300
 
 
-def chain_data(db: Database, region: dict[str, Any], chain_id: str) -> dict[str, Any]:
+def chain_data(db: Database, region: Region, chain: Chain) -> dict[str, Any]:
     """The region's profile on the chain and the chain's template supply edges."""
-    profile = region_profile(db, region, chain_id)
-    edges = db.rows("SELECT source, target, note_zh FROM chain_edges WHERE chain_id = ? "
-                    "ORDER BY source, target", [profile["chain_id"]])
-    return {"profile": profile, "edges": edges}
+    return {"profile": region_profile(db, region, chain), "edges": chain_edges(db, chain)}
 
 
-def firm_rows(db: Database, chain_id: str, region: dict[str, Any],
-              node_id: str) -> list[dict[str, Any]]:
+def firm_rows(db: Database, chain: Chain, region: Region, node_id: str) -> list[dict[str, Any]]:
     """Firms on a node (with its subtree): local first, then national, biggest first."""
-    frame = node_firms(db, chain_id, region, node_id)
+    frame = node_firms(db, chain, region, node_id)
     if frame.empty:
         return []
     frame = frame.sort_values("is_local", ascending=False, kind="stable").head(FIRM_LIMIT)
-    cities = [c for c in frame["city_adcode"].unique() if isinstance(c, str)]
-    names = dict(db.execute("SELECT adcode, name FROM regions WHERE adcode IN "
-                            "(SELECT unnest(?))", [cities]).fetchall())
+    names = region_names(db, (c for c in frame["city_adcode"].unique() if isinstance(c, str)))
     rows = []
     for row in frame.to_dict("records"):
         evidence = parse_evidence(row["evidence"])
@@ -85,7 +81,7 @@ class ChainView:
         """Summary chips, the legend and the graph."""
         summary = self.profile["summary"]
         with section(f"{self.profile['chain_name']}产业链全景图谱",
-                     f"{self.selection.region['name']} · 细分环节 强 {summary['强']} / "
+                     f"{self.selection.region.name} · 细分环节 强 {summary['强']} / "
                      f"弱 {summary['弱']} / 缺 {summary['缺']}"):
             with ui.row().classes("w-full items-center gap-4"):
                 class_legend()
@@ -111,7 +107,7 @@ class ChainView:
             self.chart.options.clear()
             self.chart.options.update(option)
             self.chart.update()
-        rows = await load(firm_rows, self.profile["chain_id"], self.selection.region, node_id)
+        rows = await load(firm_rows, self.selection.chain, self.selection.region, node_id)
         self._show_firms(self.nodes[node_id], rows)
 
     def _show_firms(self, node: dict[str, Any], rows: list[dict[str, Any]]) -> None:
@@ -148,7 +144,7 @@ def _neighbours(node: dict[str, Any], edges: list[dict[str, Any]],
 
 
 async def _body(selection: Selection) -> None:
-    data = await load(chain_data, selection.region, selection.chain_id)
+    data = await load(chain_data, selection.region, selection.chain)
     if not data["profile"]["nodes"]:
         empty_note("该产业链没有环节")
         return

@@ -6,11 +6,12 @@ from typing import Any
 
 from nicegui import ui
 
+from chainatlas.analysis.overview import firm_name, firm_province, region_firms
 from chainatlas.analysis.profile import firm_profile
-from chainatlas.analysis.regions import firms_in_region_sql
-from chainatlas.chains.corrections import correct
+from chainatlas.build import apply_correction
 from chainatlas.errors import ChainAtlasError
 from chainatlas.store import Database
+from chainatlas.store.lookup import Chain, chain_from_text
 from chainatlas.web import charts
 from chainatlas.web.pages.layout import Frame, Selection
 from chainatlas.web.pages.widgets import (
@@ -37,21 +38,9 @@ ORIGINS = {"listed": "A 股上市公司", "roster": "导入名录企业"}
 FIRMS_LISTED = 200
 
 
-def region_firms(db: Database, region: dict[str, Any]) -> list[dict[str, Any]]:
-    """The region's firms, biggest first (for the firm index page)."""
-    return db.rows(
-        "SELECT c.company_id, coalesce(c.short_name, c.full_name, c.company_id) AS name, "
-        "coalesce(c.full_name, '') AS full_name, coalesce(c.stock_code, '—') AS code, "
-        "coalesce(g.name, '—') AS city FROM companies c LEFT JOIN regions g ON g.adcode = "
-        f"c.city_adcode WHERE c.same_as IS NULL AND {firms_in_region_sql(region)} ORDER BY "
-        "c.registered_capital DESC NULLS LAST, c.company_id LIMIT ?", [FIRMS_LISTED])
-
-
-def chain_nodes(db: Database, chain_id: str) -> dict[str, str]:
+def chain_nodes(chain: Chain) -> dict[str, str]:
     """A chain's nodes as id -> indented label, for the correction form."""
-    return {str(r["node_id"]): "\u3000" * (int(r["level"]) - 1) + str(r["name_zh"])
-            for r in db.rows("SELECT node_id, name_zh, level FROM chain_nodes WHERE "
-                             "chain_id = ? ORDER BY ord", [chain_id])}
+    return {n.node_id: "\u3000" * (n.level - 1) + n.name_zh for n in chain.nodes}
 
 
 def _identity(profile: dict[str, Any]) -> None:
@@ -87,8 +76,7 @@ def _identity(profile: dict[str, Any]) -> None:
 
 async def _pin(profile: dict[str, Any]) -> None:
     ident, loc = profile["identity"], profile["location"]
-    province = with_db(lambda db: db.scalar(
-        "SELECT province_adcode FROM companies WHERE company_id = ?", [ident["company_id"]]))
+    province = with_db(lambda db: firm_province(db, str(ident["company_id"])))
     with section("地理位置", loc["city"] or loc["province"] or "未定位").classes("w-full"):
         holder = ui.column().classes("w-full")
     if province:
@@ -157,10 +145,11 @@ def _links(profile: dict[str, Any]) -> None:
                     empty_note("供需图谱中暂无关联企业")
 
 
-def _correct(db: Database, *args: str) -> dict[str, Any]:
+def _correct(db: Database, firm: str, chain: str, node: str, action: str, reason: str,
+             author: str) -> dict[str, Any]:
     # The API serialises writes with the same lock (see web.state.write_lock).
     with write_lock:
-        return correct(db, *args)
+        return apply_correction(db, firm, chain, node, action, reason, author)
 
 
 class CorrectionForm:
@@ -177,7 +166,7 @@ class CorrectionForm:
         with ui.expansion("分析员校正：纳入 / 移出产业链环节", icon="edit_note") \
                 .classes("ca-card w-full").props("header-class=text-bold"):
             chains = self.selection.chains
-            nodes = with_db(lambda db: chain_nodes(db, self.selection.chain_id))
+            nodes = chain_nodes(self.selection.chain)
             with ui.row().classes("w-full items-end gap-3"):
                 chain = ui.select(chains, value=self.selection.chain_id, label="产业链") \
                     .props("dense outlined").classes("w-44").mark("fix-chain")
@@ -199,7 +188,7 @@ class CorrectionForm:
 
     @staticmethod
     def _chain_changed(chain_id: Any, node: ui.select) -> None:
-        nodes = with_db(lambda db: chain_nodes(db, str(chain_id)))
+        nodes = chain_nodes(with_db(lambda db: chain_from_text(db, str(chain_id))))
         node.set_options(nodes, value=next(iter(nodes), None))
 
     async def submit(self, chain_id: Any, node_id: Any, action: Any, reason: Any,
@@ -269,8 +258,8 @@ async def _firm_sections(profile: dict[str, Any], company_id: str, selection: Se
 
 
 async def _index_body(selection: Selection) -> None:
-    rows = await load(region_firms, selection.region)
-    with section(f"{selection.region['name']}企业", "点击企业查看画像；其他企业请使用右上角搜索"):
+    rows = await load(region_firms, selection.region, FIRMS_LISTED)
+    with section(f"{selection.region.name}企业", "点击企业查看画像；其他企业请使用右上角搜索"):
         if not rows:
             empty_note("本地区暂无企业")
             return
@@ -283,9 +272,7 @@ async def _index_body(selection: Selection) -> None:
 
 def page(company_id: str) -> Frame:
     """One firm's page frame."""
-    name = with_db(lambda db: db.scalar(
-        "SELECT coalesce(short_name, full_name) FROM companies WHERE company_id = ?",
-        [company_id]))
+    name = with_db(lambda db: firm_name(db, company_id))
     return Frame("/firm", "企业画像", firm_body(company_id),
                  lambda s: f"{name or company_id} · 画像、产业链定位与供需关系")
 
@@ -293,4 +280,4 @@ def page(company_id: str) -> Frame:
 def index_page() -> Frame:
     """The firm index page frame."""
     return Frame("/firm", "企业画像", _index_body,
-                 lambda s: f"{s.region['name']} · 本地企业名录")
+                 lambda s: f"{s.region.name} · 本地企业名录")

@@ -14,9 +14,15 @@ from typing import Any
 
 from nicegui import app, ui
 
+from chainatlas.analysis.overview import (
+    first_region,
+    region_by_adcode,
+    region_choices,
+)
 from chainatlas.analysis.search import search_firms
 from chainatlas.errors import ChainAtlasError
 from chainatlas.store import Database
+from chainatlas.store.lookup import Chain, Region, chain_from_text, list_chains
 from chainatlas.web import charts
 from chainatlas.web.pages.widgets import load, with_db
 
@@ -73,12 +79,21 @@ body {{ background:#F2F5F9; font-family:{charts.FONT}; color:#1F2937; }}
 
 @dataclass(frozen=True)
 class Selection:
-    """The region and chain a page shows, as chosen in the pickers."""
+    """The region and chain a page shows, as chosen in the pickers (resolved once)."""
 
-    region: dict[str, Any]
-    chain_id: str
-    chain_name: str
+    region: Region
+    chain: Chain
     chains: dict[str, str]
+
+    @property
+    def chain_id(self) -> str:
+        """The chosen chain's id."""
+        return self.chain.chain_id
+
+    @property
+    def chain_name(self) -> str:
+        """The chosen chain's Chinese name."""
+        return self.chain.name_zh
 
 
 def _stored(key: str, default: str) -> str:
@@ -100,25 +115,24 @@ def _remember_query() -> None:
     """?region=130100&chain=biomedicine (a shared link) sets the pickers, when valid."""
     params = ui.context.client.request.query_params
     region, chain = params.get("region"), params.get("chain")
-    if region and with_db(lambda db: db.scalar(
-            "SELECT count(*) FROM regions WHERE adcode = ?", [region])):
+    if region and with_db(lambda db: region_by_adcode(db, region)) is not None:
         remember("region", region)
-    if chain and with_db(lambda db: db.scalar(
-            "SELECT count(*) FROM chains WHERE chain_id = ?", [chain])):
+    if chain and chain in with_db(chain_names):
         remember("chain", chain)
+
+
+def chain_names(db: Database) -> dict[str, str]:
+    """Every stored chain as id -> Chinese name, by id."""
+    return {str(r["chain_id"]): str(r["name_zh"]) for r in list_chains(db)}
 
 
 def region_options(db: Database) -> dict[str, str]:
     """Every region as adcode -> label: 河北省, 石家庄市（河北省）, 长安区（石家庄市）."""
-    rows = db.rows(
-        "SELECT r.adcode, r.name, r.level, p.name AS parent FROM regions r LEFT JOIN "
-        "regions p ON p.adcode = r.parent ORDER BY CASE r.level WHEN 'province' "
-        "THEN 0 WHEN 'city' THEN 1 ELSE 2 END, r.adcode")
-    return {str(r["adcode"]): _region_label(r) for r in rows}
+    return {str(r["adcode"]): _region_label(r) for r in region_choices(db)}
 
 
 def _region_label(row: dict[str, Any]) -> str:
-    name, parent = str(row["name"]), row["parent"]
+    name, parent = str(row["name"]), row["parent_name"]
     if not parent or row["level"] == "province":
         return name
     # a municipality's city-level twin (北京市 under 北京市)
@@ -127,20 +141,17 @@ def _region_label(row: dict[str, Any]) -> str:
 
 def current_selection(db: Database) -> Selection:
     """The stored region and chain, falling back to the defaults (and then to any)."""
-    chains = {str(r["chain_id"]): str(r["name_zh"]) for r in db.rows(
-        "SELECT chain_id, name_zh FROM chains ORDER BY chain_id")}
+    chains = chain_names(db)
     if not chains:
         raise ChainAtlasError("产业链模板尚未载入：请先运行 chainatlas build。")
     chain_id = _stored("chain", DEFAULT_CHAIN)
     if chain_id not in chains:
         chain_id = DEFAULT_CHAIN if DEFAULT_CHAIN in chains else next(iter(chains))
-    adcode = _stored("region", DEFAULT_REGION)
-    rows = db.rows("SELECT * FROM regions WHERE adcode = ?", [adcode]) or db.rows(
-        "SELECT * FROM regions WHERE adcode = ?", [DEFAULT_REGION]) or db.rows(
-        "SELECT * FROM regions ORDER BY adcode LIMIT 1")
-    if not rows:
+    region = (region_by_adcode(db, _stored("region", DEFAULT_REGION))
+              or region_by_adcode(db, DEFAULT_REGION) or first_region(db))
+    if region is None:
         raise ChainAtlasError("地区数据尚未载入：请先运行 chainatlas build。")
-    return Selection(rows[0], chain_id, chains[chain_id], chains)
+    return Selection(region, chain_from_text(db, chain_id), chains)
 
 
 class Frame:
@@ -179,7 +190,7 @@ class Frame:
                 self.subtitle_label = ui.label("").classes("ca-title-sub")
             ui.space()
             ui.label("地区").classes("ca-muted")
-            ui.select(options, value=str(selection.region["adcode"]), with_input=True,
+            ui.select(options, value=selection.region.adcode, with_input=True,
                       on_change=lambda e: self._picked("region", e.value)) \
                 .props("dense outlined options-dense").classes("w-56").mark("region-picker")
             ui.label("产业链").classes("ca-muted")
@@ -203,7 +214,7 @@ class Frame:
                 selection = selection or with_db(current_selection)
                 if self.subtitle_label is not None:
                     self.subtitle_label.text = (self.subtitle(selection) if self.subtitle
-                                                else f"{selection.region['name']} · "
+                                                else f"{selection.region.name} · "
                                                      f"{selection.chain_name}产业链")
                 await self.body(selection)
             except ChainAtlasError as exc:

@@ -6,10 +6,7 @@ from typing import Any
 
 from nicegui import ui
 
-from chainatlas.analysis.leaders import chain_leaders
-from chainatlas.analysis.regional import region_profile
-from chainatlas.analysis.regions import firms_in_region_sql
-from chainatlas.store import Database
+from chainatlas.analysis.overview import region_overview
 from chainatlas.web import charts
 from chainatlas.web.pages.layout import Frame, Selection, remember
 from chainatlas.web.pages.widgets import (
@@ -22,43 +19,10 @@ from chainatlas.web.pages.widgets import (
     stat_card,
 )
 
-LEADERS_PER_CHAIN = 3
-
-
-def overview_data(db: Database, region: dict[str, Any]) -> dict[str, Any]:
-    """Key figures of a region: firm counts, coverage, and per chain classes and leaders."""
-    local = firms_in_region_sql(region)
-    counts = db.rows(
-        "SELECT count(*) FILTER (WHERE origin = 'listed') AS listed, "
-        "count(*) FILTER (WHERE origin = 'listed' AND region_adcode IS NOT NULL) AS located "
-        "FROM companies WHERE same_as IS NULL")[0]
-    local_firms = db.rows(
-        f"SELECT count(*) AS firms, count(*) FILTER (WHERE c.origin = 'listed') AS listed "
-        f"FROM companies c WHERE c.same_as IS NULL AND {local}")[0]
-    on_chain = int(db.scalar(
-        f"SELECT count(DISTINCT f.company_id) FROM chain_firms f WHERE "
-        f"{firms_in_region_sql(region, 'f')}") or 0)
-    chains = []
-    for row in db.rows("SELECT chain_id, name_zh FROM chains ORDER BY chain_id"):
-        profile = region_profile(db, region, str(row["chain_id"]))
-        leaders = chain_leaders(db, str(row["chain_id"]), region, top=LEADERS_PER_CHAIN)
-        roots = [n for n in profile["nodes"] if n["level"] == 1]
-        chains.append({
-            "chain_id": row["chain_id"], "name": row["name_zh"],
-            "summary": profile["summary"],
-            "local_firms": int(db.scalar(
-                f"SELECT count(DISTINCT f.company_id) FROM chain_firms f WHERE f.chain_id = ? "
-                f"AND {firms_in_region_sql(region, 'f')}", [row["chain_id"]]) or 0),
-            "strong_segments": [n["name_zh"] for n in roots if n["class"] == "强"],
-            "leaders": leaders.get("local", [])})
-    return {"listed_total": int(counts["listed"]), "located_total": int(counts["located"]),
-            "local_firms": int(local_firms["firms"]), "local_listed": int(local_firms["listed"]),
-            "on_chain": on_chain, "chains": chains}
-
 
 async def _body(selection: Selection) -> None:
     region = selection.region
-    data = await load(overview_data, region)
+    data = await load(region_overview, region)
     chains = data["chains"]
     located = data["located_total"] / data["listed_total"] if data["listed_total"] else 0.0
     strong = sum(int(c["summary"].get("强", 0)) for c in chains)
@@ -81,7 +45,7 @@ async def _body(selection: Selection) -> None:
         with section("各产业链概况", "强 / 弱 / 缺 为细分环节数").classes("ca-f3"):
             _chain_table(chains)
             ui.label("点击任一产业链，进入其全景图谱查看各环节企业").classes("ca-note")
-    with section(f"{region['name']}链主企业", "按链主得分排序：规模、覆盖广度、供应链中心度"):
+    with section(f"{region.name}链主企业", "按链主得分排序：规模、覆盖广度、供应链中心度"):
         rows = [{"chain": c["name"], "rank": leader["rank"], "company_id": leader["company_id"],
                  "name": leader["short_name"], "score": f"{leader['score']:.3f}",
                  "nodes": leader["nodes"] or "—"}
@@ -125,4 +89,4 @@ def _open_chain(chain_id: Any) -> None:
 def page() -> Frame:
     """The overview page's frame."""
     return Frame("/", "招商总览", _body,
-                 lambda s: f"{s.region['name']} · 五条重点产业链一览")
+                 lambda s: f"{s.region.name} · 五条重点产业链一览")

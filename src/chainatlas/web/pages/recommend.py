@@ -122,7 +122,7 @@ class RecommendView:
     def _update_download(self) -> None:
         if self.download is None:
             return
-        url = xlsx_url(self.selection.chain_id, str(self.selection.region["adcode"]),
+        url = xlsx_url(self.selection.chain_id, self.selection.region.adcode,
                        self.node, self.top)
         # a plain link: the browser downloads the workbook the REST API builds
         self.download.props["href"] = url
@@ -151,7 +151,7 @@ class RecommendView:
         if self.firm_area is None:
             return
         ranked = await load(firm_ranking.rank_firms, self.selection.region,
-                            self.selection.chain_id, self.node, self.top)
+                            self.selection.chain, self.node, self.top)
         self.firm_area.clear()
         with self.firm_area:
             if not ranked:
@@ -178,7 +178,7 @@ class RecommendView:
 
 
 async def _body(selection: Selection) -> None:
-    nodes = await load(node_ranking.rank_nodes, selection.region, selection.chain_id)
+    nodes = await load(node_ranking.rank_nodes, selection.region, selection.chain)
     view = RecommendView(selection, nodes)
     view.build()
     await view.load_firms()
@@ -187,4 +187,4 @@ async def _body(selection: Selection) -> None:
 def page() -> Frame:
     """The recommendation page's frame."""
     return Frame("/recommend", "精准招商", _body,
-                 lambda s: f"{s.region['name']} · {s.chain_name}产业链 · 补链 / 延链 / 强链")
+                 lambda s: f"{s.region.name} · {s.chain_name}产业链 · 补链 / 延链 / 强链")

@@ -1,0 +1,250 @@
+"""Pieces every API router shares: JSON encoding, error bodies, the guarded route class,
+the query parameters, and the router factory.
+
+Errors always have one JSON shape, ``{"error": {"type", "message", "problems"}}``: library
+errors carry their ``status_code`` (404 unknown region, chain or firm; 422 bad input), bad
+parameters give 422 (handlers registered by :func:`chainatlas.web.app.create_app`), and
+any other failure gives a 500 with a generic message, logged with its traceback on the
+server, never sent to the client (:class:`GuardedRoute`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import math
+from collections.abc import Callable, Coroutine, Mapping
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path as FilePath
+from typing import Annotated, Any
+
+import numpy as np
+import pandas as pd
+from fastapi import APIRouter, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
+
+from chainatlas.errors import ChainAtlasError, InputError, Problem
+from chainatlas.store import Database
+from chainatlas.store.lookup import Chain, Region, chain_from_text, region_from_text
+
+log = logging.getLogger("chainatlas.web")
+
+API_PREFIX = "/api/v1"
+GEO_PREFIX = "/geo"
+#: Paths answered with JSON errors (the rest are pages, which NiceGUI renders).
+JSON_PREFIXES = (API_PREFIX + "/", GEO_PREFIX + "/", "/openapi.json")
+
+# -- JSON ------------------------------------------------------------------------------
+
+
+def jsonable(value: Any) -> Any:
+    """Turn a library result into plain JSON values.
+
+    Dates and times become ISO strings; NaN, infinities, NaT and NA become null; numpy
+    scalars and arrays become Python numbers and lists; Decimals become floats.
+    """
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    if value is pd.NaT or value is pd.NA:  # NaT is a datetime: test it first
+        return None
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, np.generic | np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, Decimal):
+        return jsonable(float(value))
+    if isinstance(value, Enum):
+        return jsonable(value.value)
+    if isinstance(value, FilePath):
+        return str(value)
+    if isinstance(value, BaseModel):
+        return jsonable(value.model_dump())
+    raise TypeError(f"cannot encode a {type(value).__name__} as JSON")
+
+
+def encode_json(value: Any) -> bytes:
+    """UTF-8 JSON bytes of :func:`jsonable` ``(value)``."""
+    return json.dumps(jsonable(value), ensure_ascii=False, allow_nan=False,
+                      separators=(",", ":")).encode("utf-8")
+
+
+class ApiJSONResponse(JSONResponse):
+    """A JSON response encoded with :func:`encode_json`, never sniffed as HTML."""
+
+    def __init__(self, content: Any, status_code: int = 200,
+                 headers: Mapping[str, str] | None = None) -> None:
+        # nosniff: a firm named "<script>…" stays data even in a browser that would guess.
+        super().__init__(content, status_code, {"X-Content-Type-Options": "nosniff",
+                                                **(headers or {})})
+
+    def render(self, content: Any) -> bytes:
+        """Encode the content."""
+        return encode_json(content)
+
+
+def ok(value: Any, status: int = 200) -> Response:
+    """A library result as the API's JSON response."""
+    return ApiJSONResponse(value, status_code=status)
+
+
+# -- errors ----------------------------------------------------------------------------
+
+
+class ErrorProblem(BaseModel):
+    """One bad value: where it is and what is wrong with it."""
+
+    file: str | None = None
+    row: int | None = None
+    field: str | None = None
+    reason: str
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong."""
+
+    type: str = Field(description="Error class, e.g. NotFoundError, ValidationError.")
+    message: str
+    problems: list[ErrorProblem] = []
+
+
+class ErrorBody(BaseModel):
+    """Every error response of the API."""
+
+    error: ErrorDetail
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "Unknown region, chain, node or firm"},
+    422: {"model": ErrorBody, "description": "Invalid parameter"},
+    500: {"model": ErrorBody, "description": "Internal error (details in the server log)"},
+}
+
+
+def error_response(status: int, kind: str, message: str,
+                   problems: list[dict[str, Any]] | None = None) -> Response:
+    """The API's JSON error response."""
+    body = {"error": {"type": kind, "message": message, "problems": problems or []}}
+    return ApiJSONResponse(body, status_code=status)
+
+
+def problem_dict(problem: Problem) -> dict[str, Any]:
+    """A library Problem as a JSON object."""
+    return {"file": problem.file, "row": problem.row, "field": problem.field,
+            "reason": problem.reason}
+
+
+def library_error_response(exc: ChainAtlasError) -> Response:
+    """A library error as the API's JSON error, with the error's HTTP status."""
+    if isinstance(exc, InputError):
+        return error_response(exc.status_code, type(exc).__name__, exc.summary,
+                              [problem_dict(p) for p in exc.problems])
+    return error_response(exc.status_code, type(exc).__name__, str(exc))
+
+
+def validation_error_response(exc: RequestValidationError) -> Response:
+    """A request validation error (bad or missing parameter) as a 422 JSON error."""
+    problems = [{"file": None, "row": None,
+                 "field": ".".join(str(part) for part in err.get("loc", ())),
+                 "reason": str(err.get("msg", "invalid value"))} for err in exc.errors()]
+    first = problems[0] if problems else {"field": "request", "reason": "invalid"}
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return error_response(422, "ValidationError",
+                          f"Invalid request: {first['field']}: {first['reason']}{more}",
+                          problems)
+
+
+def internal_error_response() -> Response:
+    """The generic 500: no detail leaves the server."""
+    return error_response(500, "InternalError",
+                          "Internal server error; the details are in the server log.")
+
+
+class GuardedRoute(APIRoute):
+    """An API route whose unexpected exceptions become a logged, generic JSON 500.
+
+    Library errors, HTTP errors and validation errors pass through to the handlers
+    registered on the app. Catching the rest here (instead of in an app-wide handler)
+    answers without Starlette re-raising the exception to the server afterwards.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """Wrap the route's handler."""
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except (ChainAtlasError, HTTPException, RequestValidationError):
+                raise
+            except Exception:
+                log.exception("%s %s failed", request.method, request.url.path)
+                return internal_error_response()
+
+        return guarded
+
+
+def area_router(**options: Any) -> APIRouter:
+    """A router of one area: guarded routes, JSON responses, the documented error bodies.
+
+    Their paths start with /api/v1; :mod:`chainatlas.web.api` gathers their routes.
+    """
+    return APIRouter(prefix=API_PREFIX, route_class=GuardedRoute,
+                     default_response_class=ApiJSONResponse, responses=ERRORS, **options)
+
+
+# -- parameters ------------------------------------------------------------------------
+
+ChainQ = Annotated[str, Query(min_length=1, max_length=64,
+                              description="产业链 id 或中文名，如 biomedicine、生物医药")]
+RegionQ = Annotated[str, Query(min_length=1, max_length=64,
+                               description="地区名称或行政区划代码，如 石家庄市、130100")]
+OptRegionQ = Annotated[str | None, Query(min_length=1, max_length=64,
+                                         description="地区名称或行政区划代码（可选）")]
+NodeQ = Annotated[str | None, Query(min_length=1, max_length=64,
+                                    description="环节 id 或中文名（可选）")]
+AsOfQ = Annotated[int | None, Query(ge=1990, le=2030,
+                                    description="只计成立或上市不晚于该年的企业")]
+
+
+def top_query(default: int, what: str) -> Any:
+    """A ``top`` parameter: how many to return, 1..200."""
+    return Query(ge=1, le=200, description=f"返回{what}数量（1–200，默认 {default}）")
+
+
+# -- typed values at the edge ----------------------------------------------------------
+
+
+def region_param(db: Database, text: str | None) -> Region | None:
+    """The region a parameter names (None when the parameter was left out)."""
+    return None if text is None else region_from_text(db, text)
+
+
+def province_param(db: Database, text: str, field: str = "within") -> Region:
+    """The province a parameter names; a 422 InputError when it names another level."""
+    place = region_from_text(db, text)
+    if place.level != "province":
+        raise InputError.single("query", f"{place.name} is not a province", field=field)
+    return place
+
+
+def chain_param(db: Database, text: str) -> Chain:
+    """The stored chain a parameter names (id or Chinese name)."""
+    return chain_from_text(db, text)
+
+
+def node_param(chain: Chain, text: str | None) -> str | None:
+    """The id of the node a parameter names (id or Chinese name), None when left out."""
+    return None if text is None else chain.node(text).node_id
+

@@ -1,0 +1,37 @@
+"""Routes of firms: a firm's profile and the firm search."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Path, Query
+from fastapi.responses import Response
+
+from chainatlas.analysis.profile import firm_profile
+from chainatlas.web.api.common import area_router, ok
+from chainatlas.web.state import request_db
+
+TAG = "firms 企业"
+
+router = area_router(tags=[TAG])
+
+
+@router.get("/firms/{company_id}", summary="Firm profile (企业画像)")
+def get_firm(company_id: Annotated[str, Path(max_length=200, description=(
+        "企业 id、股票代码、统一社会信用代码或名称"))]) -> Response:
+    """Identity, location, products, placements, supply links, corrections, history."""
+    with request_db() as db:
+        return ok(firm_profile(db, company_id))
+
+
+@router.get("/search", summary="Firm search (企业检索)")
+def search(q: Annotated[str, Query(min_length=1, max_length=100, description=(
+               "名称、简称、拼音首字母或股票代码"))],
+           limit: Annotated[int, Query(ge=1, le=50)] = 10) -> Response:
+    """Firms matching names, pinyin initials, stock codes or typos, best first."""
+    # Looked up when called: the search index module is replaced in tests (and NiceGUI's
+    # test reset may re-import the package), so no reference is kept here.
+    from chainatlas.analysis.search import search_firms
+
+    with request_db() as db:
+        return ok(search_firms(db, q, limit))
