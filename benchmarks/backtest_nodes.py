@@ -38,7 +38,6 @@ import textwrap
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,6 +46,8 @@ from sklearn.metrics import average_precision_score
 from chainatlas.recommend import nodes
 from chainatlas.recommend.relatedness import presence_matrix
 from chainatlas.store import Database
+from chainatlas.store.lookup import Chain, Region, as_chain
+from chainatlas.store.query import compose, founded_by
 
 YEARS = (2010, 2013, 2016)
 TRAIN_YEAR = 2010
@@ -69,12 +70,12 @@ def open_store(path: Path, mirror: str | None) -> Database:
     return Database(path, read_only=True)
 
 
-def located_cities(db: Database, year: int) -> list[dict[str, Any]]:
+def located_cities(db: Database, year: int) -> list[Region]:
     """City regions with at least one located listed firm founded or listed by ``year``."""
-    return db.rows(
-        "SELECT r.* FROM regions r WHERE r.level = 'city' AND r.adcode IN (SELECT city_adcode "
-        "FROM companies WHERE origin = 'listed' AND city_adcode IS NOT NULL AND "
-        f"least(year(setup_date), year(listing_date)) <= {int(year)}) ORDER BY r.adcode")
+    return [Region.from_row(r) for r in db.rows(compose(
+        "SELECT r.* FROM regions r WHERE r.level = 'city' AND r.adcode IN (SELECT "
+        "c.city_adcode FROM companies c WHERE c.origin = 'listed' AND c.city_adcode IS NOT "
+        "NULL AND {founded}) ORDER BY r.adcode", founded=founded_by(year, "c")))]
 
 
 def _present(matrix: pd.DataFrame) -> set[tuple[str, str]]:
@@ -82,30 +83,31 @@ def _present(matrix: pd.DataFrame) -> set[tuple[str, str]]:
             for node, count in row.items() if count > 0}
 
 
-def _entries(db: Database, chain_id: str, year: int) -> tuple[set[tuple[str, str]],
-                                                                 set[tuple[str, str]]]:
+def _entries(db: Database, chain: Chain, year: int) -> tuple[set[tuple[str, str]],
+                                                              set[tuple[str, str]]]:
     """(city, leaf) pairs present at ``year``, and those first present by year + HORIZON."""
-    present = _present(presence_matrix(db, chain_id, year))
-    later = _present(presence_matrix(db, chain_id, year + HORIZON))
+    present = _present(presence_matrix(db, chain, year))
+    later = _present(presence_matrix(db, chain, year + HORIZON))
     return present, later - present
 
 
 def candidate_rows(db: Database, year: int) -> pd.DataFrame:
     """Every candidate (city, chain, leaf) at ``year`` with its components and entry flag."""
     cities = located_cities(db, year)
-    chains = [r[0] for r in db.execute("SELECT chain_id FROM chains ORDER BY 1").fetchall()]
+    chains = [as_chain(db, str(r[0])) for r in db.execute(
+        "SELECT chain_id FROM chains ORDER BY 1").fetchall()]
     rows = []
-    for chain_id in chains:
-        present, entries = _entries(db, chain_id, year)
-        context = nodes.chain_context(db, chain_id, year, "city")
+    for chain in chains:
+        present, entries = _entries(db, chain, year)
+        context = nodes.chain_context(db, chain, year, "city")
         for city in cities:
-            for rec in nodes.rank_nodes(db, city, chain_id, year, context=context):
-                key = (str(city["adcode"]), str(rec["node_id"]))
+            for rec in nodes.rank_nodes(db, city, chain, year, context=context):
+                key = (city.adcode, str(rec["node_id"]))
                 if key in present:
                     continue  # a 弱 node: the city already has it
                 comp = rec["components"]
                 rows.append({
-                    "year": year, "city": key[0], "chain": chain_id, "node": key[1],
+                    "year": year, "city": key[0], "chain": chain.chain_id, "node": key[1],
                     "label": rec["label"], "entry": key in entries, "full": rec["score"],
                     "density_raw": comp["density"]["density"],
                     "popularity": comp["availability"]["national_firms"],

@@ -10,6 +10,7 @@ and not counted (it fills in-process caches). Goals: p95 <= 100 ms panorama,
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import time
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from chainatlas.recommend.firms import rank_firms
 from chainatlas.recommend.nodes import rank_nodes
 from chainatlas.sources.fetch import resolve_bundle
 from chainatlas.store import Database
+from chainatlas.store.lookup import Region
 
 CHAINS = ("biomedicine", "electronics")
 
@@ -56,11 +58,12 @@ def main() -> None:
     parser.add_argument("--regions", type=int, default=50)
     args = parser.parse_args()
     db = open_store(args.db, args.mirror)
-    regions = db.rows(
+    regions = [Region.from_row(r) for r in db.rows(
         "SELECT r.* FROM regions r JOIN (SELECT city_adcode, count(*) AS n FROM companies "
         "WHERE origin = 'listed' AND city_adcode IS NOT NULL GROUP BY 1) c "
-        "ON c.city_adcode = r.adcode ORDER BY n DESC, r.adcode LIMIT ?", [args.regions])
-    queries: dict[str, Callable[[dict[str, Any], str], Any]] = {
+        "ON c.city_adcode = r.adcode ORDER BY n DESC, r.adcode LIMIT ?", [args.regions])]
+    # regions are resolved once, as the CLI and the API do; chains are passed by id
+    queries: dict[str, Callable[[Region, str], Any]] = {
         "panorama (region_profile)": lambda r, c: region_profile(db, r, c),
         "node ranking (rank_nodes)": lambda r, c: rank_nodes(db, r, c, top=10),
         "firm ranking (rank_firms)": lambda r, c: rank_firms(db, r, c, top=20),
@@ -68,7 +71,7 @@ def main() -> None:
     print(f"{len(regions)} cities x {len(CHAINS)} chains; store {args.db}")
     for label, query in queries.items():
         query(regions[0], CHAINS[0])  # warm-up
-        samples = [timed(lambda r=r, c=c, q=query: q(r, c)) for r in regions for c in CHAINS]
+        samples = [timed(functools.partial(query, r, c)) for r in regions for c in CHAINS]
         print(f"{label:28s} p50 {statistics.median(samples):7.1f} ms   "
               f"p95 {percentile(samples, 95):7.1f} ms   max {max(samples):7.1f} ms   "
               f"(n={len(samples)})")

@@ -3,21 +3,34 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import openpyxl
+import pandas as pd
 import pytest
 
-from chainatlas.analysis.derive import refresh_derived
-from chainatlas.analysis.regions import region_from_text
+from chainatlas.build import refresh_derived
 from chainatlas.chains.classify import classify_store
 from chainatlas.chains.templates import load_templates
 from chainatlas.errors import NotFoundError
 from chainatlas.recommend.excel import safe_text, write_recommendations_xlsx
-from chainatlas.recommend.firms import WEIGHTS, firms_frame, haversine_km, rank_firms
+from chainatlas.recommend.firms import (
+    LINK_COLUMNS,
+    WEIGHTS,
+    add_proximity,
+    add_strength,
+    firms_frame,
+    haversine_km,
+    link_partners,
+    rank_firms,
+    score_firms,
+)
 from chainatlas.store import Database
+from chainatlas.store.lookup import region_from_text
 from tests.helpers import add_firm
 
 TEMPLATES = load_templates()
@@ -143,6 +156,9 @@ def test_node_filter_keeps_the_subtree(rec_db: Database) -> None:
     with pytest.raises(NotFoundError):
         rank_firms(rec_db, region, "biomedicine", "bm_nope")
     assert rank_firms(rec_db, region, "生物医药", top=3)[0]["company_id"] == "SUP"
+    # Chinese node names and region text work like ids and typed values
+    assert rank_firms(rec_db, "石家庄市", "生物医药", "化学原料药") == \
+        rank_firms(rec_db, region, "biomedicine", "bm_api")
 
 
 def test_as_of_drops_later_firms_on_both_sides(rec_db: Database) -> None:
@@ -175,6 +191,90 @@ def test_components_scores_and_frame(rec_db: Database) -> None:
     assert {"fit", "strength", "links", "proximity", "local_partners", "reasons"} <= \
         set(frame.columns)
     assert frame.set_index("company_id").loc["SUP", "local_partners"] == "华北制药"
+
+
+# --------------------------------------------------------------------------- pure scoring
+
+
+def _hand_candidates() -> pd.DataFrame:
+    """Three candidates: capital 100 / 200 / unknown, employees 10 / unknown / 30."""
+    return pd.DataFrame({
+        "company_id": ["A", "B", "C"], "registered_capital": [100.0, 200.0, None],
+        "employees": [10, None, 30], "origin": ["listed", "roster", "listed"],
+        "revenue_share": [0.5, 0.0, 1.0], "fit": [0.9, 0.5, 0.7],
+        "province_adcode": ["130000", "110000", "320000"],
+        "lon": [114.51, 114.51, None], "lat": [38.04, 38.04 + 7.1945728473498445, None]})
+
+
+def test_strength_by_hand() -> None:
+    frame = _hand_candidates()
+    add_strength(frame)
+    # percentiles among known figures, unknown ranks 0: capital 0.5 / 1 / 0, employees
+    # 0.5 / 0 / 1; strength = 0.35 cap + 0.25 emp + 0.15 listed + 0.25 share
+    assert list(frame["capital_pct"]) == [0.5, 1.0, 0.0]
+    assert list(frame["employees_pct"]) == [0.5, 0.0, 1.0]
+    expected = [0.35 * 0.5 + 0.25 * 0.5 + 0.15 + 0.25 * 0.5, 0.35 * 1.0,
+                0.25 * 1.0 + 0.15 + 0.25 * 1.0]
+    assert list(frame["strength"]) == pytest.approx(expected)
+    assert list(frame["size_top_pct"][:2]) == [67.0, 34.0]  # ceil(100 x 2/3), ceil(100/3)
+    assert np.isnan(frame["size_top_pct"][2])
+
+
+def test_proximity_at_zero_and_800_km() -> None:
+    frame = _hand_candidates()
+    add_proximity(frame, (114.51, 38.04), "130000")
+    # d = 0 in the same province: 0.8 x e^0 + 0.2; d = 800 km (7.19° due north), another
+    # province: 0.8 x e^-1; unknown place: nothing, not a guess
+    assert list(frame["distance_km"][:2]) == pytest.approx([0.0, 800.0])
+    assert list(frame["proximity"]) == pytest.approx([1.0, 0.8 * math.exp(-1), 0.0])
+    assert list(frame["same_province"]) == [True, False, False]
+    add_proximity(frame, None, "110000")  # a region without a centre: bonus only
+    assert list(frame["proximity"]) == pytest.approx([0.0, 0.2, 0.0])
+
+
+def _hand_links() -> pd.DataFrame:
+    rows = [("A", "supplies", "L1", "本地链主", "甲", "乙", 0.02, "leader", 1),
+            ("A", "buys", "L2", "本地其他", "丙", "丁", 0.01, "other", None),
+            ("A", "buys", "L2", "本地其他", "戊", "丁", 0.01, "other", None),
+            ("B", "supplies", "L3", "链上", "甲", "己", 0.0001, "chain", 5)]
+    frame = pd.DataFrame(rows, columns=LINK_COLUMNS)
+    frame["leader_rank"] = frame["leader_rank"].astype("Int64")
+    return frame
+
+
+def test_link_partners_noisy_or() -> None:
+    partners = link_partners(_hand_links())
+    leader, other = partners["A"]
+    # contribution = importance x (1 - exp(-weight / 0.02)); the leader comes first
+    assert (leader["company_id"], leader["role"], leader["leader_rank"]) == ("L1", "leader", 1)
+    assert leader["contribution"] == round(1.0 * (1 - math.exp(-1)), 4)
+    assert (other["company_id"], other["relations"], other["leader_rank"]) == ("L2", 2, None)
+    assert other["weight"] == pytest.approx(0.02)
+    assert other["contribution"] == round(0.4 * (1 - math.exp(-1)), 4)
+    assert other["examples"] == ["丙→丁", "戊→丁"]
+    [weak] = partners["B"]
+    assert weak["contribution"] == round(0.75 * (1 - math.exp(-0.0001 / 0.02)), 4)
+    scored = score_firms(_hand_candidates(), partners, centre=(114.51, 38.04),
+                         province="130000").set_index("company_id")
+    expected = 1 - (1 - leader["contribution"]) * (1 - other["contribution"])
+    assert scored.loc["A", "links"] == pytest.approx(expected)
+    assert scored.loc["C", "links"] == 0.0
+
+
+def test_score_firms_weighs_and_sorts() -> None:
+    scored = score_firms(_hand_candidates(), {}, centre=(114.51, 38.04), province="130000")
+    assert list(scored["company_id"]) == ["A", "C", "B"]
+    for row in scored.to_dict("records"):
+        assert row["score"] == pytest.approx(sum(WEIGHTS[k] * row[k] for k in WEIGHTS))
+    a = scored.set_index("company_id").loc["A"]
+    assert a["score"] == pytest.approx(0.25 * 0.9 + 0.30 * 0.575 + 0.25 * 0 + 0.20 * 1.0)
+    fit_only = score_firms(_hand_candidates(), {}, centre=None, province="",
+                           weights={"fit": 1.0})
+    assert list(fit_only["score"]) == [0.9, 0.7, 0.5]
+
+
+def test_empty_link_frame_has_no_partners() -> None:
+    assert link_partners(pd.DataFrame(columns=LINK_COLUMNS)) == {}
 
 
 def test_safe_text_guards_formulas() -> None:

@@ -13,20 +13,29 @@ missing in the 2010 view), 己孤件 is isolated and 庚二 sits in a strong par
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 
-from chainatlas.analysis.derive import refresh_derived
-from chainatlas.analysis.regions import region_from_text
+from chainatlas.build import refresh_derived
 from chainatlas.chains.classify import classify_store
 from chainatlas.chains.templates import load_template
 from chainatlas.errors import NotFoundError
-from chainatlas.recommend.nodes import chain_context, rank_nodes, supply_links
+from chainatlas.recommend.nodes import (
+    ChainContext,
+    chain_context,
+    combine_links,
+    density_percentile,
+    rank_nodes,
+    score_node_candidates,
+    supply_links,
+)
 from chainatlas.recommend.relatedness import presence_matrix, proximity, relatedness_density
 from chainatlas.store import Database
+from chainatlas.store.lookup import NodeTree, Region, region_from_text
 from tests.helpers import add_firm
 
 TINY = """
@@ -226,6 +235,7 @@ def test_components_are_bounded_for_every_region_level(tiny_db: Database) -> Non
 def test_top_context_and_unknown_chain(tiny_db: Database) -> None:
     sjz = region_from_text(tiny_db, "石家庄")
     full = rank_nodes(tiny_db, sjz, "小链", as_of=2010)
+    assert rank_nodes(tiny_db, "石家庄", "tiny", as_of=2010) == full  # text or typed values
     assert rank_nodes(tiny_db, sjz, "tiny", as_of=2010, top=2) == full[:2]
     context = chain_context(tiny_db, "tiny", 2010)
     assert rank_nodes(tiny_db, sjz, "tiny", as_of=2010, context=context) == full
@@ -235,3 +245,109 @@ def test_top_context_and_unknown_chain(tiny_db: Database) -> None:
         rank_nodes(tiny_db, sjz, "no_such_chain")
     with pytest.raises(NotFoundError):
         presence_matrix(tiny_db, "no_such_chain")
+
+
+# --------------------------------------------------------------------------- pure scoring
+
+HAND_CITY = Region("130100", "石家庄市", "city", "130000", parent="130000")
+# node_id: (parent, class, local firms, national listed firms)
+HAND_NODES: dict[str, tuple[str | None, str, int, int]] = {
+    "a": (None, "强", 3, 9), "b": (None, "缺", 0, 9), "c": (None, "强", 2, 4),
+    "d": (None, "缺", 0, 2), "x": (None, "缺", 0, 0), "w": (None, "弱", 1, 5),
+    "e": (None, "缺", 0, 1), "g": (None, "强", 1, 3), "g1": ("g", "强", 1, 1),
+    "g2": ("g", "缺", 0, 2)}
+
+
+def _hand_profile() -> list[dict[str, Any]]:
+    out = []
+    for node, (parent, cls, local, national) in HAND_NODES.items():
+        firms = [{"company_id": f"{node}{i}", "short_name": f"{node}企业{i}"}
+                 for i in range(local)]
+        out.append({"node_id": node, "name_zh": f"{node}环节", "stage": "中游",
+                    "parent": parent, "is_leaf": node != "g", "class": cls,
+                    "national_firms": national, "local_firms": local,
+                    "local_listed": local, "lq": 0.5, "local_leaders": firms})
+    return out
+
+
+def _hand_context() -> ChainContext:
+    edges = pd.DataFrame({"source": ["a", "b", "c", "w"], "target": ["b", "c", "d", "e"],
+                          "template": True})
+    evidence = pd.DataFrame({"source": ["a"], "target": ["w"], "relations": [1],
+                             "example": ["甲→戊"]})
+    incoming: dict[str, list[dict[str, Any]]] = {}
+    outgoing: dict[str, list[dict[str, Any]]] = {}
+    for row in combine_links(edges, evidence).to_dict("records"):
+        incoming.setdefault(str(row["target"]), []).append({str(k): v for k, v in row.items()})
+        outgoing.setdefault(str(row["source"]), []).append({str(k): v for k, v in row.items()})
+    leaves = [n for n in HAND_NODES if n != "g"]
+    held = {n for n in leaves if HAND_NODES[n][2] > 0}
+    density = pd.DataFrame({"city_adcode": "130100", "node_id": leaves,
+                            "mcp": [int(n in held) for n in leaves],
+                            "density": [0.9 if n in held else 0.1 * i
+                                        for i, n in enumerate(leaves)]})
+    top = {"b": [{"short_name": "外地乙", "city_adcode": "320500"},
+                 {"short_name": "*ST乙", "city_adcode": "320500"},
+                 {"short_name": "本地乙", "city_adcode": "130100"}]}
+    tree = NodeTree({n: p for n, (p, *_) in HAND_NODES.items()})
+    return ChainContext("hand", None, "city", density_percentile(density), incoming,
+                        outgoing, tree, top, biggest_leaf=9)
+
+
+def test_density_percentile_by_hand() -> None:
+    table = pd.DataFrame({"mcp": [1, 0, 0, 0], "density": [0.9, 0.1, 0.3, 0.3]})
+    # held cells 1; lacking ones: the share of lacking cells with a strictly lower density
+    assert list(density_percentile(table)["pct"]) == [1.0, 0.0, 0.5, 0.5]
+    assert list(density_percentile(table.head(2))["pct"]) == [1.0, 0.0]
+
+
+def test_combine_links_by_hand() -> None:
+    edges = pd.DataFrame({"source": ["a"], "target": ["b"], "template": [True]})
+    evidence = pd.DataFrame({"source": ["b", "a", "c", "d"], "target": ["a", "c", "a", "e"],
+                             "relations": [5, 2, 1, 6], "example": ["x", "y", "z", "v"]})
+    links = combine_links(edges, evidence).set_index(["source", "target"])
+    assert ("b", "a") not in links.index  # against the template
+    assert ("c", "a") not in links.index  # the weaker evidence-only direction
+    assert links.loc[("a", "b"), "weight"] == 1.0 and links.loc[("a", "b"), "template"]
+    assert links.loc[("a", "c"), "weight"] == pytest.approx(2 / 3)
+    assert links.loc[("d", "e"), "weight"] == 1.0  # capped at EVIDENCE_FULL relations
+
+
+def test_node_labels_on_a_hand_context() -> None:
+    ranked = score_node_candidates(_hand_profile(), _hand_context(), HAND_CITY)
+    nodes = _by_node(ranked)
+    assert set(nodes) == {"b", "d", "x", "w", "e", "g2"}  # 弱 and 缺 leaves only
+    labels = {n: r["label"] for n, r in nodes.items()}
+    assert labels == {"b": "补链", "g2": "补链", "w": "强链", "d": "延链", "x": "延链",
+                      "e": "延链"}
+    b = nodes["b"]
+    assert b["reasons_zh"][0] == "上下游均有本地强项，本环节是本地链条的缺口"
+    assert b["components"]["adjacency"]["value"] == 1.0  # 0.5 up + 0.5 down
+    assert nodes["g2"]["reasons_zh"][0] == \
+        "所属「g环节」为本地强项（g企业0），本环节是其中的缺口"
+    assert nodes["d"]["reasons_zh"][0] == "可从本地强项向下游延伸"
+    # e: only a 弱 neighbour upstream, counting half: 0.5 x noisy-or(0.5)
+    assert nodes["e"]["components"]["adjacency"]["value"] == 0.25
+    assert nodes["e"]["reasons_zh"][0] == "本地尚无直接关联的强项，属新布局方向"
+    assert nodes["x"]["components"]["adjacency"]["value"] == 0.0
+    # w is weak; its product-evidence neighbour a weighs 1/3 (one relation of three)
+    [up] = nodes["w"]["components"]["adjacency"]["upstream"]
+    assert (up["node_id"], up["edge"], up["weight"]) == ("a", "product", round(1 / 3, 4))
+    assert [r["rank"] for r in ranked] == list(range(1, len(ranked) + 1))
+
+
+def test_node_score_by_hand() -> None:
+    nodes = _by_node(score_node_candidates(_hand_profile(), _hand_context(), HAND_CITY))
+    b = nodes["b"]["components"]
+    # b's density 0.1 is the lowest of the five lacking cells (0.1, 0.3, 0.4, 0.6, 0.8)
+    assert (b["density"]["density"], b["density"]["value"]) == (0.1, 0.0)
+    # availability: log(1 + 9 outside) / log(1 + 9 at the biggest leaf) = 1; ST and local
+    # firms are not named as targets
+    assert b["availability"] == {"value": 1.0, "national_firms": 9, "outside_firms": 9,
+                                 "targets": ["外地乙"]}
+    assert nodes["b"]["score"] == round(0.4 * 0.0 + 0.05 * 1.0 + 0.55 * 1.0, 4)
+    d = nodes["d"]["components"]
+    assert d["density"]["value"] == 0.25  # one of the four other lacking cells is lower
+    assert d["availability"]["value"] == round(math.log(3) / math.log(10), 4)
+    assert nodes["d"]["score"] == round(0.4 * 0.25 + 0.05 * 0.5 + 0.55 * d["availability"][
+        "value"], 4)

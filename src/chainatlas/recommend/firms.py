@@ -13,34 +13,49 @@ outside. The score is a weighted sum of four components, each in [0, 1]
   placed it on the chain's (or node's) nodes, capped at 1.
 - links: supply links, either direction, between the firm's chain products and the
   products of the region's firms (the product relations behind ``firm_supply``, restricted
-  as explained at ``_LINKS_SQL``). Each local partner (per direction) contributes
-  importance × (1 − exp(−weight / 0.02)), where importance is 1.0 for a local chain
-  leader (the region's top 3 chain firms by :func:`chainatlas.analysis.leaders.leader_frame`
-  score), 0.75 for another local firm on the chain and 0.4 for any other local firm; the
-  component is the noisy-OR 1 − Π(1 − contribution) of all of them.
+  as explained at :func:`chainatlas.analysis.supply.firm_links`). Each local partner (per
+  direction) contributes importance × (1 − exp(−weight / 0.02)), where importance is 1.0
+  for a local chain leader (the region's top 3 chain firms by
+  :func:`chainatlas.analysis.leaders.leader_frame` score), 0.75 for another local firm on
+  the chain and 0.4 for any other local firm; the component is the noisy-OR
+  1 − Π(1 − contribution) of all of them.
 - proximity: 0.8 × exp(−d / 800 km) + 0.2 when in the region's province, d being the
   great-circle distance between the firm's city centroid and the region's centroid.
 
 ``as_of=YEAR`` keeps only firms founded or listed by that year, on both sides: candidates
 and the local firms they would link to.
+
+The ranking is a query step (:func:`firm_inputs`: candidates with their raw figures, and
+the product links to local firms with the local firm's role) and a pure scoring step
+(:func:`link_partners`, :func:`score_firms`) that needs no store.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from chainatlas.analysis.leaders import leader_frame, num, percentile_rank, placing_products
-from chainatlas.analysis.panorama import chain_row
-from chainatlas.analysis.regional import as_of_sql, founded_by_sql
-from chainatlas.analysis.regions import region_column
+from chainatlas.analysis.leaders import leader_frame, num, percentile_rank
+from chainatlas.analysis.supply import firm_links
+from chainatlas.chains.placements import placing_products
 from chainatlas.chains.signals import noisy_or
-from chainatlas.errors import NotFoundError
 from chainatlas.store import Database
+from chainatlas.store.lookup import Chain, Region, as_chain, as_region, region_names
+from chainatlas.store.query import (
+    Q,
+    compose,
+    first_year_by,
+    founded_by,
+    ident,
+    in_area,
+    param,
+    values,
+)
 
 WEIGHTS = {"fit": 0.25, "strength": 0.30, "links": 0.25, "proximity": 0.20}
 STRENGTH_WEIGHTS = {"capital": 0.35, "employees": 0.25, "listed": 0.15, "revenue_share": 0.25}
@@ -55,112 +70,82 @@ ROLE_ZH = {"leader": "链主", "chain": "链上企业", "other": "其他本地�
 EARTH_RADIUS_KM = 6371.0
 PARTNER_REASONS = 2
 
-# The firm-level graph (firm_supply) links firms through ANY of their products, so a
-# health-check chain would "buy cotton for its garments" from a local textile firm. Here
-# a link counts only when the candidate's side is one of the products that placed it on
-# the chain's (or node's) nodes; the local side may be any product of any local firm.
-# Product pairs and weights follow analysis.derive: share(candidate, p) × share(local, q)
-# for every p upstream of q (or q of p); missing local shares count 1/n.
-_LINKS_SQL = """
-WITH cand AS (
-    SELECT DISTINCT f.company_id, u.p.product AS name, u.p.share AS w FROM firm_nodes f,
-        unnest(from_json(json_extract(f.evidence, '$.products'),
-                         '[{{"product": "VARCHAR", "share": "DOUBLE"}}]')) AS u(p)
-    WHERE f.chain_id = ? AND f.node_id IN {scope} AND f.evidence LIKE '%"products"%'),
-cand_p AS (SELECT c.company_id, p.product_id, c.name, c.w FROM cand c
-           JOIN products p ON p.name = c.name AND p.kind = 'product'),
-loc AS (SELECT company_id, short_name FROM companies l WHERE {local}),
-shares AS (
-    SELECT cp.company_id, cp.product_id, cp.revenue_share,
-           count(*) OVER (PARTITION BY cp.company_id) AS n,
-           max(coalesce(cp.revenue_share, 0)) OVER (PARTITION BY cp.company_id) AS top
-    FROM company_products cp JOIN loc USING (company_id) JOIN products p USING (product_id)
-    WHERE p.kind = 'product' AND coalesce(cp.revenue_share, 0) >= 0),
-loc_p AS (SELECT s.company_id, s.product_id, p.name,
-                 CASE WHEN top > 0 THEN coalesce(revenue_share, 0) ELSE 1.0 / n END AS w
-          FROM shares s JOIN products p USING (product_id)),
-supply AS (
-    SELECT to_product AS up, from_product AS down FROM product_relations
-    WHERE relation = 'upstream_material'
-    UNION SELECT from_product, to_product FROM product_relations
-    WHERE relation = 'downstream_product')
-SELECT c.company_id AS candidate, 'supplies' AS direction, l.company_id AS partner,
-       loc.short_name, c.name AS up, l.name AS down, c.w * l.w AS weight
-FROM supply s JOIN cand_p c ON c.product_id = s.up JOIN loc_p l ON l.product_id = s.down
-JOIN loc ON loc.company_id = l.company_id WHERE c.w * l.w > 0
-UNION ALL
-SELECT c.company_id, 'buys', l.company_id, loc.short_name, l.name, c.name, c.w * l.w
-FROM supply s JOIN cand_p c ON c.product_id = s.down JOIN loc_p l ON l.product_id = s.up
-JOIN loc ON loc.company_id = l.company_id WHERE c.w * l.w > 0
-"""
+Partners = Mapping[str, Sequence[Mapping[str, Any]]]
+#: Columns of :attr:`FirmInputs.links` (what :func:`link_partners` reads).
+LINK_COLUMNS = ["candidate", "direction", "partner", "short_name", "up", "down", "weight",
+                "role", "leader_rank"]
 
 
-def rank_firms(db: Database, region: dict[str, Any], chain_id: str,
+@dataclass(frozen=True)
+class FirmInputs:
+    """What the query step hands to the scoring step for one region, chain and scope."""
+
+    #: one row per candidate: company_id, names, stock_code, origin, registered_capital,
+    #: employees, province/city adcodes and names, lon, lat, fit, revenue_share, products
+    candidates: pd.DataFrame
+    #: product pairs to local firms (see :func:`link_partners`), with role and leader_rank
+    links: pd.DataFrame
+    #: the region's (lon, lat), or None when neither it nor its parent has one
+    centre: tuple[float, float] | None
+    #: the region's province adcode (the same-province bonus)
+    province: str
+
+
+def rank_firms(db: Database, region: Region | str, chain: Chain | str,
                node_id: str | None = None, top: int = 20,
                as_of: int | None = None) -> list[dict[str, Any]]:
     """Rank outside firms on the chain (or node subtree) to approach, best first.
 
     Each result carries the four score components with the raw figures behind them and
-    short Chinese reasons (``reasons_zh``). ``chain_id`` may be an id or a Chinese name.
+    short Chinese reasons (``reasons_zh``). ``chain`` and ``node_id`` may be ids or
+    Chinese names (NotFoundError otherwise).
     """
-    chain = chain_row(db, chain_id)
-    chain_id = str(chain["chain_id"])
-    scope, names = _scope(db, chain_id, node_id)
-    frame = _candidates(db, region, chain_id, scope, as_of)
-    if frame.empty:
+    region, chain = as_region(db, region), as_chain(db, chain)
+    scope = chain.subtree(node_id)
+    inputs = firm_inputs(db, region, chain, scope, as_of)
+    if inputs.candidates.empty:
         return []
-    shares = placing_products(db, chain_id, scope)
-    frame["revenue_share"] = frame["company_id"].map(
-        lambda c: shares.get(c, (0.0, []))[0]).astype(float)
-    _strength(frame)
-    _proximity(frame, _centroid(db, region), str(region["province_adcode"]))
-    partners = _partners(db, region, chain_id, scope, set(frame["company_id"]), as_of)
-    frame["links"] = frame["company_id"].map(lambda c: noisy_or(
-        p["contribution"] for p in partners.get(c, []))).astype(float)
-    frame["score"] = sum(w * frame[k] for k, w in WEIGHTS.items())
-    frame = frame.sort_values(["score", "registered_capital", "company_id"],
-                              ascending=[False, False, True], na_position="last").head(top)
-    placed = _direct_nodes(db, chain_id, scope, list(frame["company_id"]), names)
-    context = {"region_name": str(region["name"]),
-               "province_name": _region_name(db, str(region["province_adcode"])),
+    partners = link_partners(inputs.links)
+    frame = score_firms(inputs.candidates, partners, centre=inputs.centre,
+                        province=inputs.province).head(top)
+    placed = _direct_nodes(db, chain, scope, list(frame["company_id"]))
+    context = {"region_name": region.name,
+               "province_name": region_names(db, [region.province_adcode]).get(
+                   region.province_adcode, ""),
                "scope_zh": "该环节" if node_id else "本产业链"}
     out = []
     for rank, row in enumerate(frame.to_dict("records"), start=1):
         cid = str(row["company_id"])
-        record = _record(rank, row, placed.get(cid, []), shares.get(cid, (0.0, []))[1],
-                         partners.get(cid, []))
+        record = _record(rank, row, placed.get(cid, []), partners.get(cid, []))
         record["reasons_zh"] = _reasons(record, context)
         out.append(record)
     return out
 
 
-def _scope(db: Database, chain_id: str, node_id: str | None) -> tuple[list[str], dict[str, str]]:
-    """The node ids in scope (the node's subtree, or the whole chain) and all node names."""
-    nodes = db.rows("SELECT node_id, name_zh, parent FROM chain_nodes WHERE chain_id = ? "
-                    "ORDER BY ord", [chain_id])
-    names = {str(n["node_id"]): str(n["name_zh"]) for n in nodes}
-    if node_id is None:
-        return list(names), names
-    if node_id not in names:
-        raise NotFoundError(f"No node {node_id!r} in chain {chain_id!r}. "
-                            f"Nodes: {', '.join(list(names)[:12])}, …")
-    scope = [node_id]
-    for node in nodes:  # ord lists parents before children, so one pass finds the subtree
-        if node["parent"] in scope:
-            scope.append(str(node["node_id"]))
-    return scope, names
+# --------------------------------------------------------------------------- query step
 
 
-def _in_list(values: Iterable[str]) -> str:
-    """A SQL list literal of ids (node ids and company ids never contain quotes)."""
-    return "(" + ", ".join("'" + str(v).replace("'", "''") + "'" for v in values) + ")"
+def firm_inputs(db: Database, region: Region, chain: Chain, scope: Sequence[str],
+                as_of: int | None = None) -> FirmInputs:
+    """The query step: candidates on the ``scope`` nodes and their links to local firms."""
+    candidates = _candidates(db, region, chain, scope, as_of)
+    centre = _centroid(db, region)
+    if candidates.empty:
+        return FirmInputs(candidates.assign(revenue_share=[], products=[]),
+                          pd.DataFrame(columns=LINK_COLUMNS), centre, region.province_adcode)
+    shares = placing_products(db, chain.chain_id, scope)
+    candidates["revenue_share"] = candidates["company_id"].map(
+        lambda c: shares.get(c, (0.0, []))[0]).astype(float)
+    candidates["products"] = candidates["company_id"].map(
+        lambda c: list(shares.get(c, (0.0, []))[1]))
+    links = _links(db, region, chain, scope, set(candidates["company_id"]), as_of)
+    return FirmInputs(candidates, links, centre, region.province_adcode)
 
 
-def _candidates(db: Database, region: dict[str, Any], chain_id: str, scope: list[str],
+def _candidates(db: Database, region: Region, chain: Chain, scope: Sequence[str],
                 as_of: int | None) -> pd.DataFrame:
     """Located firms outside the region on the scope's nodes, with size and place."""
-    column = region_column(region)
-    return db.df(
+    return db.df(compose(
         "SELECT f.company_id, c.short_name, c.full_name, c.stock_code, c.origin, "
         "c.registered_capital, c.employees, f.province_adcode, f.city_adcode, "
         "max(f.confidence) AS fit, any_value(rp.name) AS province, "
@@ -171,13 +156,98 @@ def _candidates(db: Database, region: dict[str, Any], chain_id: str, scope: list
         "LEFT JOIN regions rc ON rc.adcode = f.city_adcode "
         "LEFT JOIN regions rd ON rd.adcode = f.region_adcode "
         "LEFT JOIN regions rp ON rp.adcode = f.province_adcode "
-        f"WHERE f.chain_id = ? AND f.node_id IN {_in_list(scope)} "
-        f"AND f.{column} IS NOT NULL AND f.{column} <> ? AND {as_of_sql(as_of)} "
-        "GROUP BY ALL", [chain_id, str(region["adcode"])])
+        "WHERE f.chain_id = {chain} AND f.node_id IN (SELECT unnest({scope})) "
+        "AND f.{column} IS NOT NULL AND f.{column} <> {adcode} AND {as_of} GROUP BY ALL",
+        chain=param(chain.chain_id), scope=values(scope), column=ident(region.column),
+        adcode=param(region.adcode), as_of=first_year_by(as_of, "f")))
 
 
-def _strength(frame: pd.DataFrame) -> None:
-    """Add the strength component and its parts to the candidate frame."""
+def _centroid(db: Database, region: Region) -> tuple[float, float] | None:
+    """The region's (lon, lat), falling back to its parent when it has none."""
+    if region.lon is not None and region.lat is not None:
+        return region.lon, region.lat
+    row = db.rows("SELECT lon, lat FROM regions WHERE adcode = ?", [region.parent])
+    if row and row[0]["lon"] is not None and row[0]["lat"] is not None:
+        return float(row[0]["lon"]), float(row[0]["lat"])
+    return None
+
+
+def local_firms(region: Region, as_of: int | None = None) -> Q:
+    """Condition on ``companies l``: a firm of the region (by ``as_of``), listed firm
+    counted once (roster twins of a listed firm are left out)."""
+    return compose("{area} AND l.same_as IS NULL AND {as_of}",
+                   area=in_area(region.level, region.adcode, "l"),
+                   as_of=founded_by(as_of, "l"))
+
+
+def _links(db: Database, region: Region, chain: Chain, scope: Sequence[str],
+           candidates: set[str], as_of: int | None) -> pd.DataFrame:
+    """Product pairs linking candidates' in-scope products to local firms' products, each
+    with the local firm's role (leader / chain / other) and rank among the local leaders."""
+    pairs = firm_links(db, chain.chain_id, scope, local_firms(region, as_of))
+    pairs = pairs[pairs["candidate"].isin(candidates)].reset_index(drop=True)
+    # leader scores are the costly part: only computed when there is a link to qualify
+    roles = _local_roles(db, region, chain, as_of) if len(pairs) else {}
+    found = [roles.get(str(p), ("other", None)) for p in pairs["partner"]]
+    pairs["role"] = [role for role, _ in found]
+    pairs["leader_rank"] = pd.array([rank for _, rank in found], dtype="Int64")
+    return pairs
+
+
+def _local_roles(db: Database, region: Region, chain: Chain,
+                 as_of: int | None) -> dict[str, tuple[str, int]]:
+    """Local chain firms -> (role, rank by leader score): the top ones are leaders."""
+    leaders = leader_frame(db, chain, as_of)
+    if leaders.empty:
+        return {}
+    local = leaders[leaders[region.column] == region.adcode]
+    return {str(cid): ("leader" if k <= LOCAL_LEADERS else "chain", k)
+            for k, cid in enumerate(local["company_id"], start=1)}
+
+
+def _direct_nodes(db: Database, chain: Chain, scope: Sequence[str],
+                  ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """company_id -> the in-scope nodes it is placed on directly, most confident first."""
+    if not ids:
+        return {}
+    names = chain.names()
+    rows = db.execute(
+        "SELECT f.company_id, f.node_id, f.confidence FROM chain_firms f JOIN chain_nodes n "
+        "ON n.chain_id = f.chain_id AND n.node_id = f.node_id WHERE f.chain_id = ? AND "
+        "f.direct AND f.node_id IN (SELECT unnest(?)) AND f.company_id IN (SELECT unnest(?)) "
+        "ORDER BY f.company_id, f.confidence DESC, n.ord",
+        [chain.chain_id, list(scope), ids]).fetchall()
+    out: dict[str, list[dict[str, Any]]] = {}
+    for cid, nid, confidence in rows:
+        out.setdefault(str(cid), []).append({"node_id": nid, "name_zh": names.get(nid, nid),
+                                             "confidence": round(float(confidence), 4)})
+    return out
+
+
+# --------------------------------------------------------------------------- scoring step
+
+
+def score_firms(candidates: pd.DataFrame, partners: Partners, *,
+                centre: tuple[float, float] | None, province: str,
+                weights: Mapping[str, float] = WEIGHTS) -> pd.DataFrame:
+    """The pure scoring step: add the components and ``score``, sorted best first.
+
+    ``candidates`` needs company_id, registered_capital, employees, origin, fit,
+    revenue_share, province_adcode, lon, lat; ``partners`` maps a candidate to its
+    local partners (:func:`link_partners`). Percentiles are among the frame's own rows.
+    """
+    frame = candidates.copy()
+    add_strength(frame)
+    add_proximity(frame, centre, province)
+    frame["links"] = frame["company_id"].map(lambda c: noisy_or(
+        p["contribution"] for p in partners.get(c, []))).astype(float)
+    frame["score"] = sum(w * frame[k] for k, w in weights.items())
+    return frame.sort_values(["score", "registered_capital", "company_id"],
+                             ascending=[False, False, True], na_position="last")
+
+
+def add_strength(frame: pd.DataFrame) -> None:
+    """Add the strength component and its parts to the candidate frame (in place)."""
     capital = pd.to_numeric(frame["registered_capital"], errors="coerce")
     frame["capital_pct"] = percentile_rank(capital)
     frame["employees_pct"] = percentile_rank(pd.to_numeric(frame["employees"], errors="coerce"))
@@ -191,16 +261,6 @@ def _strength(frame: pd.DataFrame) -> None:
     frame["size_top_pct"] = np.ceil(100.0 * above / len(frame))
 
 
-def _centroid(db: Database, region: dict[str, Any]) -> tuple[float, float] | None:
-    """The region's (lon, lat), falling back to its parent when it has none."""
-    if region.get("lon") is not None and region.get("lat") is not None:
-        return float(region["lon"]), float(region["lat"])
-    row = db.rows("SELECT lon, lat FROM regions WHERE adcode = ?", [region.get("parent")])
-    if row and row[0]["lon"] is not None and row[0]["lat"] is not None:
-        return float(row[0]["lon"]), float(row[0]["lat"])
-    return None
-
-
 def haversine_km(lon1: Any, lat1: Any, lon2: float, lat2: float) -> Any:
     """Great-circle distance in km (vectorised over the first point)."""
     p1, p2 = np.radians(lat1), math.radians(lat2)
@@ -209,9 +269,9 @@ def haversine_km(lon1: Any, lat1: Any, lon2: float, lat2: float) -> Any:
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(a))
 
 
-def _proximity(frame: pd.DataFrame, centre: tuple[float, float] | None,
-               province: str) -> None:
-    """Add distance_km, same_province and the proximity component."""
+def add_proximity(frame: pd.DataFrame, centre: tuple[float, float] | None,
+                  province: str) -> None:
+    """Add distance_km, same_province and the proximity component (in place)."""
     frame["same_province"] = frame["province_adcode"] == province
     if centre is None:
         frame["distance_km"] = np.nan
@@ -224,75 +284,40 @@ def _proximity(frame: pd.DataFrame, centre: tuple[float, float] | None,
                           + SAME_PROVINCE_BONUS * frame["same_province"].astype(float))
 
 
-def _local_roles(db: Database, region: dict[str, Any], chain_id: str,
-                 as_of: int | None) -> dict[str, tuple[str, int]]:
-    """Local chain firms -> (role, rank by leader score): the top ones are leaders."""
-    leaders = leader_frame(db, chain_id, as_of)
-    if leaders.empty:
-        return {}
-    local = leaders[leaders[region_column(region)] == region["adcode"]]
-    return {str(cid): ("leader" if k <= LOCAL_LEADERS else "chain", k)
-            for k, cid in enumerate(local["company_id"], start=1)}
+def link_partners(links: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
+    """candidate -> its local partners (one per partner and direction), leaders first.
 
-
-def _link_pairs(db: Database, region: dict[str, Any], chain_id: str, scope: list[str],
-                as_of: int | None) -> pd.DataFrame:
-    """Product pairs linking a firm's in-scope chain products to a local firm's products."""
-    local = (f"l.{region_column(region)} = '{region['adcode']}' AND l.same_as IS NULL AND "
-             + founded_by_sql(as_of, "l"))
-    return db.df(_LINKS_SQL.format(scope=_in_list(scope), local=local), [chain_id])
-
-
-def _partners(db: Database, region: dict[str, Any], chain_id: str, scope: list[str],
-              candidates: set[str], as_of: int | None) -> dict[str, list[dict[str, Any]]]:
-    """candidate -> its supply links to local firms, local chain leaders first."""
-    pairs = _link_pairs(db, region, chain_id, scope, as_of)
-    pairs = pairs[pairs["candidate"].isin(candidates)]
-    roles = _local_roles(db, region, chain_id, as_of) if len(pairs) else {}
+    ``links``: candidate, direction, partner, short_name, up, down, weight, role,
+    leader_rank. A partner's contribution is importance(role) × (1 − exp(−Σweight /
+    ``LINK_WEIGHT_SCALE``)); its examples are its three heaviest product pairs.
+    """
     out: dict[str, list[dict[str, Any]]] = {}
-    for (cid, direction, partner, name), group in pairs.groupby(
+    for (cid, direction, partner, name), group in links.groupby(
             ["candidate", "direction", "partner", "short_name"], sort=False):
         group = group.sort_values(["weight", "up", "down"], ascending=[False, True, True])
         weight = float(group["weight"].sum())
-        role, order = roles.get(str(partner), ("other", len(roles) + 1))
-        strength = 1.0 - math.exp(-weight / LINK_WEIGHT_SCALE)
+        role = str(group["role"].iloc[0])
+        rank = group["leader_rank"].iloc[0]
+        link = 1.0 - math.exp(-weight / LINK_WEIGHT_SCALE)
         out.setdefault(str(cid), []).append({
             "company_id": str(partner), "short_name": name, "direction": direction,
             "role": role, "role_zh": ROLE_ZH[role],
-            "leader_rank": order if role != "other" else None,
+            "leader_rank": int(rank) if role != "other" else None,
             "examples": [f"{u}→{d}" for u, d in zip(group["up"].head(3), group["down"].head(3),
                                                       strict=True)],
             "weight": round(weight, 6), "relations": len(group),
-            "contribution": round(IMPORTANCE[role] * strength, 4)})
-    for links in out.values():
-        links.sort(key=lambda p: (list(IMPORTANCE).index(p["role"]), p["leader_rank"] or 0,
+            "contribution": round(IMPORTANCE[role] * link, 4)})
+    for found in out.values():
+        found.sort(key=lambda p: (list(IMPORTANCE).index(p["role"]), p["leader_rank"] or 0,
                                   -p["contribution"], p["company_id"]))
     return out
 
 
-def _direct_nodes(db: Database, chain_id: str, scope: list[str], ids: list[str],
-                  names: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
-    """company_id -> the in-scope nodes it is placed on directly, most confident first."""
-    if not ids:
-        return {}
-    rows = db.execute(
-        "SELECT f.company_id, f.node_id, f.confidence FROM chain_firms f JOIN chain_nodes n "
-        "ON n.chain_id = f.chain_id AND n.node_id = f.node_id WHERE f.chain_id = ? AND "
-        f"f.direct AND f.node_id IN {_in_list(scope)} AND f.company_id IN {_in_list(ids)} "
-        "ORDER BY f.company_id, f.confidence DESC, n.ord", [chain_id]).fetchall()
-    out: dict[str, list[dict[str, Any]]] = {}
-    for cid, nid, confidence in rows:
-        out.setdefault(str(cid), []).append({"node_id": nid, "name_zh": names.get(nid, nid),
-                                             "confidence": round(float(confidence), 4)})
-    return out
-
-
-def _region_name(db: Database, adcode: str) -> str:
-    return str(db.scalar("SELECT name FROM regions WHERE adcode = ?", [adcode]) or "")
+# --------------------------------------------------------------------------- output
 
 
 def _record(rank: int, row: Mapping[Hashable, Any], nodes: list[dict[str, Any]],
-            products: list[str], partners: list[dict[str, Any]]) -> dict[str, Any]:
+            partners: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """One ranked firm as plain JSON-able values."""
     distance = num(row["distance_km"])
     employees = num(row["employees"])
@@ -315,10 +340,10 @@ def _record(rank: int, row: Mapping[Hashable, Any], nodes: list[dict[str, Any]],
                 "employees_pct": round(float(row["employees_pct"]), 4),
                 "listed": bool(row["listed"]),
                 "revenue_share": round(float(row["revenue_share"]), 4),
-                "products": products[:5],
+                "products": list(row["products"])[:5],
                 "size_top_pct": None if top_pct is None else int(top_pct)},
             "links": {"value": round(float(row["links"]), 4), "weight": WEIGHTS["links"],
-                      "local_partners": partners},
+                      "local_partners": [dict(p) for p in partners]},
             "proximity": {"value": round(float(row["proximity"]), 4),
                           "weight": WEIGHTS["proximity"],
                           "distance_km": None if distance is None else round(distance, 1),

@@ -30,7 +30,7 @@ the city x leaf nodes that gain their first listed firm in 2011-2015), then chec
 (listed-firm entries follow national popularity and co-location far more than supply
 links), so it weighs little in the score; it still decides the labels and the reasons.
 Product evidence uses all of a firm's products (``EVIDENCE_PRODUCTS``), as
-:func:`chainatlas.chains.audit.edge_evidence` does: on the 2010 view it was slightly ahead
+:func:`chainatlas.analysis.supply.edge_evidence` does: on the 2010 view it was slightly ahead
 (about two hits) of template edges alone and of counting only the products that placed a
 firm (those link almost no node pairs). The price: a diversified firm's side products can
 link unrelated nodes, so a reason cites such a link by its relation count and leaves the
@@ -46,24 +46,29 @@ Labels (strong = class 强 in the profile, inner nodes included):
 
 ``as_of`` builds every figure (classes, density, availability, product evidence, firms to
 attract) from firms founded or listed by that year.
+
+The ranking is a query step (:func:`chain_context`, region-independent, and the region's
+:func:`~chainatlas.analysis.regional.region_profile`) and a pure scoring step
+(:func:`score_node_candidates`) that needs no store.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from chainatlas.analysis.panorama import SIZE_ORDER, chain_row
-from chainatlas.analysis.regional import STRONG_MIN_FIRMS, as_of_sql, region_profile
-from chainatlas.analysis.regions import region_column
-from chainatlas.chains.audit import edge_evidence
+from chainatlas.analysis.regional import STRONG_MIN_FIRMS, region_profile
+from chainatlas.analysis.supply import edge_evidence
 from chainatlas.chains.signals import noisy_or
-from chainatlas.recommend.relatedness import LEVEL_COLUMNS, density_table
+from chainatlas.recommend.relatedness import density_table
 from chainatlas.store import Database
+from chainatlas.store.lookup import Chain, NodeTree, Region, as_chain, as_region
+from chainatlas.store.query import compose, first_year_by, level_column, param, size_order
 
 #: Weights of the score's components (sum 1), tuned on the 2010 backtest view.
 WEIGHTS: dict[str, float] = {"density": 0.4, "adjacency": 0.05, "availability": 0.55}
@@ -82,6 +87,9 @@ STRONG, WEAK, MISSING = "强", "弱", "缺"
 #: Fewer firms outside the region than this: "可招引对象有限".
 PLENTY = 10
 
+#: A node of a region profile (see :func:`score_node_candidates`).
+Node = Mapping[str, Any]
+
 
 @dataclass(frozen=True)
 class ChainContext:
@@ -95,46 +103,64 @@ class ChainContext:
     #: directed supply links (see :func:`supply_links`), as rows keyed by target / source
     incoming: dict[str, list[dict[str, Any]]]
     outgoing: dict[str, list[dict[str, Any]]]
-    #: node_id -> ancestors (nearest first)
-    ancestors: dict[str, list[str]]
+    #: the chain's node tree (ancestors of a node)
+    tree: NodeTree
     #: node_id -> biggest listed firms nationally (short_name and location columns).
     top_firms: dict[str, list[dict[str, Any]]]
     #: the largest national listed-firm count of any leaf of any chain (availability's 1)
     biggest_leaf: int
+
+    def ancestors(self, node_id: str) -> tuple[str, ...]:
+        """The node's ancestors, nearest first (none for a node outside the tree)."""
+        return self.tree.ancestors(node_id) if node_id in self.tree else ()
+
+
+# --------------------------------------------------------------------------- query step
 
 
 # Product evidence: node A supplies node B when a product of a firm on A is an upstream
 # material of a product of another firm on B. {products} picks which of a firm's products
 # count for its node: "placing" = only the products its placement names as evidence (a
 # conglomerate's cotton yarn says nothing about its display-glass node), "all" = every
-# product, exactly as chainatlas.chains.audit.edge_evidence does.
-def product_evidence(db: Database, chain_id: str, as_of: int | None = None,
+# product, exactly as chainatlas.analysis.supply.edge_evidence does.
+def product_evidence(db: Database, chain: Chain | str, as_of: int | None = None,
                      products: str | None = None) -> pd.DataFrame:
     """Product-graph evidence per ordered node pair: source, target, relations, example.
 
-    Like :func:`chainatlas.chains.audit.edge_evidence` (``products="all"``), but only
+    Like :func:`chainatlas.analysis.supply.edge_evidence` (``products="all"``), but only
     firms founded or listed by ``as_of`` count, so a backtest never sees later firms.
     ``products`` defaults to ``EVIDENCE_PRODUCTS``.
     """
     products = products or EVIDENCE_PRODUCTS
     if products == "none":
         return pd.DataFrame(columns=["source", "target", "relations", "example"])
-    evidence = edge_evidence(db, chain_id, as_of, products)
+    evidence = edge_evidence(db, as_chain(db, chain).chain_id, as_of, products)
     return evidence[["source", "target", "relations", "example"]]
 
 
-def supply_links(db: Database, chain_id: str, as_of: int | None = None,
+def supply_links(db: Database, chain: Chain | str, as_of: int | None = None,
                  products: str | None = None) -> pd.DataFrame:
     """Directed supply links between nodes: template edges plus product evidence.
 
-    Columns: source, target, template, relations, example, weight. A template edge has
-    weight 1; an evidence-only pair weight relations / ``EVIDENCE_FULL`` (at most 1).
-    Evidence against a template edge's direction is dropped (the curated template wins),
-    and of two evidence-only directions between a pair the weaker one is dropped.
+    Columns: source, target, template, relations, example, weight (see
+    :func:`combine_links`).
     """
-    evidence = product_evidence(db, chain_id, as_of, products)
+    chain = as_chain(db, chain)
+    evidence = product_evidence(db, chain, as_of, products)
     edges = db.df("SELECT source, target, true AS template FROM chain_edges "
-                  "WHERE chain_id = ?", [chain_id])
+                  "WHERE chain_id = ?", [chain.chain_id])
+    return combine_links(edges, evidence)
+
+
+def combine_links(edges: pd.DataFrame, evidence: pd.DataFrame) -> pd.DataFrame:
+    """Template edges (source, target, template) merged with product evidence (source,
+    target, relations, example). Pure.
+
+    A template edge has weight 1; an evidence-only pair weight relations /
+    ``EVIDENCE_FULL`` (at most 1). Evidence against a template edge's direction is dropped
+    (the curated template wins), and of two evidence-only directions between a pair the
+    weaker one is dropped.
+    """
     links = edges.merge(evidence, on=["source", "target"], how="outer")
     links["template"] = links["template"].astype("boolean").fillna(False).astype(bool)
     links["relations"] = links["relations"].fillna(0).astype(int)
@@ -149,11 +175,14 @@ def supply_links(db: Database, chain_id: str, as_of: int | None = None,
     return links
 
 
-def _density_with_percentile(db: Database, chain_id: str, as_of: int | None,
-                             level: str) -> pd.DataFrame:
-    table = density_table(db, chain_id, as_of, level)
-    # percentile among the cells places lack (those a ranking compares): the share with a
-    # strictly lower density, so a place without any related firm scores 0, not a median
+def density_percentile(table: pd.DataFrame) -> pd.DataFrame:
+    """Add ``pct`` to a density table (columns mcp, density; a copy). Pure.
+
+    The percentile is among the cells places lack (those a ranking compares): the share
+    with a strictly lower density, so a place without any related firm scores 0, not a
+    median. Cells a place holds (mcp = 1) get 1.
+    """
+    table = table.copy()
     absent = table["mcp"] == 0
     table["pct"] = 1.0
     if absent.sum() > 1:
@@ -164,90 +193,86 @@ def _density_with_percentile(db: Database, chain_id: str, as_of: int | None,
     return table
 
 
-def _top_firms(db: Database, chain_id: str, as_of: int | None,
+def _top_firms(db: Database, chain: Chain, as_of: int | None,
                per_node: int = 12) -> dict[str, list[dict[str, Any]]]:
     # enough per node that NAMED_FIRMS remain after dropping the region's own
-    frame = db.df(
+    frame = db.df(compose(
         "SELECT * FROM (SELECT f.node_id, c.short_name, f.province_adcode, f.city_adcode, "
-        f"f.region_adcode, row_number() OVER (PARTITION BY f.node_id ORDER BY {SIZE_ORDER}) "
-        "AS k FROM chain_firms f JOIN companies c USING (company_id) WHERE f.chain_id = ? "
-        f"AND f.origin = 'listed' AND {as_of_sql(as_of)}) WHERE k <= ? ORDER BY node_id, k",
-        [chain_id, per_node])
+        "f.region_adcode, row_number() OVER (PARTITION BY f.node_id ORDER BY {size}, "
+        "f.confidence DESC, c.company_id) AS k FROM chain_firms f JOIN companies c "
+        "USING (company_id) WHERE f.chain_id = {chain} AND f.origin = 'listed' AND {as_of}) "
+        "WHERE k <= {per_node} ORDER BY node_id, k",
+        size=size_order("c"), chain=param(chain.chain_id), as_of=first_year_by(as_of, "f"),
+        per_node=param(per_node)))
     out: dict[str, list[dict[str, Any]]] = {}
     for row in frame.to_dict("records"):
         out.setdefault(str(row["node_id"]), []).append({str(k): v for k, v in row.items()})
     return out
 
 
-def chain_context(db: Database, chain_id: str, as_of: int | None = None,
+def _biggest_leaf(db: Database, as_of: int | None) -> int:
+    """The largest national listed-firm count of any leaf of any chain."""
+    return int(db.scalar(compose(
+        "SELECT max(n) FROM (SELECT count(DISTINCT f.company_id) AS n FROM chain_firms f "
+        "JOIN chain_nodes c USING (chain_id, node_id) WHERE c.is_leaf AND f.origin = "
+        "'listed' AND {as_of} GROUP BY f.chain_id, f.node_id)",
+        as_of=first_year_by(as_of, "f"))) or 0)
+
+
+def chain_context(db: Database, chain: Chain | str, as_of: int | None = None,
                   level: str = "city") -> ChainContext:
     """Everything about a chain's ranking that does not depend on the region.
 
     Pass it to :func:`rank_nodes` to rank many regions of one level on one chain and year
     (the backtest does); ``rank_nodes`` builds it itself otherwise.
     """
-    chain_id = str(chain_row(db, chain_id)["chain_id"])
-    parents = dict(db.execute("SELECT node_id, parent FROM chain_nodes WHERE chain_id = ?",
-                              [chain_id]).fetchall())
-    ancestors: dict[str, list[str]] = {}
-    for node in parents:
-        chain: list[str] = []
-        up = parents.get(node)
-        while up is not None:
-            chain.append(str(up))
-            up = parents.get(up)
-        ancestors[str(node)] = chain
+    chain = as_chain(db, chain)
     incoming: dict[str, list[dict[str, Any]]] = {}
     outgoing: dict[str, list[dict[str, Any]]] = {}
-    for link in supply_links(db, chain_id, as_of).to_dict("records"):
+    for link in supply_links(db, chain, as_of).to_dict("records"):
         row = {str(k): v for k, v in link.items()}
         incoming.setdefault(str(row["target"]), []).append(row)
         outgoing.setdefault(str(row["source"]), []).append(row)
-    biggest = db.scalar(
-        "SELECT max(n) FROM (SELECT count(DISTINCT f.company_id) AS n FROM chain_firms f "
-        "JOIN chain_nodes c USING (chain_id, node_id) WHERE c.is_leaf AND f.origin = "
-        f"'listed' AND {as_of_sql(as_of)} GROUP BY f.chain_id, f.node_id)")
-    return ChainContext(chain_id, as_of, level,
-                        _density_with_percentile(db, chain_id, as_of, level),
-                        incoming, outgoing, ancestors, _top_firms(db, chain_id, as_of),
-                        int(biggest or 0))
+    density = density_percentile(density_table(db, chain, as_of, level))
+    return ChainContext(chain.chain_id, as_of, level, density, incoming, outgoing,
+                        chain.tree, _top_firms(db, chain, as_of), _biggest_leaf(db, as_of))
 
 
-def density_place(region: dict[str, Any]) -> tuple[str, str | None]:
+# --------------------------------------------------------------------------- scoring step
+
+
+def density_place(region: Region) -> tuple[str, str | None]:
     """The (level, adcode) whose density row stands for ``region`` (see module docs)."""
-    if region["level"] == "province":
-        return "province", str(region["adcode"])
-    if region["level"] == "city":
-        return "city", str(region["adcode"])
-    parent = region.get("parent")
-    return "city", None if parent is None else str(parent)
+    if region.level in ("province", "city"):
+        return region.level, region.adcode
+    return "city", region.parent
 
 
 def _region_density(context: ChainContext, place: str | None) -> dict[str, dict[str, float]]:
-    column = LEVEL_COLUMNS[context.level]
+    column = level_column(context.level)
     rows = context.density[context.density[column] == place]
     return {str(r["node_id"]): {"density": float(r["density"]), "pct": float(r["pct"])}
             for r in rows.to_dict("records")}
 
 
-def _firm_names(node: dict[str, Any]) -> list[str]:
+def _firm_names(node: Node) -> list[str]:
     return [str(f["short_name"] or f["company_id"]) for f in node["local_leaders"]
             ][:NAMED_FIRMS]
 
 
 def _neighbours(node_id: str, side: str, context: ChainContext,
-                nodes: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+                nodes: Mapping[str, Node]) -> list[dict[str, Any]]:
     """The region's 强/弱 nodes linked to ``node_id`` on one side, strongest link first."""
     if side == "upstream":
         rows, other = context.incoming.get(node_id, []), "source"
     else:
         rows, other = context.outgoing.get(node_id, []), "target"
-    related = set(context.ancestors.get(node_id, []))
+    related = set(context.ancestors(node_id))
     out = []
     for row in rows:
         peer = nodes.get(str(row[other]))
         if peer is None or peer["class"] == MISSING or peer["node_id"] in related or (
-                node_id in context.ancestors.get(peer["node_id"], [])):
+                node_id in context.ancestors(peer["node_id"])):
             continue
         factor = 1.0 if peer["class"] == STRONG else WEAK_NEIGHBOUR
         out.append({
@@ -261,10 +286,10 @@ def _neighbours(node_id: str, side: str, context: ChainContext,
 
 
 def _adjacency(node_id: str, context: ChainContext,
-               nodes: dict[str, dict[str, Any]]) -> dict[str, Any]:
+               nodes: Mapping[str, Node]) -> dict[str, Any]:
     up = _neighbours(node_id, "upstream", context, nodes)
     down = _neighbours(node_id, "downstream", context, nodes)
-    parent = next((nodes[a] for a in context.ancestors.get(node_id, [])
+    parent = next((nodes[a] for a in context.ancestors(node_id)
                    if a in nodes and nodes[a]["class"] == STRONG), None)
     parts = {"upstream": noisy_or([n["weight"] for n in up]),
              "downstream": noisy_or([n["weight"] for n in down]),
@@ -277,7 +302,7 @@ def _adjacency(node_id: str, context: ChainContext,
                 "local_firms": _firm_names(parent)}}
 
 
-def _label(node: dict[str, Any], adjacency: dict[str, Any]) -> str:
+def _label(node: Node, adjacency: dict[str, Any]) -> str:
     if node["class"] == WEAK:
         return "强链"
     strong_up = any(n["class"] == STRONG for n in adjacency["upstream"])
@@ -286,14 +311,12 @@ def _label(node: dict[str, Any], adjacency: dict[str, Any]) -> str:
     return "补链" if between or adjacency["strong_parent"] else "延链"
 
 
-def _availability(node: dict[str, Any], region: dict[str, Any],
-                  context: ChainContext) -> dict[str, Any]:
+def _availability(node: Node, region: Region, context: ChainContext) -> dict[str, Any]:
     national = int(node["national_firms"])
     outside = national - int(node["local_listed"])
-    column = region_column(region)
     # firms under special treatment (ST, *ST) are poor targets: left out of the names
     targets = [str(f["short_name"]) for f in context.top_firms.get(node["node_id"], [])
-               if f[column] != region["adcode"] and f["short_name"]
+               if f[region.column] != region.adcode and f["short_name"]
                and "ST" not in str(f["short_name"]).upper()][:NAMED_FIRMS]
     biggest = context.biggest_leaf
     value = math.log1p(outside) / math.log1p(biggest) if biggest > 0 else 0.0
@@ -314,7 +337,7 @@ def _side_sentence(peer: dict[str, Any], side: str) -> str:
     return text
 
 
-def _label_sentence(node: dict[str, Any], label: str, adjacency: dict[str, Any]) -> str:
+def _label_sentence(node: Node, label: str, adjacency: dict[str, Any]) -> str:
     if label == "强链":
         firms = "、".join(_firm_names(node))
         if node["local_firms"] < STRONG_MIN_FIRMS:
@@ -368,8 +391,8 @@ def _market_sentences(availability: dict[str, Any], density: dict[str, Any]) -> 
     return out
 
 
-def _recommend(node: dict[str, Any], region: dict[str, Any], context: ChainContext,
-               density: dict[str, Any], nodes: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _recommend(node: Node, region: Region, context: ChainContext,
+               density: dict[str, Any], nodes: Mapping[str, Node]) -> dict[str, Any]:
     adjacency = _adjacency(node["node_id"], context, nodes)
     availability = _availability(node, region, context)
     label = _label(node, adjacency)
@@ -395,28 +418,19 @@ def _density_component(context: ChainContext, place: str | None, own_row: bool,
             for n in leaves}
 
 
-def rank_nodes(db: Database, region: dict[str, Any], chain_id: str,
-               as_of: int | None = None, top: int | None = None, *,
-               context: ChainContext | None = None) -> list[dict[str, Any]]:
-    """Rank the chain's leaf nodes a region lacks or holds weakly, best first.
+def score_node_candidates(profile_nodes: Sequence[Mapping[str, Any]], context: ChainContext,
+                          region: Region) -> list[dict[str, Any]]:
+    """The pure scoring step: rank the 弱/缺 leaves of a region profile, best first.
 
-    ``region`` is a row of ``regions`` (see :func:`~chainatlas.analysis.regions.
-    region_from_text`); ``chain_id`` an id or Chinese name (NotFoundError otherwise).
-    Each result: node_id, name_zh, stage, class (弱/缺), label (补链/延链/强链), score in
-    [0, 1], rank, components {density, adjacency, availability} (each with ``value`` in
-    [0, 1] and the figures behind it) and reasons_zh. ``context`` (from
-    :func:`chain_context`, same chain, year and density level) saves rebuilding it.
+    ``profile_nodes`` are the ``nodes`` of :func:`~chainatlas.analysis.regional.
+    region_profile` (node_id, name_zh, stage, is_leaf, class, national_firms,
+    local_firms, local_listed, lq, local_leaders); ``context`` the chain's
+    :func:`chain_context` at the level :func:`density_place` picks for ``region``.
     """
-    level, place = density_place(region)
-    resolved = str(chain_row(db, chain_id)["chain_id"])
-    if context is None:
-        context = chain_context(db, resolved, as_of, level)
-    elif (context.chain_id, context.as_of, context.level) != (resolved, as_of, level):
-        raise ValueError("context was built for another chain, year or place level")
-    profile = region_profile(db, region, resolved, as_of)
-    nodes = {str(n["node_id"]): n for n in profile["nodes"]}
-    leaves = [n for n in profile["nodes"] if n["is_leaf"]]
-    density = _density_component(context, place, place == str(region["adcode"]),
+    _, place = density_place(region)
+    nodes = {str(n["node_id"]): n for n in profile_nodes}
+    leaves = [n for n in profile_nodes if n["is_leaf"]]
+    density = _density_component(context, place, place == region.adcode,
                                  [n["node_id"] for n in leaves])
     ranked = [_recommend(n, region, context, density[n["node_id"]], nodes)
               for n in leaves if n["class"] != STRONG]
@@ -426,4 +440,26 @@ def rank_nodes(db: Database, region: dict[str, Any], chain_id: str,
                                order[r["node_id"]]))
     for i, row in enumerate(ranked, start=1):
         row["rank"] = i
+    return ranked
+
+
+def rank_nodes(db: Database, region: Region | str, chain: Chain | str,
+               as_of: int | None = None, top: int | None = None, *,
+               context: ChainContext | None = None) -> list[dict[str, Any]]:
+    """Rank the chain's leaf nodes a region lacks or holds weakly, best first.
+
+    ``region`` and ``chain`` are typed values or their ids / Chinese names (NotFoundError
+    otherwise). Each result: node_id, name_zh, stage, class (弱/缺), label (补链/延链/强链),
+    score in [0, 1], rank, components {density, adjacency, availability} (each with
+    ``value`` in [0, 1] and the figures behind it) and reasons_zh. ``context`` (from
+    :func:`chain_context`, same chain, year and density level) saves rebuilding it.
+    """
+    region, chain = as_region(db, region), as_chain(db, chain)
+    level, _ = density_place(region)
+    if context is None:
+        context = chain_context(db, chain, as_of, level)
+    elif (context.chain_id, context.as_of, context.level) != (chain.chain_id, as_of, level):
+        raise ValueError("context was built for another chain, year or place level")
+    profile = region_profile(db, region, chain, as_of)
+    ranked = score_node_candidates(profile["nodes"], context, region)
     return ranked if top is None else ranked[:top]

@@ -31,40 +31,40 @@ import pandas as pd
 from ecomplexity import ecomplexity
 from ecomplexity import proximity as ec_proximity
 
-from chainatlas.analysis.panorama import chain_row
-from chainatlas.analysis.regional import as_of_sql
 from chainatlas.store import Database
+from chainatlas.store.lookup import Chain, as_chain
+from chainatlas.store.query import compose, first_year_by, ident, level_column, param
 
-#: Place levels a presence matrix can be built at, and the chain_firms column of each.
-LEVEL_COLUMNS = {"city": "city_adcode", "province": "province_adcode"}
+#: Place levels a presence matrix can be built at (districts are too sparse).
+LEVELS = ("city", "province")
 
 _COLS = {"time": "time", "loc": "loc", "prod": "prod", "val": "val"}
 _OUTPUT = ("rca", "mcp", "density")
 
 
-def presence_matrix(db: Database, chain_id: str, as_of: int | None = None,
+def presence_matrix(db: Database, chain: Chain | str, as_of: int | None = None,
                     level: str = "city") -> pd.DataFrame:
     """Place x leaf node counts of distinct listed firms on a chain.
 
     Rows are the places (``city_adcode`` or ``province_adcode``, the index's name) with at
     least one listed firm on one of the chain's leaves; columns are every leaf node_id of
     the chain in template order, including leaves without any firm. ``as_of`` keeps firms
-    founded or listed by that year. Raises NotFoundError for an unknown chain.
+    founded or listed by that year. ``chain`` is a typed chain or its id / Chinese name
+    (NotFoundError for an unknown one).
     """
-    if level not in LEVEL_COLUMNS:
-        raise ValueError(f"level must be one of {sorted(LEVEL_COLUMNS)}, not {level!r}")
-    chain_id = str(chain_row(db, chain_id)["chain_id"])
-    column = LEVEL_COLUMNS[level]
-    leaves = [r[0] for r in db.execute(
-        "SELECT node_id FROM chain_nodes WHERE chain_id = ? AND is_leaf ORDER BY ord",
-        [chain_id]).fetchall()]
-    long = db.df(
-        f"SELECT f.{column} AS place, f.node_id, count(DISTINCT f.company_id) AS firms "
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {sorted(LEVELS)}, not {level!r}")
+    chain = as_chain(db, chain)
+    column = level_column(level)
+    long = db.df(compose(
+        "SELECT f.{column} AS place, f.node_id, count(DISTINCT f.company_id) AS firms "
         "FROM chain_firms f JOIN chain_nodes n USING (chain_id, node_id) "
-        f"WHERE f.chain_id = ? AND n.is_leaf AND f.origin = 'listed' AND f.{column} IS NOT "
-        f"NULL AND {as_of_sql(as_of)} GROUP BY ALL", [chain_id])
+        "WHERE f.chain_id = {chain} AND n.is_leaf AND f.origin = 'listed' "
+        "AND f.{column} IS NOT NULL AND {as_of} GROUP BY ALL",
+        column=ident(column), chain=param(chain.chain_id), as_of=first_year_by(as_of, "f")))
     wide = long.pivot(index="place", columns="node_id", values="firms") if len(long) else (
         pd.DataFrame(index=pd.Index([], dtype=object)))
+    leaves = [n.node_id for n in chain.leaves()]
     wide = wide.reindex(columns=leaves).fillna(0).astype(np.int64).sort_index()
     wide.index.name = column
     wide.columns.name = "node_id"
@@ -149,7 +149,7 @@ def proximity(counts: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def density_table(db: Database, chain_id: str, as_of: int | None = None,
+def density_table(db: Database, chain: Chain | str, as_of: int | None = None,
                   level: str = "city") -> pd.DataFrame:
     """``relatedness_density(presence_matrix(...))`` for a chain (cached by its matrix)."""
-    return relatedness_density(presence_matrix(db, chain_id, as_of, level))
+    return relatedness_density(presence_matrix(db, chain, as_of, level))
