@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from chainatlas.analysis.panorama import chain_panorama
-from chainatlas.analysis.regions import region_from_text
 from chainatlas.chains.audit import audit_chain
 from chainatlas.chains.classify import classify_store
 from chainatlas.chains.templates import load_templates
 from chainatlas.errors import NotFoundError
 from chainatlas.store import Database
+from chainatlas.store.lookup import region_from_text
 from tests.helpers import add_firm
 
 TEMPLATES = load_templates()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from chainatlas.analysis.derive import refresh_derived
 from chainatlas.analysis.leaders import chain_leaders, score_leaders
 from chainatlas.analysis.mapdata import map_counts
 from chainatlas.analysis.panorama import top_firms
@@ -16,6 +15,7 @@ from chainatlas.analysis.regional import (
     score_nodes,
     summarise,
 )
+from chainatlas.build import refresh_derived
 from chainatlas.chains.classify import classify_store
 from chainatlas.chains.templates import load_templates
 from chainatlas.errors import ChainAtlasError, NotFoundError

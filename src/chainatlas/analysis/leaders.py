@@ -16,37 +16,17 @@ Percentiles are national, so a local leader's score is comparable across regions
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
+from chainatlas.chains.placements import placing_products
 from chainatlas.store import Database
 from chainatlas.store.lookup import Chain, Region, as_chain, as_region
 from chainatlas.store.query import compose, first_year_by, param
 
 WEIGHTS = {"scale": 0.5, "breadth": 0.2, "centrality": 0.3}
-
-
-def placing_products(  # TEMP: moves to chains.placements
-        db: Database, chain_id: str, nodes: Sequence[str] | None = None
-                     ) -> dict[str, tuple[float, list[str]]]:
-    """company_id -> (revenue share of the products that placed it on the chain, or on
-    ``nodes``, capped at 1; those products, largest share first)."""
-    scope = "" if nodes is None else "AND node_id IN (SELECT unnest(?))"
-    params: list[Any] = [chain_id] if nodes is None else [chain_id, list(nodes)]
-    rows = db.execute(
-        f"SELECT company_id, evidence FROM firm_nodes WHERE chain_id = ? {scope} "
-        "AND evidence LIKE '%\"products\"%'", params).fetchall()
-    found: dict[str, dict[str, float]] = {}
-    for cid, raw in rows:
-        seen = found.setdefault(str(cid), {})
-        # a product matching two nodes is one product: count its share once
-        for product in json.loads(str(raw)).get("products", []):
-            seen[str(product["product"])] = float(product["share"])
-    return {cid: (min(1.0, sum(seen.values())), sorted(seen, key=lambda p: -seen[p]))
-            for cid, seen in found.items()}
 
 
 def percentile_rank(values: pd.Series) -> pd.Series:

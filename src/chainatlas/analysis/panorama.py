@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from chainatlas.store import Database
-from chainatlas.store.lookup import Chain, Region, as_chain, as_region, chain_from_text
+from chainatlas.store.lookup import Chain, Region, as_chain, as_region
 from chainatlas.store.query import FALSE, Q, compose, in_area, param, size_order, values
 
 _TOP_COLUMNS = ("company_id", "short_name", "registered_capital", "employees", "confidence")
@@ -99,12 +99,3 @@ def top_firms(firms: pd.DataFrame, top: int) -> tuple[Grouped, Grouped, dict[str
             if count[1] <= top:
                 local.setdefault(node_id, []).append(firm)
     return national, local, counts
-
-
-# TEMP (issue 8 integration): old name kept until every caller has moved.
-def chain_row(db: Database, chain_id: str) -> dict[str, Any]:  # TEMP
-    """Deprecated: use ``store.lookup.chain_from_text``."""
-    chain = chain_from_text(db, chain_id)
-    return {"chain_id": chain.chain_id, "name_zh": chain.name_zh, "name_en": chain.name_en,
-            "description_zh": chain.description_zh}
-

@@ -154,16 +154,3 @@ def region_profile(db: Database, region: Region | str, chain: Chain | str,
                        "node_leader_rank": NODE_LEADER_RANK},
         "nodes": nodes,
     }
-
-
-# TEMP (issue 8 integration): old names kept until every caller has moved.
-def as_of_sql(as_of: int | None, alias: str = "f") -> str:  # TEMP
-    """Deprecated: use ``store.query.first_year_by``."""
-    return "true" if as_of is None else f"{alias}.first_year <= {int(as_of)}"
-
-
-def founded_by_sql(as_of: int | None, alias: str = "c") -> str:  # TEMP
-    """Deprecated: use ``store.query.founded_by``."""
-    if as_of is None:
-        return "true"
-    return f"least(year({alias}.setup_date), year({alias}.listing_date)) <= {int(as_of)}"

@@ -20,18 +20,3 @@ def firms_by_industry(db: Database, region: Region | str) -> pd.DataFrame:
         "AND l1.code = left(ci.code, 2) || '0000' "
         "WHERE {local} GROUP BY ALL ORDER BY firms DESC, industry",
         local=in_area(region.level, region.adcode, "c")))
-
-
-# TEMP (issue 8 integration): old names kept until every caller has moved.
-from chainatlas.store.lookup import region_from_text  # noqa: E402,F401
-
-
-def region_column(region: Region | dict[str, object]) -> str:  # TEMP
-    """Deprecated: use ``Region.column``."""
-    return region.column if isinstance(region, Region) else Region.from_row(region).column
-
-
-def firms_in_region_sql(region: Region | dict[str, object], alias: str = "c") -> str:  # TEMP
-    """Deprecated: use ``store.query.in_area`` (bound parameter)."""
-    r = region if isinstance(region, Region) else Region.from_row(region)
-    return f"{alias}.{r.column} = '{r.adcode}'"
