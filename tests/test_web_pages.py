@@ -23,14 +23,13 @@ from nicegui.testing import User
 from nicegui.testing.user_simulation import user_simulation
 
 from chainatlas.build import build_store
+from chainatlas.chains.evidence import evidence_from_json, evidence_zh
 from chainatlas.store import Database
 from chainatlas.web.pages import PAGE_PATHS, register_pages
 from chainatlas.web.pages.recommend import place_zh, xlsx_url
 from chainatlas.web.pages.widgets import (
     capital_zh,
-    evidence_zh,
     number_zh,
-    parse_evidence,
     register_map_js,
 )
 from chainatlas.web.state import open_web_store, request_db
@@ -308,9 +307,9 @@ def test_evidence_zh() -> None:
     text = evidence_zh(evidence)
     assert text == ("产品：布洛芬原料药（33%，关键词 原料药）；申万：原料药（370101）；"
                     "国标：2710（2710）；经营范围：原料药；文本模型 0.81")
-    manual = parse_evidence('{"correction": {"id": 1, "reason": "年报", "author": "王"}}')
+    manual = evidence_from_json('{"correction": {"id": 1, "reason": "年报", "author": "王"}}')
     assert evidence_zh(manual) == "分析员校正：年报（王）"
-    assert evidence_zh({}) == "—" and parse_evidence("not json") == {}
+    assert evidence_zh({}) == "—" and evidence_from_json("not json") == {}
 
 
 def test_small_formatters() -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from chainatlas.chains.evidence import evidence_from_json
 from chainatlas.store import Database
 from chainatlas.store.lookup import firm_from_text, region_names
 from chainatlas.store.query import compose, ident, param
@@ -32,7 +32,7 @@ def _placements(db: Database, company_id: str) -> list[dict[str, Any]]:
         "n.node_id = f.node_id WHERE f.company_id = ? ORDER BY f.confidence DESC, n.ord",
         [company_id])
     for row in rows:
-        row["evidence"] = json.loads(str(row["evidence"]))
+        row["evidence"] = evidence_from_json(row["evidence"])
     return rows
 
 

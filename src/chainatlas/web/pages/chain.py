@@ -9,6 +9,7 @@ from nicegui import events, ui
 from chainatlas.analysis.overview import chain_edges
 from chainatlas.analysis.panorama import node_firms
 from chainatlas.analysis.regional import region_profile
+from chainatlas.chains.evidence import evidence_from_json, evidence_zh
 from chainatlas.store import Database
 from chainatlas.store.lookup import Chain, Region, region_names
 from chainatlas.web import charts
@@ -19,10 +20,8 @@ from chainatlas.web.pages.widgets import (
     class_legend,
     echart,
     empty_note,
-    evidence_zh,
     link_table,
     load,
-    parse_evidence,
     section,
 )
 
@@ -43,7 +42,7 @@ def firm_rows(db: Database, chain: Chain, region: Region, node_id: str) -> list[
     names = region_names(db, (c for c in frame["city_adcode"].unique() if isinstance(c, str)))
     rows = []
     for row in frame.to_dict("records"):
-        evidence = parse_evidence(row["evidence"])
+        evidence = evidence_from_json(row["evidence"])
         city = row["city_adcode"] if isinstance(row["city_adcode"], str) else None
         rows.append({
             "company_id": str(row["company_id"]),

@@ -9,6 +9,7 @@ from nicegui import ui
 from chainatlas.analysis.overview import firm_name, firm_province, region_firms
 from chainatlas.analysis.profile import firm_profile
 from chainatlas.build import apply_correction
+from chainatlas.chains.evidence import evidence_zh
 from chainatlas.errors import ChainAtlasError
 from chainatlas.store import Database
 from chainatlas.store.lookup import Chain, chain_from_text
@@ -23,7 +24,6 @@ from chainatlas.web.pages.widgets import (
     echart,
     empty_note,
     ensure_map,
-    evidence_zh,
     link_table,
     load,
     number_zh,
