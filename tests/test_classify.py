@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from chainatlas.build import build_store, classify
-from chainatlas.chains.classify import ScopeClassifier, classify_store
+from chainatlas.build import apply_correction, build_store, classify
+from chainatlas.chains.classify import ScopeClassifier, classify_store, firms_from_db
 from chainatlas.chains.corrections import correct
 from chainatlas.chains.matcher import ChainMatcher, ScopeMatcher
 from chainatlas.chains.signals import (
@@ -16,7 +16,6 @@ from chainatlas.chains.signals import (
     Evidence,
     gbt_strength,
     noisy_or,
-    product_shares,
     shenwan_strength,
 )
 from chainatlas.chains.templates import load_templates
@@ -37,8 +36,19 @@ def test_signal_strengths() -> None:
     assert gbt_strength("276", ["2761"]) == (0.35, "2761")
     assert gbt_strength("27", ["2761"]) == (0.20, "2761")
     assert noisy_or([0.5, 0.5]) == pytest.approx(0.75)
-    assert product_shares([("a", -0.1), ("b", 0.6)]) == [("b", 0.6)]
-    assert product_shares([("a", None), ("b", None)]) == [("a", 0.5), ("b", 0.5)]
+
+
+def test_firms_read_product_weights_from_the_store(db: Database) -> None:
+    add_firm(db, "POS", products={"a": -0.1, "b": 0.6, "c": 0.0})
+    add_firm(db, "MISSING", products={"d": 0.0})
+    pid = int(db.scalar("SELECT max(product_id) + 1 FROM products"))
+    db.execute("INSERT INTO products VALUES (?, 'e', 'product', 1)", [pid])
+    db.execute("INSERT INTO company_products VALUES ('MISSING', ?, NULL, false, 1)", [pid])
+    firms = {f.company_id: f.products for f in firms_from_db(db)}
+    # a positive share: only positive shares count; negative and zero ones carry nothing
+    assert firms["POS"] == [("b", 0.6)]
+    # no positive share: each of the (non-negative) products counts 1/n
+    assert sorted(firms["MISSING"]) == [("d", 0.5), ("e", 0.5)]
 
 
 def test_matcher_exclusions_void_only_their_clause() -> None:
@@ -132,12 +142,15 @@ def test_corrections_apply_and_survive_rebuild(mini_bundle: Path) -> None:
     build_store(db, unpinned_bundle(mini_bundle))
     with pytest.raises(NotFoundError, match="no node"):
         correct(db, "以岭药业", "biomedicine", "bm_nope", "assign", "x")
-    correct(db, "002603", "biomedicine", "bm_vaccines", "assign", "药监局批文", "analyst")
+    # Chinese chain and node names work as well as ids
+    apply_correction(db, "002603", "生物医药", "人用疫苗", "assign", "药监局批文", "analyst")
+    assert db.scalar("SELECT count(*) FROM chain_firms WHERE company_id = '002603.SZ' "
+                     "AND node_id = 'bm_vaccines'") == 1
     auto = db.rows("SELECT node_id FROM placements WHERE company_id = '600812.SH' "
                    "AND chain_id = 'biomedicine'")
     assert auto, "华北制药 should be placed by its products"
     node = str(auto[0]["node_id"])
-    correct(db, "华北制药", "biomedicine", node, "unassign", "已剥离该业务")
+    apply_correction(db, "华北制药", "biomedicine", node, "unassign", "已剥离该业务")
     for _ in range(2):  # a rebuild reclassifies everything; corrections stay on top
         got = placements(db)
         manual = got[("002603.SZ", "biomedicine", "bm_vaccines")]

@@ -10,8 +10,9 @@ import pytest
 
 from chainatlas.build import build_store
 from chainatlas.errors import InputError
-from chainatlas.sources.staging import fold_name, normalise_stock_code
+from chainatlas.sources.staging import fold_name
 from chainatlas.store import Database
+from chainatlas.store.lookup import normalise_stock_code
 from tests.helpers import unpinned_bundle
 
 

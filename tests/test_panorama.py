@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chainatlas.analysis.panorama import chain_panorama
-from chainatlas.chains.audit import audit_chain
+from chainatlas.analysis.audit import audit_chain
 from chainatlas.chains.classify import classify_store
 from chainatlas.chains.templates import load_templates
 from chainatlas.errors import NotFoundError

@@ -2,6 +2,10 @@
 
 A failed build (a malformed file, a hash mismatch) leaves the store exactly as it was.
 Rows imported from users' rosters, and analysts' corrections, survive a rebuild.
+
+This module orchestrates the stages: ingest (sources) -> classification (chains) ->
+derived tables, each refreshed by the stage that owns it (:func:`refresh_derived`:
+``chain_firms`` by chains, the supply graph and centrality by analysis).
 """
 
 from __future__ import annotations
@@ -12,14 +16,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chainatlas.analysis.derive import refresh_derived
+from chainatlas.analysis.supply import refresh_centrality, refresh_supply
 from chainatlas.chains.classify import classify_store
+from chainatlas.chains.corrections import correct
+from chainatlas.chains.placements import refresh_chain_firms
 from chainatlas.chains.templates import load_templates
 from chainatlas.sources import chainkg, gbt, geography, listed
 from chainatlas.sources.fetch import FetchedFile, file_sha256
 from chainatlas.sources.roster_import import link_roster_to_listed
 from chainatlas.sources.staging import record_issues
 from chainatlas.store import Database
+from chainatlas.store.lookup import Chain
+from chainatlas.store.query import compose, ident, param
 
 Progress = Callable[[str], None]
 
@@ -50,15 +58,16 @@ def _by_path(bundle: Sequence[FetchedFile]) -> dict[str, FetchedFile]:
 
 
 def _clear_open_data(db: Database) -> None:
-    listed_ids = "SELECT company_id FROM companies WHERE origin = 'listed'"
     for table in _LISTED_TABLES:
-        db.execute(f"DELETE FROM {table} WHERE company_id IN ({listed_ids})")
+        db.execute(compose("DELETE FROM {table} WHERE company_id IN "
+                           "(SELECT company_id FROM companies WHERE origin = 'listed')",
+                           table=ident(table)))
     db.execute("DELETE FROM companies WHERE origin = 'listed'")
     for table in _OPEN_DATA_TABLES:
-        db.execute(f"DELETE FROM {table}")
-    open_sources = "SELECT source_id FROM sources WHERE dataset <> 'roster'"
-    db.execute(f"DELETE FROM ingest_issues WHERE source_id IN ({open_sources})")
-    db.execute(f"DELETE FROM sources WHERE source_id IN ({open_sources})")
+        db.execute(compose("DELETE FROM {table}", table=ident(table)))
+    db.execute("DELETE FROM ingest_issues WHERE source_id IN "
+               "(SELECT source_id FROM sources WHERE dataset <> 'roster')")
+    db.execute("DELETE FROM sources WHERE dataset <> 'roster'")
 
 
 def _register_sources(db: Database, bundle: Sequence[FetchedFile]) -> dict[str, int]:
@@ -126,9 +135,10 @@ def _count_source_rows(db: Database, sources: dict[str, int]) -> None:
     }
     for path, (staged, table) in targets.items():
         sid = sources[path]
-        read = int(db.scalar(f"SELECT count(*) FROM {staged}"))
-        stored = read if table is None else int(
-            db.scalar(f"SELECT count(*) FROM {table} WHERE source_id = ?", [sid]))
+        read = int(db.scalar(compose("SELECT count(*) FROM {staged}", staged=ident(staged))))
+        stored = read if table is None else int(db.scalar(compose(
+            "SELECT count(*) FROM {table} WHERE source_id = {sid}",
+            table=ident(table), sid=param(sid))))
         db.execute("UPDATE sources SET rows_read = ?, rows_stored = ? WHERE source_id = ?",
                    [read, stored, sid])
     gbt_sid = sources["gbt4754/category.js"]
@@ -136,6 +146,24 @@ def _count_source_rows(db: Database, sources: dict[str, int]) -> None:
     db.execute("UPDATE sources SET rows_stored = ?, rows_read = ? + (SELECT count(*) FROM "
                "ingest_issues WHERE source_id = ?) WHERE source_id = ?",
                [stored, stored, gbt_sid, gbt_sid])
+
+
+def refresh_derived(db: Database) -> dict[str, int]:
+    """Rebuild every derived table (after a build, a classification or a correction):
+    ``chain_firms`` first, since centrality ranks each chain's firms; return row counts."""
+    return {"chain_firms": refresh_chain_firms(db), "firm_supply": refresh_supply(db),
+            "chain_centrality": refresh_centrality(db)}
+
+
+def apply_correction(db: Database, firm: str, chain: Chain | str, node: str, action: str,
+                     reason: str, author: str | None = None) -> dict[str, Any]:
+    """Record an analyst's correction (:func:`chainatlas.chains.corrections.correct`) and
+    refresh the derived tables it changes, in one transaction; return the correction."""
+    with db.transaction():
+        row = correct(db, firm, chain, node, action, reason, author)
+        refresh_chain_firms(db)
+        refresh_centrality(db)
+    return row
 
 
 def chain_dirs(db: Database, extra: Sequence[Path] = ()) -> list[Path]:
@@ -204,6 +232,6 @@ def build_store(db: Database, bundle: Sequence[FetchedFile],
         link_roster_to_listed(db)
         for (name,) in db.execute("SELECT table_name FROM information_schema.tables "
                                   "WHERE table_catalog = 'temp'").fetchall():
-            db.execute(f'DROP TABLE "temp"."{name}"')
+            db.execute(compose('DROP TABLE "temp".{name}', name=ident(name)))
     report.counts = db.table_counts()
     return report

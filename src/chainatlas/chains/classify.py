@@ -19,19 +19,20 @@ import numpy as np
 import pandas as pd
 
 from chainatlas.chains.matcher import ChainMatcher, ScopeMatcher
+from chainatlas.chains.placements import products_from_evidence
 from chainatlas.chains.signals import (
     MODEL_MIN_PROBABILITY,
     PLACE_THRESHOLD,
     Evidence,
     gbt_strength,
     merge_product_hits,
-    product_shares,
     scope_strength,
     shenwan_strength,
 )
 from chainatlas.chains.templates import ChainTemplate
 from chainatlas.chains.textmodel import TextModel, fit_text_model
 from chainatlas.store import Database
+from chainatlas.store.query import compose, ident
 
 # A rule placement this confident, backed by products, is a training label.
 TRAIN_MIN_CONFIDENCE = 0.6
@@ -53,17 +54,21 @@ class Firm:
 
 
 def firms_from_db(db: Database) -> list[Firm]:
-    """Read every firm with its Shenwan code, GB/T code, scope and products."""
+    """Read every firm with its Shenwan code, GB/T code, scope and weighted products.
+
+    Product weights come from the store's ``product_weights`` view (the one home of the
+    "missing shares count 1/n" rule); products of weight 0 carry no evidence.
+    """
     shenwan = dict(db.execute(
         "SELECT company_id, min(code) FROM company_industries WHERE scheme = 'sw2021' "
         "GROUP BY company_id").fetchall())
-    products: dict[str, list[tuple[str, float | None]]] = defaultdict(list)
-    for cid, name, share in db.execute(
-            "SELECT cp.company_id, p.name, cp.revenue_share FROM company_products cp "
-            "JOIN products p USING (product_id) WHERE p.kind = 'product' "
-            "ORDER BY cp.company_id, cp.revenue_share DESC NULLS LAST").fetchall():
-        products[cid].append((name, share))
-    return [Firm(cid, shenwan.get(cid), gbt, scope, product_shares(products.get(cid, [])))
+    products: dict[str, list[tuple[str, float]]] = defaultdict(list)
+    for cid, name, weight in db.execute(
+            "SELECT w.company_id, p.name, w.w FROM product_weights w "
+            "JOIN products p ON p.product_id = w.product_id WHERE w.w > 0 "
+            "ORDER BY w.company_id, w.revenue_share DESC NULLS LAST").fetchall():
+        products[cid].append((name, float(weight)))
+    return [Firm(cid, shenwan.get(cid), gbt, scope, products.get(cid, []))
             for cid, gbt, scope in db.execute(
                 "SELECT company_id, industry_gbt, business_scope FROM companies "
                 "ORDER BY company_id").fetchall()]
@@ -195,7 +200,7 @@ def store_templates(db: Database, templates: Mapping[str, ChainTemplate], now: d
                     sha256: Mapping[str, str]) -> None:
     """Replace the stored chains, nodes and edges with ``templates``."""
     for table in ("chains", "chain_nodes", "chain_edges"):
-        db.execute(f"DELETE FROM {table}")
+        db.execute(compose("DELETE FROM {table}", table=ident(table)))
     for t in templates.values():
         db.execute("INSERT INTO chains VALUES (?, ?, ?, ?, ?, ?, ?)",
                    [t.id, t.name_zh, t.name_en, t.description_zh, t.path,
@@ -214,7 +219,8 @@ def store_templates(db: Database, templates: Mapping[str, ChainTemplate], now: d
 def classify_store(db: Database, templates: Mapping[str, ChainTemplate],
                    sha256: Mapping[str, str] | None = None,
                    progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Classify every firm onto every chain and replace ``placements``; return counts."""
+    """Classify every firm onto every chain and replace ``placements`` and
+    ``placement_products``; return counts."""
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     firms = firms_from_db(db)
     names = _shenwan_names(db)
@@ -240,10 +246,14 @@ def classify_store(db: Database, templates: Mapping[str, ChainTemplate],
                 evidence[chain_id].setdefault((firm.company_id, node_id),
                                               Evidence()).model_probability = probability
     frames = {cid: placements_from_evidence(ev, cid, now) for cid, ev in evidence.items()}
+    product_rows = [products_from_evidence(ev, cid) for cid, ev in evidence.items()]
     with db.transaction():
         store_templates(db, templates, now, sha256 or {})
         db.execute("DELETE FROM placements")
+        db.execute("DELETE FROM placement_products")
         for frame in frames.values():
             db.insert_df("placements", frame)
+        for products in product_rows:
+            db.insert_df("placement_products", products)
     return {cid: {"placements": len(f), "firms": int(f["company_id"].nunique())}
             for cid, f in frames.items()} | {"model_labels": len(model.labels) if model else 0}

@@ -1,8 +1,13 @@
 """Analysts' corrections of placements: assign or unassign a firm to a node, with reasons.
 
 Corrections live in their own table, which no rebuild, re-import or classification run
-touches; the ``firm_nodes`` view applies them over the classifier's placements. A new
-correction of the same (firm, chain, node) retires the previous one, which stays on record.
+touches; the ``firm_nodes`` and ``firm_node_products`` views apply them over the
+classifier's placements. A new correction of the same (firm, chain, node) retires the
+previous one, which stays on record.
+
+:func:`correct` only records the correction: the derived tables (``chain_firms``,
+``chain_centrality``) are refreshed by the caller, normally through
+:func:`chainatlas.build.apply_correction`.
 """
 
 from __future__ import annotations
@@ -11,49 +16,44 @@ import datetime as dt
 import getpass
 from typing import Any
 
-from chainatlas.analysis.derive import refresh_centrality, refresh_chain_firms
-from chainatlas.analysis.firms import firm_from_text
-from chainatlas.errors import ChainAtlasError, NotFoundError
+from chainatlas.errors import ChainAtlasError
 from chainatlas.store import Database
+from chainatlas.store.lookup import Chain, as_chain, firm_from_text
+
+ACTIONS = ("assign", "unassign")
 
 
-def _check_node(db: Database, chain_id: str, node_id: str) -> None:
-    if not db.scalar("SELECT count(*) FROM chains WHERE chain_id = ?", [chain_id]):
-        known = ", ".join(r[0] for r in db.execute("SELECT chain_id FROM chains").fetchall())
-        raise NotFoundError(f"No chain {chain_id!r} in the store (known: {known}).")
-    if not db.scalar("SELECT count(*) FROM chain_nodes WHERE chain_id = ? AND node_id = ?",
-                     [chain_id, node_id]):
-        raise NotFoundError(f"Chain {chain_id!r} has no node {node_id!r}; see "
-                            f"'chainatlas chains show {chain_id}'.")
+def correct(db: Database, firm: str, chain: Chain | str, node: str, action: str,
+            reason: str, author: str | None = None) -> dict[str, Any]:
+    """Record an 'assign' or 'unassign' correction and return it.
 
-
-def correct(db: Database, firm: str, chain_id: str, node_id: str, action: str, reason: str,
-            author: str | None = None) -> dict[str, Any]:
-    """Record an 'assign' or 'unassign' correction and return it."""
-    if action not in {"assign", "unassign"}:
+    ``firm`` is an id, stock code or name; ``chain`` a chain, its id or Chinese name;
+    ``node`` a node id or Chinese name. Derived tables are not refreshed here.
+    """
+    if action not in ACTIONS:
         raise ChainAtlasError(f"A correction is 'assign' or 'unassign', not {action!r}.")
     if not reason.strip():
         raise ChainAtlasError("Give a reason (--reason) for the correction.")
-    _check_node(db, chain_id, node_id)
+    resolved = as_chain(db, chain)
+    node_id = resolved.node(node).node_id
     company = firm_from_text(db, firm)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     who = author or getpass.getuser()
     with db.transaction():
         db.execute("UPDATE corrections SET active = false WHERE company_id = ? AND "
-                   "chain_id = ? AND node_id = ?", [company["company_id"], chain_id, node_id])
+                   "chain_id = ? AND node_id = ?",
+                   [company["company_id"], resolved.chain_id, node_id])
         new_id = int(db.scalar("SELECT coalesce(max(correction_id), 0) + 1 FROM corrections"))
         db.execute("INSERT INTO corrections VALUES (?, ?, ?, ?, ?, ?, ?, ?, true)",
-                   [new_id, company["company_id"], chain_id, node_id, action, reason.strip(),
-                    who, now])
-        refresh_chain_firms(db)
-        refresh_centrality(db)
+                   [new_id, company["company_id"], resolved.chain_id, node_id, action,
+                    reason.strip(), who, now])
     return {"correction_id": new_id, "company_id": company["company_id"],
-            "short_name": company["short_name"], "chain_id": chain_id, "node_id": node_id,
-            "action": action, "reason": reason.strip(), "author": who,
+            "short_name": company["short_name"], "chain_id": resolved.chain_id,
+            "node_id": node_id, "action": action, "reason": reason.strip(), "author": who,
             "created_at": now.isoformat(timespec="seconds")}
 
 
 def corrections_list(db: Database, include_retired: bool = False) -> list[dict[str, Any]]:
     """Return the corrections, newest first."""
-    where = "" if include_retired else "WHERE active"
-    return db.rows(f"SELECT * FROM corrections {where} ORDER BY correction_id DESC")
+    return db.rows("SELECT * FROM corrections WHERE active OR ? "
+                   "ORDER BY correction_id DESC", [include_retired])

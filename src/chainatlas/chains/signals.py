@@ -5,7 +5,8 @@ Four rule signals and one learned one, each a strength in [0, 1]:
 ============  ==========================================================================
 products      revenue share of the firm's products whose names hold a node keyword:
               ``0.9 * min(1, share / 0.25)`` (a quarter of revenue is full strength).
-              Firms whose shares are all missing count each product as 1/n.
+              Firms whose shares are all missing count each product as 1/n (the
+              store's ``product_weights`` view holds that rule).
 shenwan       the firm's Shenwan level-3 code listed on the node: 0.55; its level-2
               code listed: 0.45; its level-1 code listed: 0.30.
 gbt           the firm's GB/T 4754 code equal to a node class: 0.60; a group (3 digits)
@@ -118,15 +119,6 @@ class Evidence:
         if self.model_probability is not None:
             out["model_probability"] = round(self.model_probability, 4)
         return out
-
-
-def product_shares(rows: Sequence[tuple[str, float | None]]) -> list[tuple[str, float]]:
-    """Return (product, share) with negative shares dropped and missing shares as 1/n."""
-    positive = [(name, share) for name, share in rows if share is not None and share > 0]
-    if positive:
-        return positive
-    names = [name for name, share in rows if share is None or share == 0]
-    return [(name, 1.0 / len(names)) for name in names] if names else []
 
 
 def merge_product_hits(hits: Mapping[str, Mapping[str, list[str]]],

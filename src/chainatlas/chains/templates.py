@@ -34,6 +34,7 @@ from chainatlas.chains.yamlcheck import (
     type_name,
 )
 from chainatlas.errors import InputError, NotFoundError, Problem
+from chainatlas.store.lookup import NodeTree
 
 __all__ = [
     "BUILTIN_DIR",
@@ -117,9 +118,12 @@ class ChainTemplate:
     edges: tuple[Edge, ...]
     path: str
     _index: Mapping[str, Node] = field(init=False, repr=False, compare=False)
+    #: The node tree (the project's one tree walk, :class:`~chainatlas.store.lookup.NodeTree`).
+    tree: NodeTree = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_index", {n.id: n for n in self.nodes})
+        object.__setattr__(self, "tree", NodeTree({n.id: n.parent for n in self.nodes}))
 
     def node(self, node_id: str) -> Node:
         """Return the node with this id; raise NotFoundError if the chain has none."""
@@ -139,27 +143,15 @@ class ChainTemplate:
 
     def children(self, node_id: str) -> tuple[Node, ...]:
         """Return the direct children of a node, in file order."""
-        return tuple(self._index[c] for c in self.node(node_id).children)
+        return tuple(self._index[c] for c in self.tree.children(self.node(node_id).id))
 
     def ancestors(self, node_id: str) -> tuple[Node, ...]:
         """Return the ancestors of a node, nearest (its parent) first, root last."""
-        out: list[Node] = []
-        parent = self.node(node_id).parent
-        while parent is not None:
-            p = self._index[parent]
-            out.append(p)
-            parent = p.parent
-        return tuple(out)
+        return tuple(self._index[a] for a in self.tree.ancestors(self.node(node_id).id))
 
     def descendants(self, node_id: str) -> tuple[Node, ...]:
         """Return every node below a node (children, grandchildren), depth first."""
-        out: list[Node] = []
-        stack = list(reversed(self.node(node_id).children))
-        while stack:
-            n = self._index[stack.pop()]
-            out.append(n)
-            stack.extend(reversed(n.children))
-        return tuple(out)
+        return tuple(self._index[d] for d in self.tree.descendants(self.node(node_id).id))
 
     def nodes_at_stage(self, stage: str) -> tuple[Node, ...]:
         """Return the nodes of one stage (上游 / 中游 / 下游), in file order."""

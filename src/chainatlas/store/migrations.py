@@ -224,11 +224,51 @@ _V4 = (
         pagerank DOUBLE NOT NULL)""",
 )
 
+_V5 = (
+    # The firm-product weight rule, in one place: a firm's products (kind 'product', no
+    # negative share) weigh their revenue share; when none has a positive share, each of
+    # the n counts 1/n. With some positive share, missing or zero shares weigh 0 (the rows
+    # stay: the supply graph counts their product relations). Classification, the supply
+    # graph and firm links all read weights here.
+    """CREATE VIEW product_weights AS
+        SELECT cp.company_id, cp.product_id, cp.revenue_share,
+            CASE WHEN max(coalesce(cp.revenue_share, 0))
+                          OVER (PARTITION BY cp.company_id) > 0
+                 THEN coalesce(cp.revenue_share, 0)
+                 ELSE 1.0 / count(*) OVER (PARTITION BY cp.company_id) END AS w
+        FROM company_products cp JOIN products p ON p.product_id = cp.product_id
+        WHERE p.kind = 'product' AND coalesce(cp.revenue_share, 0) >= 0""",
+    # The products behind each classifier placement (the product signal's evidence), as
+    # rows: written by every classification run next to ``placements``.
+    """CREATE TABLE placement_products (
+        company_id VARCHAR NOT NULL,
+        chain_id VARCHAR NOT NULL,
+        node_id VARCHAR NOT NULL,
+        product VARCHAR NOT NULL,
+        share DOUBLE NOT NULL)""",
+    # Placement products as analysts see them: like ``firm_nodes``, an active correction
+    # of the (firm, chain, node) voids the classifier's placement, so its products no
+    # longer count (a manual assignment names no products).
+    """CREATE VIEW firm_node_products AS
+        SELECT pp.company_id, pp.chain_id, pp.node_id, pp.product, pp.share
+        FROM placement_products pp WHERE NOT EXISTS (
+            SELECT 1 FROM corrections c WHERE c.active AND c.company_id = pp.company_id
+            AND c.chain_id = pp.chain_id AND c.node_id = pp.node_id)""",
+    # Stores classified before this migration: the rows come from the placements' JSON
+    # evidence once, here; nothing reads product evidence from JSON afterwards.
+    """INSERT INTO placement_products
+        SELECT p.company_id, p.chain_id, p.node_id, u.x.product, u.x.share
+        FROM placements p, unnest(from_json(json_extract(p.evidence, '$.products'),
+            '[{"product": "VARCHAR", "share": "DOUBLE"}]')) AS u(x)
+        WHERE p.evidence LIKE '%"products"%'""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "regions, industries, companies, products, provenance", _V1),
     Migration(2, "roster firms: link to listed twins, capital currency", _V2),
     Migration(3, "chain templates, firm placements, analysts' corrections", _V3),
     Migration(4, "derived tables for regional queries: chain firms, supply graph", _V4),
+    Migration(5, "product weights, placement products (no evidence JSON parsing)", _V5),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

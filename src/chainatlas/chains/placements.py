@@ -1,0 +1,82 @@
+"""Placements as the rest of the stack reads them: firms per node, and their products.
+
+Two things derive from ``firm_nodes`` (the classifier's placements with analysts'
+corrections applied) and belong to the chains stage:
+
+- ``chain_firms``, a derived table rebuilt after every classification or correction:
+  each firm on each node, with every ancestor node too (a firm on 疫苗 also counts for
+  生物药), its location and first year (founded or listed, whichever came first:
+  :func:`chainatlas.store.query.first_year`) for ``--as-of`` views. Roster twins of
+  listed firms are left out.
+- the products behind each placement: classification writes them to the
+  ``placement_products`` table, and the ``firm_node_products`` view drops those of
+  placements an active correction voids, exactly as ``firm_nodes`` does. Every reader of
+  placement products goes through that view (:func:`placing_products` here), never
+  through the evidence JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+
+from chainatlas.chains.signals import PLACE_THRESHOLD, Evidence
+from chainatlas.store import Database
+from chainatlas.store.query import TRUE, Q, compose, first_year, param, values
+
+PRODUCT_COLUMNS = ["company_id", "chain_id", "node_id", "product", "share"]
+
+_CHAIN_FIRMS_SQL = """
+INSERT INTO chain_firms WITH RECURSIVE up(chain_id, node_id, ancestor) AS (
+    SELECT chain_id, node_id, node_id FROM chain_nodes UNION ALL
+    SELECT u.chain_id, u.node_id, n.parent FROM up u JOIN chain_nodes n
+    ON n.chain_id = u.chain_id AND n.node_id = u.ancestor WHERE n.parent IS NOT NULL)
+SELECT u.chain_id, u.ancestor, f.company_id, max(f.confidence),
+    bool_or(u.ancestor = f.node_id), any_value(c.origin), any_value({first_year}),
+    any_value(c.province_adcode), any_value(c.city_adcode), any_value(c.region_adcode)
+FROM firm_nodes f JOIN up u ON u.chain_id = f.chain_id AND u.node_id = f.node_id
+JOIN companies c ON c.company_id = f.company_id
+WHERE c.same_as IS NULL GROUP BY u.chain_id, u.ancestor, f.company_id
+"""
+
+
+def refresh_chain_firms(db: Database) -> int:
+    """Rebuild ``chain_firms`` from ``firm_nodes``; return its row count."""
+    with db.transaction():
+        db.execute("DELETE FROM chain_firms")
+        db.execute(compose(_CHAIN_FIRMS_SQL, first_year=first_year("c")))
+    return int(db.scalar("SELECT count(*) FROM chain_firms"))
+
+
+def products_from_evidence(evidence: Mapping[tuple[str, str], Evidence],
+                           chain_id: str) -> pd.DataFrame:
+    """Rows for ``placement_products``: the products of every placement that is stored
+    (confidence at or above the threshold), each with the share its evidence records."""
+    rows = [(cid, chain_id, node_id, str(p["product"]), float(p["share"]))
+            for (cid, node_id), ev in evidence.items()
+            if ev.products and ev.confidence() >= PLACE_THRESHOLD
+            for p in ev.products]
+    return pd.DataFrame(rows, columns=PRODUCT_COLUMNS)
+
+
+def placing_products(db: Database, chain_id: str, nodes: Sequence[str] | None = None
+                     ) -> dict[str, tuple[float, list[str]]]:
+    """company_id -> (revenue share of the products that placed it on the chain, or on
+    ``nodes``, capped at 1; those products, largest share first).
+
+    A product that placed the firm on two nodes is one product: its share counts once.
+    Ties keep a fixed order (by product name), so results do not depend on row order.
+    """
+    scope: Q = TRUE if nodes is None else compose("list_contains({nodes}, node_id)",
+                                                  nodes=values(nodes))
+    rows = db.execute(compose(
+        "SELECT company_id, product, max(share) AS share FROM firm_node_products "
+        "WHERE chain_id = {chain} AND {scope} GROUP BY company_id, product "
+        "ORDER BY company_id, share DESC, product",
+        chain=param(chain_id), scope=scope)).fetchall()
+    found: dict[str, list[tuple[str, float]]] = {}
+    for cid, product, share in rows:
+        found.setdefault(str(cid), []).append((str(product), float(share)))
+    return {cid: (min(1.0, sum(share for _, share in products)), [p for p, _ in products])
+            for cid, products in found.items()}
