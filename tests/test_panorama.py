@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from chainatlas.analysis.panorama import chain_panorama
 from chainatlas.analysis.audit import audit_chain
+from chainatlas.analysis.panorama import chain_panorama
 from chainatlas.chains.classify import classify_store
 from chainatlas.chains.templates import load_templates
 from chainatlas.errors import NotFoundError
