@@ -263,12 +263,27 @@ _V5 = (
         WHERE p.evidence LIKE '%"products"%'""",
 )
 
+_V6 = (
+    # Enterprise-registry firms (origin 'registry'): the fields a registration carries.
+    # registered_capital stays the CNY figure in 万 every ranking reads; capital_amount is
+    # the amount in 万 of capital_currency as registered.
+    "ALTER TABLE companies ADD COLUMN registration_no VARCHAR",
+    "ALTER TABLE companies ADD COLUMN enterprise_type VARCHAR",
+    "ALTER TABLE companies ADD COLUMN legal_rep VARCHAR",
+    "ALTER TABLE companies ADD COLUMN capital_amount DOUBLE",
+    "ALTER TABLE companies ADD COLUMN is_branch BOOLEAN",
+    "ALTER TABLE companies ADD COLUMN parent_name VARCHAR",
+    "ALTER TABLE companies ADD COLUMN parent_id VARCHAR",
+    "ALTER TABLE companies ADD COLUMN is_individual BOOLEAN",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "regions, industries, companies, products, provenance", _V1),
     Migration(2, "roster firms: link to listed twins, capital currency", _V2),
     Migration(3, "chain templates, firm placements, analysts' corrections", _V3),
     Migration(4, "derived tables for regional queries: chain firms, supply graph", _V4),
     Migration(5, "product weights, placement products (no evidence JSON parsing)", _V5),
+    Migration(6, "enterprise-registry fields of companies", _V6),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -1,0 +1,80 @@
+"""Registry load: per-file provenance, file-level problems reported, the rest loaded."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import hashlib
+from pathlib import Path
+
+from chainatlas.sources.registry import HEADER
+from chainatlas.sources.registry_files import RegistryFile, scan_mirror
+from chainatlas.sources.registry_ingest import ingest_registry
+from chainatlas.sources.roster_values import uscc_check_digit
+from chainatlas.store import Database
+
+NOW = dt.datetime(2026, 1, 1)
+
+
+def uscc(body: str) -> str:
+    return body + uscc_check_digit(body)
+
+
+PARENT = uscc("91130100MA0000001")
+BRANCH = uscc("91130100MA0000002")
+OTHER = uscc("91130100MA0000003")
+CUT = uscc("91130100MA0000004")
+
+
+def line(name: str, code: str, capital: str, city: str, address: str) -> str:
+    return (f'{name},{code},2001-05-17,有限责任公司,张三,"{capital}","生产：片剂、胶囊剂",'
+            f'河北,{city},"{address}"\n')
+
+
+def write(folder: Path, path: str, text: str, encoding: str = "utf-8",
+          gz: bool = True) -> RegistryFile:
+    data = text.encode(encoding)
+    target = folder / "registry" / "csv" / (path + (".gz" if gz else ""))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(gzip.compress(data) if gz else data)
+    return RegistryFile(path, hashlib.sha256(data).hexdigest())
+
+
+def test_a_mirror_with_every_file_problem_loads_the_good_rows(tmp_path: Path) -> None:
+    header = ",".join(HEADER) + "\n"
+    good = write(tmp_path, "2001/河北.csv", header
+                 + line("华北制药股份有限公司", PARENT, "300(万元人民币)", "石家庄",
+                        "河北省石家庄市长安区和平东路")
+                 + line("华北制药股份有限公司石家庄分公司", BRANCH, "18(万美元)", "石家庄",
+                        "石家庄市桥西区")
+                 + line("末行被截断的公司", CUT, "503(万元人民币)", "唐山", "唐山市路南区")
+                 .rstrip("\n"))
+    gbk = write(tmp_path, "2002/河北.csv", header + line("乙公司", OTHER, "50(万元)", "保定",
+                                                        "保定市"), encoding="gbk")
+    gbk = RegistryFile(gbk.path, None)  # unpinned, so the encoding is what refuses it
+    bad_header = write(tmp_path, "2003/河北.csv", "name,code\n甲,乙\n", gz=False)
+    pinned_wrong = write(tmp_path, "2004/河北.csv", header)
+    pinned_wrong = RegistryFile(pinned_wrong.path, "0" * 64)
+    missing = RegistryFile("2000/河北.csv", None)
+    db = Database()
+    scan = scan_mirror(tmp_path, [good, gbk, bad_header, pinned_wrong, missing])
+    with db.transaction():
+        report = ingest_registry(db, scan, NOW)
+    assert report.firms_stored == 2 and report.files_loaded == 1
+    assert sorted(report.files_skipped) == ["2000/河北.csv", "2002/河北.csv", "2003/河北.csv",
+                                            "2004/河北.csv"]
+    assert report.issues == {"truncated": 1, "not_utf8": 1, "bad_header": 1,
+                             "hash_mismatch": 1, "missing_file": 1}
+    firms = {r["full_name"]: r for r in db.rows(
+        "SELECT * FROM companies WHERE origin = 'registry'")}
+    parent, branch = firms["华北制药股份有限公司"], firms["华北制药股份有限公司石家庄分公司"]
+    assert parent["city_adcode"] == "130100" and parent["region_adcode"] == "130102"
+    assert parent["location_source"] == "registry+address"
+    assert branch["is_branch"] and branch["parent_id"] == parent["company_id"]
+    assert branch["capital_currency"] == "USD" and branch["capital_amount"] == 18.0
+    assert round(branch["registered_capital"], 2) == round(18 * 8.2768, 2)
+    sources = {r["file"]: r for r in db.rows("SELECT * FROM sources")}
+    assert sources["registry/2001/河北.csv"]["rows_read"] == 3
+    assert sources["registry/2001/河北.csv"]["rows_stored"] == 2
+    kinds = {r[0] for r in db.execute("SELECT kind FROM ingest_issues").fetchall()}
+    assert "truncated" in kinds and "missing_file" in kinds
