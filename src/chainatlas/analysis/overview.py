@@ -36,7 +36,7 @@ from chainatlas.store.lookup import (
     chain_from_text,
     list_chains,
 )
-from chainatlas.store.query import Q, compose, in_area, join, level_order, param
+from chainatlas.store.query import Q, compose, in_area, join, level_order, param, size_order
 
 #: The fields a region is listed with (the API's region objects).
 REGION_FIELDS = ("adcode", "name", "level", "parent", "province_adcode", "lon", "lat")
@@ -231,15 +231,16 @@ def region_overview(db: Database, region: Region | str,
 
 def region_firms(db: Database, region: Region | str,
                  limit: int = REGION_FIRMS) -> list[dict[str, Any]]:
-    """The region's firms, biggest registered capital first: company_id, name (short, else
-    full, else id), full_name ('' if none), code (stock code or —), city (name or —)."""
+    """The region's firms, biggest first (registered capital, then employees): company_id,
+    name (short, else full, else id), full_name ('' if none), code (stock code or —), city
+    (name or —)."""
     place = as_region(db, region)
     return db.rows(compose(
         "SELECT c.company_id, coalesce(c.short_name, c.full_name, c.company_id) AS name, "
         "coalesce(c.full_name, '') AS full_name, coalesce(c.stock_code, '—') AS code, "
         "coalesce(g.name, '—') AS city FROM companies c LEFT JOIN regions g "
         "ON g.adcode = c.city_adcode WHERE c.same_as IS NULL AND {local} "
-        "ORDER BY c.registered_capital DESC NULLS LAST, c.company_id LIMIT {limit}",
+        "ORDER BY {size}, c.company_id LIMIT {limit}", size=size_order("c"),
         local=in_area(place.level, place.adcode, "c"), limit=param(int(limit))))
 
 

@@ -23,15 +23,15 @@ import pandas as pd
 
 from chainatlas.chains.signals import PLACE_THRESHOLD, Evidence
 from chainatlas.store import Database
+from chainatlas.store.lookup import NodeTree
 from chainatlas.store.query import TRUE, Q, compose, first_year, param, values
 
 PRODUCT_COLUMNS = ["company_id", "chain_id", "node_id", "product", "share"]
 
 _CHAIN_FIRMS_SQL = """
-INSERT INTO chain_firms WITH RECURSIVE up(chain_id, node_id, ancestor) AS (
-    SELECT chain_id, node_id, node_id FROM chain_nodes UNION ALL
-    SELECT u.chain_id, u.node_id, n.parent FROM up u JOIN chain_nodes n
-    ON n.chain_id = u.chain_id AND n.node_id = u.ancestor WHERE n.parent IS NOT NULL)
+INSERT INTO chain_firms WITH up AS (
+    SELECT unnest({chains}) AS chain_id, unnest({nodes}) AS node_id,
+           unnest({ancestors}) AS ancestor)
 SELECT u.chain_id, u.ancestor, f.company_id, max(f.confidence),
     bool_or(u.ancestor = f.node_id), any_value(c.origin), any_value({first_year}),
     any_value(c.province_adcode), any_value(c.city_adcode), any_value(c.region_adcode)
@@ -41,11 +41,30 @@ WHERE c.same_as IS NULL GROUP BY u.chain_id, u.ancestor, f.company_id
 """
 
 
+def node_ancestry(db: Database) -> list[tuple[str, str, str]]:
+    """(chain_id, node_id, ancestor) for every stored node and each node at or above it
+    (a firm on 疫苗 also counts for 生物药), walked by the one tree walk (NodeTree)."""
+    parents: dict[str, dict[str, str | None]] = {}
+    for chain_id, node_id, parent in db.execute(
+            "SELECT chain_id, node_id, parent FROM chain_nodes ORDER BY chain_id, ord"
+    ).fetchall():
+        parents.setdefault(str(chain_id), {})[str(node_id)] = parent
+    out = []
+    for chain_id, tree in ((c, NodeTree(p)) for c, p in parents.items()):
+        for node_id in parents[chain_id]:
+            out.extend((chain_id, node_id, a) for a in (node_id, *tree.ancestors(node_id)))
+    return out
+
+
 def refresh_chain_firms(db: Database) -> int:
     """Rebuild ``chain_firms`` from ``firm_nodes``; return its row count."""
+    pairs = node_ancestry(db)
     with db.transaction():
         db.execute("DELETE FROM chain_firms")
-        db.execute(compose(_CHAIN_FIRMS_SQL, first_year=first_year("c")))
+        db.execute(compose(_CHAIN_FIRMS_SQL, first_year=first_year("c"),
+                           chains=values(p[0] for p in pairs),
+                           nodes=values(p[1] for p in pairs),
+                           ancestors=values(p[2] for p in pairs)))
     return int(db.scalar("SELECT count(*) FROM chain_firms"))
 
 
