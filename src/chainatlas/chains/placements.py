@@ -49,7 +49,7 @@ def node_ancestry(db: Database) -> list[tuple[str, str, str]]:
             "SELECT chain_id, node_id, parent FROM chain_nodes ORDER BY chain_id, ord"
     ).fetchall():
         parents.setdefault(str(chain_id), {})[str(node_id)] = parent
-    out = []
+    out: list[tuple[str, str, str]] = []
     for chain_id, tree in ((c, NodeTree(p)) for c, p in parents.items()):
         for node_id in parents[chain_id]:
             out.extend((chain_id, node_id, a) for a in (node_id, *tree.ancestors(node_id)))
