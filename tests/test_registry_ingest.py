@@ -78,3 +78,30 @@ def test_a_mirror_with_every_file_problem_loads_the_good_rows(tmp_path: Path) ->
     assert sources["registry/2001/河北.csv"]["rows_stored"] == 2
     kinds = {r[0] for r in db.execute("SELECT kind FROM ingest_issues").fetchall()}
     assert "truncated" in kinds and "missing_file" in kinds
+
+
+def test_build_with_the_registry_classifies_by_rules_and_rebuilds_cleanly(
+        tmp_path: Path) -> None:
+    from chainatlas.build import build_store
+    from chainatlas.store.stats import REGISTRY_LICENCE, stats_from_db
+    from tests.helpers import make_bundle, unpinned_bundle
+
+    bundle = unpinned_bundle(make_bundle(tmp_path / "bundle"))
+    header = ",".join(HEADER) + "\n"
+    spec = write(tmp_path, "2001/河北.csv", header
+                 + line("石家庄某制药厂", PARENT, "300(万元人民币)", "石家庄", "石家庄市长安区")
+                 + line("石家庄某物业管理有限公司", OTHER, "50(万元)", "石家庄", "石家庄市")
+                 .replace("生产：片剂、胶囊剂", "物业管理；房屋租赁"))
+    scan = scan_mirror(tmp_path, [spec])
+    db = Database()
+    report = build_store(db, bundle, registry=scan)
+    assert report.registry is not None and report.registry.firms_stored == 2
+    placed = {r[0] for r in db.execute(
+        "SELECT DISTINCT c.full_name FROM firm_nodes f JOIN companies c USING (company_id) "
+        "WHERE c.origin = 'registry'").fetchall()}
+    assert placed == {"石家庄某制药厂"}  # the property manager is placed nowhere
+    stats = stats_from_db(db)
+    assert stats["registry"]["firms"] == 2 and stats["registry"]["licence"] == REGISTRY_LICENCE
+    before = db.table_counts()
+    build_store(db, bundle, registry=scan)
+    assert db.table_counts() == before

@@ -23,6 +23,8 @@ from chainatlas.chains.placements import refresh_chain_firms
 from chainatlas.chains.templates import load_templates
 from chainatlas.sources import chainkg, gbt, geography, listed
 from chainatlas.sources.fetch import FetchedFile, file_sha256
+from chainatlas.sources.registry_files import RegistryScan
+from chainatlas.sources.registry_ingest import RegistryReport, ingest_registry
 from chainatlas.sources.roster_import import link_roster_to_listed
 from chainatlas.sources.staging import record_issues
 from chainatlas.store import Database
@@ -38,7 +40,7 @@ _LISTED_TABLES = ("company_names", "company_industries", "company_products")
 
 
 STEPS = ("regions", "industries", "companies", "company industries", "products",
-         "provenance", "chains")
+         "provenance", "registry", "chains")
 
 
 @dataclass
@@ -47,6 +49,7 @@ class BuildReport:
 
     counts: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    registry: RegistryReport | None = None
 
 
 def _now() -> dt.datetime:
@@ -59,10 +62,10 @@ def _by_path(bundle: Sequence[FetchedFile]) -> dict[str, FetchedFile]:
 
 def _clear_open_data(db: Database) -> None:
     for table in _LISTED_TABLES:
-        db.execute(compose("DELETE FROM {table} WHERE company_id IN "
-                           "(SELECT company_id FROM companies WHERE origin = 'listed')",
+        db.execute(compose("DELETE FROM {table} WHERE company_id IN (SELECT company_id "
+                           "FROM companies WHERE origin IN ('listed', 'registry'))",
                            table=ident(table)))
-    db.execute("DELETE FROM companies WHERE origin = 'listed'")
+    db.execute("DELETE FROM companies WHERE origin IN ('listed', 'registry')")
     for table in _OPEN_DATA_TABLES:
         db.execute(compose("DELETE FROM {table}", table=ident(table)))
     db.execute("DELETE FROM ingest_issues WHERE source_id IN "
@@ -187,10 +190,13 @@ def classify(db: Database, extra_dirs: Sequence[Path] = (),
 
 def build_store(db: Database, bundle: Sequence[FetchedFile],
                 progress: Progress | None = None,
-                extra_chain_dirs: Sequence[Path] = ()) -> BuildReport:
-    """Ingest every bundle file into ``db`` and classify the firms onto the chains.
+                extra_chain_dirs: Sequence[Path] = (),
+                registry: RegistryScan | None = None) -> BuildReport:
+    """Ingest every bundle file (and the scanned registry files) into ``db`` and classify
+    the firms onto the chains.
 
-    All of it is stored, or nothing changes.
+    All of it is stored, or nothing changes; a registry file that cannot be read is
+    reported in ``stats`` and the rest still loads.
     """
     files = _by_path(bundle)
     kg = chainkg.ChainKGFiles(**{
@@ -210,6 +216,10 @@ def build_store(db: Database, bundle: Sequence[FetchedFile],
     def chains() -> None:
         classify(db, extra_chain_dirs, progress)
 
+    def enterprise_registry() -> None:
+        if registry is not None:
+            report.registry = ingest_registry(db, registry, now)
+
     steps: list[tuple[str, Callable[[], None]]] = [
         ("regions", lambda: _ingest_regions(db, sources)),
         ("industries", industries),
@@ -217,6 +227,7 @@ def build_store(db: Database, bundle: Sequence[FetchedFile],
         ("company industries", company_industries),
         ("products", lambda: chainkg.ingest_products(db, kg, sources)),
         ("provenance", lambda: _count_source_rows(db, sources)),
+        ("registry", enterprise_registry),
         ("chains", chains),
     ]
     with db.transaction():

@@ -47,8 +47,9 @@ app.command("map")(map_command)
 app.command("serve")(serve_command)
 
 @data_app.command("fetch")
-def data_fetch(mirror: MirrorOption = None) -> None:
-    """Download the open-data bundle (sha256-pinned) into the cache, or check a mirror."""
+def data_fetch(mirror: MirrorOption = None, registry: RegistryOption = None) -> None:
+    """Download the open-data bundle (sha256-pinned) into the cache, or check a mirror;
+    with --registry, the enterprise registry's files of those provinces too."""
     from chainatlas.sources import fetch
 
     folder = mirror_from_env(mirror)
@@ -67,24 +68,58 @@ def data_fetch(mirror: MirrorOption = None) -> None:
         table.add_row(f.spec.path, f"{f.size:,}", f.sha256[:16] + "…",
                       "verified" if f.verified else "recorded")
     console.print(table)
+    if registry:
+        _fetch_registry(registry, mirror)
+
+
+def _fetch_registry(registry: str, mirror: Path | None) -> None:
+    """Get (or find) the registry files and check each against its pin."""
+    from chainatlas.sources.registry_files import province_list, registry_files, resolve_registry
+    from chainatlas.store.stats import REGISTRY_LICENCE
+
+    provinces = province_list(registry)
+    with progress_bar(len(registry_files(provinces))) as (bar, task):
+        scan = resolve_registry(provinces, mirror, lambda spec: bar.update(
+            task, advance=1, description=f"fetched {spec.path}"))
+        verdicts: dict[str, int] = {"verified": 0, "recorded (no pin)": 0, "MISMATCH": 0}
+        for found in scan.found:
+            _, digest = found.read()
+            key = ("recorded (no pin)" if found.spec.sha256 is None else
+                   "verified" if digest == found.spec.sha256 else "MISMATCH")
+            verdicts[key] += 1
+            bar.update(task, advance=1, description=f"checked {found.spec.path}")
+    console.print(f"Registry ({'、'.join(provinces)}): {len(scan.found)} files, "
+                  + ", ".join(f"{v} {k}" for k, v in verdicts.items())
+                  + f"; missing {len(scan.missing)}: "
+                  + ("、".join(m.path for m in scan.missing) or "none"))
+    console.print(REGISTRY_LICENCE)
 
 
 DEMO_CHAINS = ("biomedicine", "electronics")
 
 
+RegistryOption = Annotated[str | None, typer.Option(
+    "--registry", help="Enterprise-registry provinces to load: 河北, 河北省,山西 or all "
+    "(CC BY-NC-SA 4.0 data; see stats).")]
+
+
 def run_build(db_path: Path | None, mirror: Path | None,
-              chains_dir: Path | None = None) -> dict[str, int]:
+              chains_dir: Path | None = None, registry: str | None = None) -> dict[str, int]:
     """Fetch (or read the mirror) and build the store with progress bars; return counts.
 
     ``chains_dir`` is remembered in the store (setting ``chains_dir``): later builds,
-    imports and corrections keep using the user's chain templates.
+    imports and corrections keep using the user's chain templates. ``registry`` names the
+    provinces of the enterprise registry to load with the open data.
     """
     from chainatlas.build import STEPS, build_store
     from chainatlas.sources import fetch
+    from chainatlas.sources.registry_files import province_list, resolve_registry
 
+    provinces = province_list(registry)
     with progress_bar(len(STEPS) + 1) as (bar, task):
         bar.update(task, description="open data")
         bundle = fetch.resolve_bundle(mirror)
+        scan = resolve_registry(provinces, mirror) if provinces else None
         bar.update(task, advance=1)
         with open_store(db_path) as db:
             if chains_dir is not None:
@@ -92,7 +127,8 @@ def run_build(db_path: Path | None, mirror: Path | None,
                     raise NotFoundError(f"No chain template folder {chains_dir}.")
                 db.set_setting("chains_dir", str(chains_dir.resolve()))
             report = build_store(db, bundle, lambda label: bar.update(
-                task, advance=1 if label in STEPS else 0, description=label))
+                task, advance=1 if label in STEPS else 0, description=label),
+                registry=scan)
             bar.update(task, description="built", completed=len(STEPS) + 1)
     return report.counts
 
@@ -101,9 +137,10 @@ def run_build(db_path: Path | None, mirror: Path | None,
 def build(db: DbOption = None, mirror: MirrorOption = None,
           chains_dir: Annotated[Path | None, typer.Option(
               "--chains-dir", help="A folder of your own chain YAML files (adds or overrides "
-              "built-in chains); remembered for later builds.")] = None) -> None:
+              "built-in chains); remembered for later builds.")] = None,
+          registry: RegistryOption = None) -> None:
     """Ingest the open data, place every firm on the chains, precompute (one transaction)."""
-    counts = run_build(db, mirror, chains_dir)
+    counts = run_build(db, mirror, chains_dir, registry)
     table = Table("table", "rows")
     for name, rows in counts.items():
         table.add_row(name, f"{rows:,}")
@@ -124,6 +161,16 @@ def stats(db: DbOption = None, as_json: JsonOption = False) -> None:
     console.print(f"[bold]Listed firms[/]: {firms['listed']:,}, located to a city: "
                   f"{firms['listed_located_city']:,} ({firms['listed_located_city_share']:.1%});"
                   f" roster firms: {firms['roster']:,}")
+    if result["registry"]:
+        reg = result["registry"]
+        console.print(f"[bold]Registry firms[/]: {reg['firms']:,} from {reg['files']} files, "
+                      f"located to a city {reg['located_city']:,}, to a district "
+                      f"{reg['located_district']:,}; branches {reg['branches']:,} "
+                      f"({reg['branches_linked']:,} linked to their parent), individual "
+                      f"businesses {reg['individual_businesses']:,}, capital in another "
+                      f"currency {reg['foreign_currency_capital']:,}, capital missing "
+                      f"{reg['capital_missing']:,}")
+        console.print(reg["licence"])
     tables = Table("table", "rows", title="Tables")
     for name, rows in result["tables"].items():
         tables.add_row(name, f"{rows:,}")
@@ -210,6 +257,8 @@ def export_roster_command(
 @app.command()
 def demo(db: DbOption = None, mirror: MirrorOption = None,
          region: Annotated[str, typer.Option(help="Region to summarise.")] = "石家庄市",
+         registry: Annotated[str, typer.Option(
+             "--registry", help="Registry provinces to load ('' for none).")] = "河北",
          top: Annotated[int, typer.Option(help="Recommendations per chain.")] = 10) -> None:
     """Fetch, build, then show a region's (default 石家庄市) panoramas and recommendations."""
     from chainatlas.analysis.regional import region_profile
@@ -223,7 +272,7 @@ def demo(db: DbOption = None, mirror: MirrorOption = None,
     from chainatlas.recommend.nodes import rank_nodes
     from chainatlas.store.lookup import chain_from_text, region_from_text
 
-    run_build(db, mirror)
+    run_build(db, mirror, registry=registry or None)
     with open_store(db, read_only=True) as store:
         place = region_from_text(store, region)
         frame = firms_by_industry(store, place)

@@ -47,6 +47,7 @@ class Firm:
     gbt: str | None
     scope: str | None
     products: list[tuple[str, float]]
+    origin: str = "listed"
 
     def product_text(self) -> str:
         """The firm's product names as one text (what the model trains on)."""
@@ -68,9 +69,9 @@ def firms_from_db(db: Database) -> list[Firm]:
             "JOIN products p ON p.product_id = w.product_id WHERE w.w > 0 "
             "ORDER BY w.company_id, w.revenue_share DESC NULLS LAST").fetchall():
         products[cid].append((name, float(weight)))
-    return [Firm(cid, shenwan.get(cid), gbt, scope, products.get(cid, []))
-            for cid, gbt, scope in db.execute(
-                "SELECT company_id, industry_gbt, business_scope FROM companies "
+    return [Firm(cid, shenwan.get(cid), gbt, scope, products.get(cid, []), origin)
+            for cid, gbt, scope, origin in db.execute(
+                "SELECT company_id, industry_gbt, business_scope, origin FROM companies "
                 "ORDER BY company_id").fetchall()]
 
 
@@ -236,7 +237,11 @@ def classify_store(db: Database, templates: Mapping[str, ChainTemplate],
     # could not place anywhere: train it only when such firms exist.
     placed = {cid for ev in evidence.values() for (cid, _), e in ev.items()
               if e.confidence() >= PLACE_THRESHOLD}
-    fallback = [f for f in firms if f.scope and not f.products and f.company_id not in placed]
+    # Registry firms are left to the rules: the model learned listed firms' product lists,
+    # and on registration scopes it places firms no word of theirs supports (property
+    # managers on 重组蛋白). A model for them must learn registry text (issue 9).
+    fallback = [f for f in firms if f.scope and not f.products and f.company_id not in placed
+                and f.origin != "registry"]
     model = train_model(firms, labels) if fallback else None
     if model is not None:
         for firm, best in zip(fallback, model.top_labels([f.scope or "" for f in fallback]),

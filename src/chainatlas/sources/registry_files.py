@@ -4,7 +4,7 @@ The registry (1978–2004 registrations of mainland firms, ~1.1 million rows) is
 registration year and province, from the public repository catseyess/elevencats (branch
 ``csv``, commit b3d9025), folder ``Enterprise-Registration-Data/csv/``. Licence CC BY-NC-SA
 4.0: ChainAtlas downloads or reads it, never ships it, and shows the licence wherever it
-uses it (:data:`LICENCE_ZH`, :data:`LICENCE_EN`).
+uses it (``store.stats.REGISTRY_LICENCE`` and ``REGISTRY_LICENCE_ZH``).
 
 Pins: ``registry_sha256.txt`` beside this module lists the sha256 of each upstream file's
 (uncompressed) bytes. A mirror may keep a file as ``<name>.csv.gz``; the pin is checked on
@@ -25,16 +25,12 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from chainatlas.config import cache_dir, mirror_from_env
 from chainatlas.errors import InputError
 
 COMMIT = "b3d9025beefdd9b78baa02917a91692f1db604a1"
 BASE_URL = ("https://raw.githubusercontent.com/catseyess/elevencats/"
             f"{COMMIT}/Enterprise-Registration-Data/csv/")
-LICENCE_EN = ("Enterprise registry: Enterprise-Registration-Data-of-Chinese-Mainland "
-              "(via catseyess/elevencats), CC BY-NC-SA 4.0 — non-commercial use, "
-              "attribution, share-alike; accuracy not guaranteed by its author.")
-LICENCE_ZH = ("企业登记数据来源：Enterprise-Registration-Data-of-Chinese-Mainland，"
-              "许可协议 CC BY-NC-SA 4.0（署名—非商业性使用—相同方式共享），数据准确性不作保证。")
 YEARS = tuple(range(1978, 2005))
 PROVINCES = ("北京", "天津", "河北", "山西", "内蒙古", "辽宁", "吉林", "黑龙江", "上海", "江苏",
              "浙江", "安徽", "福建", "江西", "山东", "河南", "湖北", "湖南", "广东", "广西",
@@ -182,3 +178,14 @@ def fetch_files(files: Sequence[RegistryFile], target: Path,
             progress(spec)
     scan.found.sort(key=lambda f: files.index(f.spec))
     return scan
+
+
+def resolve_registry(provinces: Sequence[str], mirror: str | Path | None = None,
+                     progress: Callable[[RegistryFile], None] | None = None) -> RegistryScan:
+    """The registry files of ``provinces``: from the mirror when one is set (argument or
+    ``$CHAINATLAS_MIRROR``), else from the cache, downloading what it lacks."""
+    files = registry_files(provinces)
+    folder = mirror_from_env(mirror)
+    if folder is not None:
+        return scan_mirror(folder, files)
+    return fetch_files(files, cache_dir(), progress=progress)

@@ -6,6 +6,14 @@ from typing import Any
 
 from chainatlas.store.database import Database
 
+#: Shown wherever registry figures appear (the same text as sources.registry_files).
+REGISTRY_LICENCE = ("Enterprise registry: Enterprise-Registration-Data-of-Chinese-Mainland "
+                    "(via catseyess/elevencats), CC BY-NC-SA 4.0 — non-commercial use, "
+                    "attribution, share-alike; accuracy not guaranteed by its author.")
+REGISTRY_LICENCE_ZH = ("企业登记数据来源：Enterprise-Registration-Data-of-Chinese-Mainland，"
+                       "许可协议 CC BY-NC-SA 4.0（署名—非商业性使用—相同方式共享），"
+                       "数据准确性不作保证。")
+
 
 def _firms(db: Database) -> dict[str, Any]:
     row = db.rows(
@@ -50,6 +58,23 @@ def _sources(db: Database) -> list[dict[str, Any]]:
     return rows
 
 
+def _registry(db: Database) -> dict[str, Any] | None:
+    """Registry firms: how many, located, flagged; None when no registry was loaded."""
+    row = db.rows(
+        "SELECT count(*) AS firms, count(city_adcode) AS located_city, "
+        "count(*) FILTER (WHERE region_adcode <> city_adcode) AS located_district, "
+        "count(*) FILTER (WHERE is_branch) AS branches, "
+        "count(parent_id) AS branches_linked, "
+        "count(*) FILTER (WHERE is_individual) AS individual_businesses, "
+        "count(*) FILTER (WHERE capital_currency <> 'CNY') AS foreign_currency_capital, "
+        "count(*) FILTER (WHERE registered_capital IS NULL) AS capital_missing "
+        "FROM companies WHERE origin = 'registry'")[0]
+    files = int(db.scalar("SELECT count(*) FROM sources WHERE dataset = 'registry'"))
+    if not files:
+        return None
+    return {**row, "files": files, "licence": REGISTRY_LICENCE}
+
+
 def stats_from_db(db: Database) -> dict[str, Any]:
     """Return counts per table, located shares, ingest issues and provenance as a dict."""
     return {
@@ -57,6 +82,7 @@ def stats_from_db(db: Database) -> dict[str, Any]:
         "built_at": db.scalar("SELECT value FROM meta WHERE key = 'built_at'"),
         "tables": db.table_counts(),
         "firms": _firms(db),
+        "registry": _registry(db),
         "sources": _sources(db),
         "issues": _issues(db),
     }
