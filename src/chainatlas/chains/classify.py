@@ -18,15 +18,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from chainatlas.chains.matcher import ChainMatcher, ScopeMatcher
+from chainatlas.chains.matcher import ChainMatcher
 from chainatlas.chains.placements import products_from_evidence
+from chainatlas.chains.scope_rules import ScopeReader
 from chainatlas.chains.signals import (
     MODEL_MIN_PROBABILITY,
     PLACE_THRESHOLD,
     Evidence,
     gbt_strength,
     merge_product_hits,
-    scope_strength,
+    noisy_or,
     shenwan_strength,
 )
 from chainatlas.chains.templates import ChainTemplate
@@ -48,6 +49,7 @@ class Firm:
     scope: str | None
     products: list[tuple[str, float]]
     origin: str = "listed"
+    name: str | None = None
 
     def product_text(self) -> str:
         """The firm's product names as one text (what the model trains on)."""
@@ -69,10 +71,11 @@ def firms_from_db(db: Database) -> list[Firm]:
             "JOIN products p ON p.product_id = w.product_id WHERE w.w > 0 "
             "ORDER BY w.company_id, w.revenue_share DESC NULLS LAST").fetchall():
         products[cid].append((name, float(weight)))
-    return [Firm(cid, shenwan.get(cid), gbt, scope, products.get(cid, []), origin)
-            for cid, gbt, scope, origin in db.execute(
-                "SELECT company_id, industry_gbt, business_scope, origin FROM companies "
-                "ORDER BY company_id").fetchall()]
+    return [Firm(cid, shenwan.get(cid), gbt, scope, products.get(cid, []), origin, name)
+            for cid, gbt, scope, origin, name in db.execute(
+                "SELECT company_id, industry_gbt, business_scope, origin, "
+                "coalesce(full_name, short_name) FROM companies ORDER BY company_id"
+            ).fetchall()]
 
 
 def _shenwan_names(db: Database) -> dict[str, str]:
@@ -87,7 +90,6 @@ def rule_evidence(template: ChainTemplate, matcher: ChainMatcher, firms: Sequenc
     product_hits = {name: {h.node_id: list(h.keywords) for h in matcher.match(name)}
                     for name in names}
     coded = [n for n in template.nodes if n.shenwan or n.gbt]
-    scope_matcher = ScopeMatcher({template.id: template})
     out: dict[tuple[str, str], Evidence] = {}
     for firm in firms:
         for node_id, rows in merge_product_hits(product_hits, firm.products).items():
@@ -104,9 +106,23 @@ def rule_evidence(template: ChainTemplate, matcher: ChainMatcher, firms: Sequenc
                 if code:
                     out.setdefault((firm.company_id, node.id), Evidence()).gbt = {
                         "code": firm.gbt, "matched": code, "strength": strength}
-        for (_, node_id), words in scope_matcher.match(firm.scope).items():
-            out.setdefault((firm.company_id, node_id), Evidence()).scope_keywords = words
     return out
+
+
+def add_scope_evidence(evidence: Mapping[str, dict[tuple[str, str], Evidence]],
+                       reader: ScopeReader, firms: Sequence[Firm]) -> None:
+    """Add the clause-aware scope signal (:mod:`chainatlas.chains.scope_rules`) of every
+    firm with a scope; unlisted firms without one are read from their name."""
+    for firm in firms:
+        name = None if firm.origin == "listed" else firm.name
+        if not firm.scope and not name:
+            continue
+        for (chain_id, node_id), hits in reader.read(firm.scope, name).items():
+            if chain_id not in evidence:
+                continue
+            ev = evidence[chain_id].setdefault((firm.company_id, node_id), Evidence())
+            ev.scope_clauses = [h.to_dict() for h in hits]
+            ev.scope_keywords = list(dict.fromkeys(w for h in hits for w in h.keywords))
 
 
 def training_labels(evidence: Mapping[tuple[str, str], Evidence],
@@ -135,14 +151,16 @@ class ScopeClassifier:
     """
 
     def __init__(self, templates: Mapping[str, ChainTemplate], model: TextModel | None) -> None:
-        self.matcher = ScopeMatcher(templates)
+        self.reader = ScopeReader(templates)
         self.model = model
         self._model_keys: list[tuple[str, str]] | None = None
 
     def evidence(self, texts: Sequence[str]) -> list[dict[tuple[str, str], Evidence]]:
         """Per text: (chain_id, node_id) -> evidence (the model only where rules found none)."""
-        out = [{key: Evidence(scope_keywords=words)
-                for key, words in self.matcher.match(text).items()} for text in texts]
+        out = [{key: Evidence(scope_keywords=list(dict.fromkeys(
+                    w for h in hits for w in h.keywords)),
+                              scope_clauses=[h.to_dict() for h in hits])
+                for key, hits in self.reader.read(text).items()} for text in texts]
         fallback = [i for i, found in enumerate(out)
                     if not any(ev.confidence() >= PLACE_THRESHOLD for ev in found.values())]
         if self.model is not None and fallback:
@@ -159,9 +177,10 @@ class ScopeClassifier:
         The same confidences as :meth:`evidence` gives, without building evidence objects
         (this is the bulk path: tens of thousands of scopes a second).
         """
-        scopes = [self.matcher.match(text) for text in texts]
-        out = [[(cid, nid, s) for (cid, nid), words in found.items()
-                if (s := scope_strength(words)) >= PLACE_THRESHOLD] for found in scopes]
+        scopes = [self.reader.read(text) for text in texts]
+        out = [[(cid, nid, s) for (cid, nid), hits in found.items()
+                if (s := round(noisy_or(h.strength for h in hits), 4)) >= PLACE_THRESHOLD]
+               for found in scopes]
         # The model is the fallback for scopes the keyword rules cannot place.
         fallback = [i for i, placed in enumerate(out) if not placed]
         if self.model is not None and fallback:
@@ -233,6 +252,7 @@ def classify_store(db: Database, templates: Mapping[str, ChainTemplate],
         evidence[chain_id] = rule_evidence(template, ChainMatcher(template), firms, names)
         for cid, rows in training_labels(evidence[chain_id], chain_id).items():
             labels[cid].extend(rows)
+    add_scope_evidence(evidence, ScopeReader(templates), firms)
     # The model is the fallback for firms known by their scope alone that the keyword rules
     # could not place anywhere: train it only when such firms exist.
     placed = {cid for ev in evidence.values() for (cid, _), e in ev.items()

@@ -79,6 +79,9 @@ class Evidence:
     shenwan: dict[str, Any] | None = None
     gbt: dict[str, Any] | None = None
     scope_keywords: list[str] = field(default_factory=list)
+    #: Clause-level scope hits (``scope_rules.ClauseHit.to_dict``); when present they,
+    #: not the flat keyword list, make the scope strength.
+    scope_clauses: list[dict[str, Any]] = field(default_factory=list)
     model_probability: float | None = None
 
     def strengths(self) -> dict[str, float]:
@@ -90,7 +93,10 @@ class Evidence:
             out["shenwan"] = float(self.shenwan["strength"])
         if self.gbt:
             out["gbt"] = float(self.gbt["strength"])
-        if self.scope_keywords:
+        if self.scope_clauses:
+            out["scope"] = noisy_or(scope_strength(c["keywords"]) * float(c["weight"])
+                                    for c in self.scope_clauses)
+        elif self.scope_keywords:
             out["scope"] = scope_strength(self.scope_keywords)
         if self.model_probability is not None and \
                 self.model_probability >= MODEL_MIN_PROBABILITY:
@@ -116,6 +122,8 @@ class Evidence:
             out["gbt"] = self.gbt
         if self.scope_keywords:
             out["scope_keywords"] = self.scope_keywords
+        if self.scope_clauses:
+            out["scope_clauses"] = self.scope_clauses
         if self.model_probability is not None:
             out["model_probability"] = round(self.model_probability, 4)
         return out

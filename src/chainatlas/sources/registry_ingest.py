@@ -125,13 +125,20 @@ def _place(city: str | None, province: str | None,
     return None, None, None
 
 
+def _str(value: object) -> str | None:
+    """A text cell, or None (pandas turns missing text into NaN in some frames)."""
+    return value if isinstance(value, str) else None
+
+
 def locate(frame: pd.DataFrame) -> pd.DataFrame:
     """Add province/city/region adcodes and ``location_source`` (see module docstring)."""
-    names = list(zip(frame["province_name"], frame["city_name"], strict=True))
+    names = [(_str(p), _str(c)) for p, c in
+             zip(frame["province_name"], frame["city_name"], strict=True)]
     cities = [geography.city_adcode_from_names(p, c) for p, c in names]
     provinces = [geography.province_adcode_from_name(p) for p, _ in names]
+    addresses = [_str(a) for a in frame["address"]]
     placed = [_place(c, p, f) for c, p, f in zip(
-        cities, provinces, geography.locate_texts(list(frame["address"])), strict=True)]
+        cities, provinces, geography.locate_texts(addresses), strict=True)]
     frame["region_adcode"] = [r for r, _, _ in placed]
     frame["city_adcode"] = [c for _, c, _ in placed]
     frame["location_source"] = [s for _, _, s in placed]

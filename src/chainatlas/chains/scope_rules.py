@@ -1,0 +1,151 @@
+"""Place a firm from its business scope, clause by clause, by what it does with the goods.
+
+Keyword hits come from the chains' keyword automaton (:class:`ScopeMatcher`), one clause of
+:func:`~chainatlas.chains.scope.scope_items` at a time, and the clause's activity decides
+where they land:
+
+- a clause that only **sells** (销售/批发/零售 …) never places a firm on a producer node:
+  drugs and devices go to 医药流通 (``bm_circulation``), food to 食品流通与消费
+  (``mf_distribution``), any other goods to 商贸流通 (``cl_commerce``) — to the wholesale or
+  retail child when the verb says which; a selling clause whose goods match no node still
+  places the firm on 商贸流通 (it trades, whatever it trades);
+- a clause that **makes** keeps its producer hits and drops trade-node hits;
+- a **repair or installation** clause moves equipment hits to 装备应用与后市场服务
+  (``ae_services``);
+- a clause without a verb takes the name's hint (…厂 makes, …商店 sells).
+
+Each hit keeps its clause, the clause weight (first clauses weigh most, 兼营 side lines
+half) and where it was moved from, so the evidence says why. A firm with no scope is read
+from its name alone, at a lower weight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from chainatlas.chains.matcher import ScopeMatcher
+from chainatlas.chains.scope import (
+    PRODUCE,
+    SERVICE,
+    TRADE,
+    ScopeItem,
+    clause_activity,
+    name_activity,
+    scope_items,
+)
+from chainatlas.chains.signals import scope_strength
+from chainatlas.chains.templates import ChainTemplate
+
+#: Where a selling clause's hits land, per chain; every other chain's goods -> GENERAL_TRADE.
+TRADE_HOMES = {"biomedicine": "bm_circulation", "modern_food": "mf_distribution",
+               "commerce_logistics": "cl_commerce"}
+GENERAL_TRADE = ("commerce_logistics", "cl_commerce")
+#: The child of a trade home a verb points at, where the template has it.
+TRADE_CHILDREN = {"bm_circulation": {"批发": "bm_distribution", "零售": "bm_pharmacy_retail"},
+                  "mf_distribution": {"批发": "mf_wholesale", "零售": "mf_retail"},
+                  "cl_commerce": {"批发": "cl_wholesale_trade"}}
+SERVICE_HOME = ("advanced_equipment", "ae_services")
+_REPAIR = ("维修", "修理", "安装", "保养", "检修", "调试")
+# What an equipment after-market service works on, when no node keyword names it.
+_EQUIPMENT_WORDS = ("汽车", "机动车", "车辆", "摩托车", "农机", "机械", "机电", "电机", "电梯",
+                    "锅炉", "设备")
+NAME_WEIGHT = 0.8
+
+Key = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class ClauseHit:
+    """Keywords of one clause that place the firm on one node."""
+
+    clause: str
+    keywords: tuple[str, ...]
+    weight: float
+    activity: str | None
+    moved_from: str | None = None
+
+    @property
+    def strength(self) -> float:
+        """The clause's scope strength, scaled by its weight."""
+        return scope_strength(self.keywords) * self.weight
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form, for placement evidence."""
+        out: dict[str, Any] = {"clause": self.clause[:80], "keywords": list(self.keywords),
+                               "weight": self.weight, "activity": self.activity}
+        if self.moved_from:
+            out["moved_from"] = self.moved_from
+        return out
+
+
+class ScopeReader:
+    """Clause-aware scope placement for every chain of ``templates`` at once."""
+
+    def __init__(self, templates: Mapping[str, ChainTemplate]) -> None:
+        self.matcher = ScopeMatcher(templates)
+        self._nodes = {(cid, n.id) for cid, t in templates.items() for n in t.nodes}
+        self._trade = {(cid, nid) for cid, home in TRADE_HOMES.items() if cid in templates
+                       for nid in _subtree(templates[cid], home)}
+        self._equipment = {(cid, n.id) for cid, t in templates.items() for n in t.nodes
+                           if cid == SERVICE_HOME[0] and n.id != SERVICE_HOME[1]}
+
+    def read(self, scope: str | None, name: str | None = None) -> dict[Key, list[ClauseHit]]:
+        """(chain_id, node_id) -> the clauses that place the firm there."""
+        items = scope_items(scope)
+        hint = name_activity(name)
+        if not items and name:
+            items = [ScopeItem(name, 0, NAME_WEIGHT, frozenset(), False)]
+        out: dict[Key, list[ClauseHit]] = {}
+        for item in items:
+            activity = clause_activity(item, hint)
+            for key, hit in self._clause(item, activity).items():
+                out.setdefault(key, []).append(hit)
+        return out
+
+    def _clause(self, item: ScopeItem, activity: str | None) -> dict[Key, ClauseHit]:
+        hits = {key: tuple(words) for key, words in self.matcher.match(item.text).items()}
+        found: dict[Key, ClauseHit] = {}
+
+        def put(key: Key, words: tuple[str, ...], moved: str | None = None) -> None:
+            if key not in self._nodes:
+                return
+            old = found.get(key)
+            merged = tuple(dict.fromkeys((*(old.keywords if old else ()), *words)))
+            found[key] = ClauseHit(item.text, merged, item.weight, activity, moved)
+
+        for key, words in hits.items():
+            if activity == TRADE and key not in self._trade:
+                put(self._trade_home(key[0], item.text), words, key[1])
+            elif activity == PRODUCE and key in self._trade:
+                continue
+            elif activity == SERVICE and key in self._equipment and _repairs(item.text):
+                put(SERVICE_HOME, words, key[1])
+            else:
+                put(key, words)
+        if activity == TRADE and not found:
+            put(self._trade_home(GENERAL_TRADE[0], item.text), ("销售",), None)
+        elif activity == SERVICE and not found and _repairs(item.text):
+            words = tuple(w for w in _EQUIPMENT_WORDS if w in item.text)
+            if words:
+                put(SERVICE_HOME, words, None)
+        return found
+
+    def _trade_home(self, chain_id: str, text: str) -> Key:
+        chain, home = ((chain_id, TRADE_HOMES[chain_id]) if chain_id in TRADE_HOMES
+                       else GENERAL_TRADE)
+        for verb, child in TRADE_CHILDREN.get(home, {}).items():
+            if verb in text and (chain, child) in self._nodes:
+                return chain, child
+        return chain, home
+
+
+def _subtree(template: ChainTemplate, node_id: str) -> list[str]:
+    if node_id not in {n.id for n in template.nodes}:
+        return []
+    return [node_id, *(n.id for n in template.descendants(node_id))]
+
+
+def _repairs(text: str) -> bool:
+    return any(word in text for word in _REPAIR)
