@@ -52,6 +52,19 @@ _REPAIR = ("维修", "修理", "安装", "保养", "检修", "调试")
 _EQUIPMENT_WORDS = ("汽车", "机动车", "车辆", "摩托车", "农机", "机械", "机电", "电机", "电梯",
                     "锅炉", "设备")
 NAME_WEIGHT = 0.8
+# Goods words of registration scopes (generic, unlike the templates' product keywords):
+# a selling clause naming them trades drugs or food, whatever else it lists.
+DRUG_GOODS = ("药品", "中成药", "中药材", "中药饮片", "西药", "化学药", "生物制品", "医疗器械",
+              "医疗用品", "卫生材料", "医用", "保健药品", "药材", "兽药")
+FOOD_GOODS = ("食品", "副食", "粮油", "粮食", "食用油", "水产品", "肉类", "肉食", "禽蛋", "蔬菜",
+              "水果", "干鲜果品", "酒", "饮料", "茶叶", "乳制品", "糕点", "糖果", "调味品",
+              "农副产品", "土特产", "冷饮")
+# Sold "goods" that make nobody a trader: real estate, utilities, a maker's own output.
+NOT_GOODS = ("商品房", "房屋", "房地产", "自产产品", "本公司产品", "天然气", "燃气", "电力",
+             "发电", "供水", "供热")
+_MEDICAL_NAME = ("药", "医疗", "医药", "医院")
+# Fuel stations sell convenience food and goods; they are fuel retailers (商贸流通) only.
+_FUEL_NAME = ("加油站", "加气站", "油库")
 
 Key = tuple[str, str]
 
@@ -98,14 +111,24 @@ class ScopeReader:
         if not items and name:
             items = [ScopeItem(name, 0, NAME_WEIGHT, frozenset(), False)]
         out: dict[Key, list[ClauseHit]] = {}
+        # An unnamed trade line counts only where trading is the firm's main line.
+        trader = bool(items) and clause_activity(items[0], hint) == TRADE
+        # A pharmacy's 日用百货 and food, a fuel station's snacks: side lines of one trade.
+        keep = ("biomedicine",) if any(w in (name or "") for w in _MEDICAL_NAME) else (
+            GENERAL_TRADE[0],) if any(w in (name or "") for w in _FUEL_NAME) else None
         for item in items:
             activity = clause_activity(item, hint)
-            for key, hit in self._clause(item, activity).items():
+            for key, hit in self._clause(item, activity, trader).items():
+                if keep and activity == TRADE and key[0] not in keep:
+                    continue
                 out.setdefault(key, []).append(hit)
         return out
 
-    def _clause(self, item: ScopeItem, activity: str | None) -> dict[Key, ClauseHit]:
+    def _clause(self, item: ScopeItem, activity: str | None,
+                trader: bool) -> dict[Key, ClauseHit]:
         hits = {key: tuple(words) for key, words in self.matcher.match(item.text).items()}
+        if activity == TRADE:
+            hits.update(_goods_hits(item.text))
         found: dict[Key, ClauseHit] = {}
 
         def put(key: Key, words: tuple[str, ...], moved: str | None = None) -> None:
@@ -113,20 +136,29 @@ class ScopeReader:
                 return
             old = found.get(key)
             merged = tuple(dict.fromkeys((*(old.keywords if old else ()), *words)))
-            found[key] = ClauseHit(item.text, merged, item.weight, activity, moved)
+            found[key] = ClauseHit(item.text, merged, item.weight, activity,
+                                   moved or (old.moved_from if old else None))
 
         for key, words in hits.items():
+            if activity == TRADE and not _in_head(item.text, words):
+                continue  # goods at the tail of a long list are a side line
             if activity == TRADE and key not in self._trade:
                 put(self._trade_home(key[0], item.text), words, key[1])
+            elif activity == TRADE and key[1] == TRADE_HOMES.get(key[0]):
+                put(self._trade_home(key[0], item.text), words)  # the verb picks the child
             elif activity == PRODUCE and key in self._trade:
                 continue
             elif activity == SERVICE and key in self._equipment and _repairs(item.text):
-                put(SERVICE_HOME, words, key[1])
+                # Repair is the firm's business only as its first line: a dealer's or a
+                # haulier's workshop is part of its trade or transport.
+                if item.rank == 0:
+                    put(SERVICE_HOME, words, key[1])
             else:
                 put(key, words)
-        if activity == TRADE and not found:
+        if activity == TRADE and not found and trader and not any(
+                w in item.text for w in NOT_GOODS):
             put(self._trade_home(GENERAL_TRADE[0], item.text), ("销售",), None)
-        elif activity == SERVICE and not found and _repairs(item.text):
+        elif activity == SERVICE and not found and _repairs(item.text) and item.rank == 0:
             words = tuple(w for w in _EQUIPMENT_WORDS if w in item.text)
             if words:
                 put(SERVICE_HOME, words, None)
@@ -145,6 +177,26 @@ def _subtree(template: ChainTemplate, node_id: str) -> list[str]:
     if node_id not in {n.id for n in template.nodes}:
         return []
     return [node_id, *(n.id for n in template.descendants(node_id))]
+
+
+def _head(text: str) -> str:
+    """The first half of a clause (at least 12 characters)."""
+    return text[: max(len(text) // 2, 12)]
+
+
+def _in_head(text: str, words: tuple[str, ...]) -> bool:
+    head = _head(text)
+    return any(w in head for w in words)
+
+
+def _goods_hits(text: str) -> dict[Key, tuple[str, ...]]:
+    """Drug or food goods named in a selling clause."""
+    out: dict[Key, tuple[str, ...]] = {}
+    for chain, words in (("biomedicine", DRUG_GOODS), ("modern_food", FOOD_GOODS)):
+        found = tuple(w for w in words if w in text)
+        if found:
+            out[(chain, TRADE_HOMES[chain])] = found
+    return out
 
 
 def _repairs(text: str) -> bool:
