@@ -33,6 +33,7 @@ from chainatlas.chains.signals import (
 from chainatlas.chains.templates import ChainTemplate
 from chainatlas.chains.textmodel import TextModel, fit_text_model
 from chainatlas.store import Database
+from chainatlas.store.lookup import chains_changed
 from chainatlas.store.query import compose, ident
 
 # A rule placement this confident, backed by products, is a training label.
@@ -219,6 +220,7 @@ def placements_from_evidence(evidence: Mapping[tuple[str, str], Evidence], chain
 def store_templates(db: Database, templates: Mapping[str, ChainTemplate], now: dt.datetime,
                     sha256: Mapping[str, str]) -> None:
     """Replace the stored chains, nodes and edges with ``templates``."""
+    chains_changed()
     for table in ("chains", "chain_nodes", "chain_edges"):
         db.execute(compose("DELETE FROM {table}", table=ident(table)))
     for t in templates.values():
@@ -234,6 +236,7 @@ def store_templates(db: Database, templates: Mapping[str, ChainTemplate], now: d
             [(t.id, e.source, e.target, e.note_zh) for e in t.edges],
             columns=["chain_id", "source", "target", "note_zh"]).drop_duplicates(
                 ["source", "target"]))
+    chains_changed()
 
 
 def classify_store(db: Database, templates: Mapping[str, ChainTemplate],
