@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from chainatlas.chains.scope_rules import ScopeReader
 from chainatlas.chains.templates import load_templates
 
@@ -50,3 +53,13 @@ def test_a_firm_without_scope_is_read_from_its_name() -> None:
     assert ("biomedicine", "bm_hospitals") in got
     assert got[("biomedicine", "bm_hospitals")][0].weight < 1.0
     assert READER.read(None, None) == {} and READER.read("", "某某实业有限公司") == {}
+
+
+CLAUSES = ["片剂、胶囊剂生产", "技术服务", "中成药、化学药制剂、抗生素批发", "人参茎叶提取物",
+           "日用百货销售", "集成电路设计", "普通货运", "注射液、人参", "", "软件开发；技术服务"]
+
+
+@given(st.lists(st.sampled_from(CLAUSES), max_size=8))
+def test_one_pass_over_all_clauses_matches_each_clause_alone(clauses: list[str]) -> None:
+    matcher = READER.matcher
+    assert matcher.match_clauses(clauses) == [matcher.match(c) for c in clauses]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import ahocorasick_rs
@@ -32,7 +32,11 @@ GENERIC_CLAUSES = frozenset({
     "通讯设备销售", "仪器仪表销售", "劳务服务", "专业设计服务", "工程和技术研究和试验发展",
     "普通机械设备安装服务", "家用电器销售", "供应链管理服务", "道路货物运输",
 })
-_SEPARATORS = "；;。，,、：:\\s（）()"
+# Clause separators; \x01 marks where one clause of :meth:`ScopeMatcher.match_clauses`
+# ends (it never occurs in real text).
+_SEPARATORS = "；;。，,、：:\\s（）()\x01"
+_MARK = "\x01"
+_JOIN = _MARK
 _SCOPE_SPLIT = re.compile(f"[{_SEPARATORS}]+")
 # A whole clause that is boilerplate, between separators (or the text's ends).
 _GENERIC_RE = re.compile(
@@ -142,5 +146,36 @@ class ScopeMatcher:
             index, clause = divmod(key, 1_000_003)
             if (clause, index) not in excluded:
                 merged = out.setdefault(self._keys[index], [])
+                merged.extend(w for w in words if w not in merged)
+        return out
+
+    def match_clauses(self, clauses: Sequence[str]) -> list[dict[tuple[str, str], list[str]]]:
+        """:meth:`match` of each clause, in one automaton pass over all of them.
+
+        The clauses are joined with a separator plus a marker character no keyword holds,
+        so hits never span two clauses and the marker positions tell each hit's clause.
+        """
+        out: list[dict[tuple[str, str], list[str]]] = [{} for _ in clauses]
+        if not clauses:
+            return out
+        text = _GENERIC_RE.sub("", "".join(c + _JOIN for c in clauses))
+        hits = self._auto.hits(text)
+        if not hits:
+            return out
+        marks = [i for i, ch in enumerate(text) if ch == _MARK]
+        seps = [m.start() for m in _SCOPE_SPLIT.finditer(text)]
+        auto = self._auto
+        found: dict[tuple[int, int, int], list[str]] = {}
+        excluded: set[tuple[int, int]] = set()
+        for word, _, end in hits:
+            sub = bisect.bisect_left(seps, end)  # the fine clause, for exclusions
+            owner = bisect.bisect_left(marks, end)
+            for index in auto.neg[word]:
+                excluded.add((sub, index))
+            for index in auto.pos[word]:
+                found.setdefault((owner, index, sub), []).append(auto.words[word])
+        for (owner, index, sub), words in found.items():
+            if (sub, index) not in excluded and owner < len(out):
+                merged = out[owner].setdefault(self._keys[index], [])
                 merged.extend(w for w in words if w not in merged)
         return out

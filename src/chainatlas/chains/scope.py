@@ -51,6 +51,9 @@ _BOILERPLATE = re.compile(
     r"|依法须经批准的项目[^；;。]*|(?:以上|上述)经营范围[^；;。]*|"
     r"国家法律[^；;。]*(?:禁止|限制)[^；;。]*|法律、?法规[^；;。]*(?:禁止|限制)[^；;。]*|"
     r"(?:一般|许可)(?:经营)?项目[:：]")
+# Every boilerplate match holds one of these (a cheap test before the full pattern).
+_BOILERPLATE_HINT = re.compile(r"批准|许可|有效期|审批|不含|不包|除外|凭|涉及|专项|资质|限分支|"
+                               r"未经|须经|经营范围|法律|项目[:：]")
 _CLAUSE_SPLIT = re.compile(r"[；;。\n\r]+|(?=兼营[:：])|(?=主营[:：])")
 _MARKER = re.compile(r"^\s*(主营|兼营)\s*[:：]\s*")
 _EMPTY = re.compile(r"^[\s、，,.·:：*＊\-—]*$")
@@ -73,6 +76,8 @@ class ScopeItem:
 
 def strip_boilerplate(scope: str) -> str:
     """The scope without licence notes and catalogue boilerplate."""
+    if not _BOILERPLATE_HINT.search(scope):
+        return scope  # most clauses hold none: skip the costly pattern
     previous = None
     text = scope
     while text != previous:  # brackets can nest: strip from the inside out
@@ -98,11 +103,13 @@ def scope_items(scope: str | None) -> list[ScopeItem]:
             side = marker.group(1) == "兼营"
             raw = raw[marker.end():]
         text = raw.strip(" 、，,.·:：")
-        if _EMPTY.match(text) or _EMPTY.match(_FALSE_VERBS.sub("", text)):
+        cleaned = _FALSE_VERBS.sub("", text)
+        if _EMPTY.match(cleaned):
             continue  # nothing, or only catalogue boilerplate (技术开发、技术咨询)
         rank = len(items)
         weight = (1.0 / (1.0 + RANK_DECAY * rank)) * (SIDE_LINE_FACTOR if side else 1.0)
-        items.append(ScopeItem(text, rank, round(weight, 4), activities(text), side))
+        verbs = frozenset(_VERB_CLASS[m.group(0)] for m in _VERBS.finditer(cleaned))
+        items.append(ScopeItem(text, rank, round(weight, 4), verbs, side))
     return items
 
 

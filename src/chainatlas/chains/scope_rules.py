@@ -116,17 +116,18 @@ class ScopeReader:
         # A pharmacy's 日用百货 and food, a fuel station's snacks: side lines of one trade.
         keep = ("biomedicine",) if any(w in (name or "") for w in _MEDICAL_NAME) else (
             GENERAL_TRADE[0],) if any(w in (name or "") for w in _FUEL_NAME) else None
-        for item in items:
+        matched = self.matcher.match_clauses([item.text for item in items])
+        for item, hits in zip(items, matched, strict=True):
             activity = clause_activity(item, hint)
-            for key, hit in self._clause(item, activity, trader).items():
+            for key, hit in self._clause(item, hits, activity, trader).items():
                 if keep and activity == TRADE and key[0] not in keep:
                     continue
                 out.setdefault(key, []).append(hit)
         return out
 
-    def _clause(self, item: ScopeItem, activity: str | None,
+    def _clause(self, item: ScopeItem, matched: Mapping[Key, list[str]], activity: str | None,
                 trader: bool) -> dict[Key, ClauseHit]:
-        hits = {key: tuple(words) for key, words in self.matcher.match(item.text).items()}
+        hits = {key: tuple(words) for key, words in matched.items()}
         if activity == TRADE:
             hits.update(_goods_hits(item.text))
         found: dict[Key, ClauseHit] = {}
