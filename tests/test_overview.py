@@ -188,3 +188,11 @@ def test_industry_codes(store: Database) -> None:
     assert {"370000", "370101"} <= shenwan
     assert "2710" in overview.industry_codes(store, "gbt2017")
     assert overview.industry_codes(store, "nothing") == set()
+
+
+def test_registry_loaded() -> None:
+    db = Database()
+    assert not overview.registry_loaded(db)
+    db.execute("INSERT INTO companies (company_id, origin, full_name, source_id, updated_at) "
+               "VALUES ('R1', 'registry', '某公司', 1, now())")
+    assert overview.registry_loaded(db)

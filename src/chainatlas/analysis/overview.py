@@ -269,3 +269,8 @@ def industry_codes(db: Database, scheme: str) -> set[str]:
     """Every stored industry code of a scheme (``sw2021`` Shenwan, ``gbt2017`` GB/T)."""
     return {str(code) for (code,) in db.execute(
         "SELECT code FROM industries WHERE scheme = ?", [scheme]).fetchall()}
+
+
+def registry_loaded(db: Database) -> bool:
+    """Whether the store holds enterprise-registry firms (their licence must be shown)."""
+    return bool(db.scalar("SELECT EXISTS (SELECT 1 FROM companies WHERE origin = 'registry')"))

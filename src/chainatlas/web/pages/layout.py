@@ -18,11 +18,13 @@ from chainatlas.analysis.overview import (
     first_region,
     region_by_adcode,
     region_choices,
+    registry_loaded,
 )
 from chainatlas.analysis.search import search_firms
 from chainatlas.errors import ChainAtlasError
 from chainatlas.store import Database
 from chainatlas.store.lookup import Chain, Region, chain_from_text, list_chains
+from chainatlas.store.stats import REGISTRY_LICENCE_ZH
 from chainatlas.web import charts
 from chainatlas.web.pages.widgets import load, with_db
 
@@ -181,6 +183,8 @@ class Frame:
         self._subbar(selection, options)
         self.content = ui.column().classes("ca-wrap w-full px-5 py-4 gap-4")
         await self.render(selection)
+        if with_db(registry_loaded):  # the registry's licence travels with its figures
+            ui.label(REGISTRY_LICENCE_ZH).classes("ca-muted px-5 pb-4").mark("licence")
 
     def _subbar(self, selection: Selection, options: dict[str, str]) -> None:
         with ui.element("div").classes("ca-subbar w-full"), \
