@@ -105,3 +105,20 @@ def test_build_with_the_registry_classifies_by_rules_and_rebuilds_cleanly(
     before = db.table_counts()
     build_store(db, bundle, registry=scan)
     assert db.table_counts() == before
+
+
+def test_a_city_column_contradicted_by_address_and_uscc_yields_to_them() -> None:
+    import pandas as pd
+
+    from chainatlas.sources.registry_ingest import locate
+
+    frame = pd.DataFrame([
+        {"province_name": "河北", "city_name": "石家庄", "address": "张家口桥西区五墩经济开发区",
+         "uscc": uscc("91130703MA0000005")},  # filed under 石家庄, is in 张家口
+        {"province_name": "河北", "city_name": "石家庄", "address": "张家口桥西区某路",
+         "uscc": uscc("91130100MA0000006")},  # the code agrees with the column: keep it
+        {"province_name": "河北", "city_name": None, "address": "石家庄市长安区",
+         "uscc": None}])
+    got = locate(frame)
+    assert list(got["city_adcode"]) == ["130700", "130100", "130100"]
+    assert list(got["location_source"]) == ["address+uscc", "registry", "address"]

@@ -8,7 +8,9 @@ short: its last row is rejected (``truncated``) rather than stored with a cut va
 
 Location: the province and city columns give the city (``地区`` drops 市); the registered
 address refines it to the district where cpca places the address inside that city; where the
-city column is missing, the address alone is used if it lies in the row's province.
+city column is missing, the address alone is used if it lies in the row's province. Where
+the city column contradicts both the address and the division code inside the USCC, the
+address wins (``location_source`` 'address+uscc').
 Branches (分公司 …) are linked to their parent firm (``parent_id``) when a firm of the
 store — registry or listed — has exactly the parent name the branch's name shows.
 """
@@ -112,10 +114,17 @@ def read_files(db: Database, scan: RegistryScan, now: dt.datetime,
     return rows, per_file
 
 
-def _place(city: str | None, province: str | None,
-           found: geography.Located | None) -> tuple[str | None, str | None, str | None]:
-    """(region adcode, city adcode, location source) of one row."""
+def _place(city: str | None, province: str | None, found: geography.Located | None,
+           coded: str | None) -> tuple[str | None, str | None, str | None]:
+    """(region adcode, city adcode, location source) of one row.
+
+    ``coded`` is the city of the registration authority the USCC names (characters 3–8):
+    where the 地区 column disagrees with both the address and that code (a firm of
+    张家口桥西区 filed under 石家庄), the address wins.
+    """
     found_city = found.city if found else None
+    if found and found_city and found_city == coded and found_city != city:
+        return found.adcode, found_city, "address+uscc"
     if city and found and found_city == city and found.level == geography.DISTRICT:
         return found.adcode, city, "registry+address"
     if city:
@@ -123,6 +132,14 @@ def _place(city: str | None, province: str | None,
     if found and found_city and province and found_city[:2] == province[:2]:
         return found.adcode, found_city, "address"
     return None, None, None
+
+
+def _uscc_city(uscc: object, known: set[str]) -> str | None:
+    """The city of the division code inside a USCC (None when it is not a known code)."""
+    if not isinstance(uscc, str) or len(uscc) != 18:
+        return None
+    code = uscc[2:8]
+    return geography.city_from_adcode(code) if code in known else None
 
 
 def _str(value: object) -> str | None:
@@ -137,8 +154,10 @@ def locate(frame: pd.DataFrame) -> pd.DataFrame:
     cities = [geography.city_adcode_from_names(p, c) for p, c in names]
     provinces = [geography.province_adcode_from_name(p) for p, _ in names]
     addresses = [_str(a) for a in frame["address"]]
-    placed = [_place(c, p, f) for c, p, f in zip(
-        cities, provinces, geography.locate_texts(addresses), strict=True)]
+    known = set(geography.regions_frame()["adcode"])
+    coded = [_uscc_city(u, known) for u in frame["uscc"]]
+    placed = [_place(c, p, f, u) for c, p, f, u in zip(
+        cities, provinces, geography.locate_texts(addresses), coded, strict=True)]
     frame["region_adcode"] = [r for r, _, _ in placed]
     frame["city_adcode"] = [c for _, c, _ in placed]
     frame["location_source"] = [s for _, _, s in placed]
