@@ -3,13 +3,16 @@
 Definitions (all counts are distinct firms on the node or any node below it):
 
 - national_firms N_n: listed firms anywhere on the node; N: all located listed firms.
-- local_firms: every local firm on the node, listed or from an imported roster;
-  local_listed L_n: the listed ones; L: all located listed firms of the region.
+- local_firms: every local firm on the node: listed, from an imported roster or from the
+  enterprise registry; local_listed L_n: the listed ones; L: all located listed firms of
+  the region.
 - Location quotient LQ = (L_n / L) / (N_n / N), on listed firms only: rosters exist for
-  the user's own region, so counting them would make every region look specialised.
+  the user's own region and the registry may be loaded for some provinces only, so
+  counting them would make the regions that have them look specialised.
 - Class: 缺 (missing) when the region has no firm on the node; 强 (strong) when
-  LQ >= 1.25 with at least 2 local firms, or when a local firm is one of the node's 10
-  largest nationally (a node leader); otherwise 弱 (weak).
+  LQ >= 1.25 with at least 2 local firms, or when a local listed firm is one of the node's
+  10 largest listed firms nationally (a node leader; roster and registry firms are not
+  ranked nationally, for the same reason); otherwise 弱 (weak).
 - ``as_of=YEAR`` keeps only firms founded or listed by that year (whichever came first);
   firms with neither date are left out of such views. Placements themselves come from the
   2021 product data: an as-of view shows where today's firms were, not what they made then.
@@ -47,15 +50,17 @@ def node_counts(db: Database, chain: Chain, region: Region,
                 as_of: int | None = None) -> pd.DataFrame:
     """Per node: national_firms, local_firms, local_listed, local_node_leaders."""
     return db.df(compose(
-        "WITH ranked AS (SELECT f.*, row_number() OVER (PARTITION BY f.node_id ORDER BY "
-        "{size}, f.company_id) AS size_rank, ({local}) AS is_local FROM chain_firms f "
+        "WITH ranked AS (SELECT f.*, row_number() OVER (PARTITION BY f.node_id, "
+        "f.origin = 'listed' ORDER BY {size}, f.company_id) AS size_rank, "
+        "({local}) AS is_local FROM chain_firms f "
         "JOIN companies c USING (company_id) WHERE f.chain_id = {chain} AND {as_of}) "
         "SELECT n.node_id, n.name_zh, n.stage, n.parent, n.level, n.is_leaf, n.ord, "
         "count(r.company_id) FILTER (WHERE r.origin = 'listed') AS national_firms, "
         "count(r.company_id) FILTER (WHERE r.is_local) AS local_firms, "
         "count(r.company_id) FILTER (WHERE r.is_local AND r.origin = 'listed') "
         "AS local_listed, "
-        "count(r.company_id) FILTER (WHERE r.is_local AND r.size_rank <= {rank}) "
+        "count(r.company_id) FILTER (WHERE r.is_local AND r.origin = 'listed' "
+        "AND r.size_rank <= {rank}) "
         "AS local_node_leaders "
         "FROM chain_nodes n LEFT JOIN ranked r ON r.node_id = n.node_id "
         "WHERE n.chain_id = {chain} GROUP BY ALL ORDER BY n.ord",
