@@ -180,3 +180,18 @@ def test_top_firms_counts_and_keeps_order() -> None:
     assert [f["company_id"] for f in national["n1"]] == ["x", "y"]
     assert [f["company_id"] for f in local["n1"]] == ["y", "z"]
     assert local.get("n2") is None and national["n1"][0]["employees"] is None
+
+
+def test_a_side_line_places_a_firm_but_never_makes_it_a_leader(region_db: Database) -> None:
+    add_firm(region_db, "SJZ_GAS", products={"流感疫苗": 0.22, "燃气": 0.78})
+    region_db.execute("UPDATE companies SET origin = 'listed', city_adcode = '130100', "
+                      "region_adcode = '130100', province_adcode = '130000', "
+                      "registered_capital = 99999, setup_date = '1990-01-01' "
+                      "WHERE company_id = 'SJZ_GAS'")
+    classify_store(region_db, TEMPLATES)
+    refresh_derived(region_db)
+    sjz = region_from_text(region_db, "石家庄")
+    node = _node(region_profile(region_db, sjz, "biomedicine"), "bm_vaccines")
+    assert node["local_firms"] == 1  # placed: it does make vaccines
+    assert node["local_leaders"] == []  # but a 22 % line does not lead the node
+    assert node["class"] == "弱"  # the biggest capital of all would otherwise make it 强

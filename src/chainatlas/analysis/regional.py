@@ -12,7 +12,10 @@ Definitions (all counts are distinct firms on the node or any node below it):
 - Class: 缺 (missing) when the region has no firm on the node; 强 (strong) when
   LQ >= 1.25 with at least 2 local firms, or when a local listed firm is one of the node's
   10 largest listed firms nationally (a node leader; roster and registry firms are not
-  ranked nationally, for the same reason); otherwise 弱 (weak).
+  ranked nationally, for the same reason); otherwise 弱 (weak). Leaders, here and in
+  ``local_leaders``, must have the node as a primary business: placing products of at
+  least 30 % of revenue, or a placement without product evidence
+  (``chains.placements.PRIMARY_SHARE``).
 - ``as_of=YEAR`` keeps only firms founded or listed by that year (whichever came first);
   firms with neither date are left out of such views. Placements themselves come from the
   2021 product data: an as-of view shows where today's firms were, not what they made then.
@@ -24,6 +27,7 @@ from typing import Any
 
 import pandas as pd
 
+from chainatlas.chains.placements import primary_sql
 from chainatlas.store import Database
 from chainatlas.store.lookup import Chain, Region, as_chain, as_region
 from chainatlas.store.query import Q, compose, first_year_by, founded_by, in_area, param, size_order
@@ -51,8 +55,8 @@ def node_counts(db: Database, chain: Chain, region: Region,
     """Per node: national_firms, local_firms, local_listed, local_node_leaders."""
     return db.df(compose(
         "WITH ranked AS (SELECT f.*, row_number() OVER (PARTITION BY f.node_id, "
-        "f.origin = 'listed' ORDER BY {size}, f.company_id) AS size_rank, "
-        "({local}) AS is_local FROM chain_firms f "
+        "f.origin = 'listed' AND {primary} ORDER BY {size}, f.company_id) AS size_rank, "
+        "({local}) AS is_local, ({primary}) AS primary_line FROM chain_firms f "
         "JOIN companies c USING (company_id) WHERE f.chain_id = {chain} AND {as_of}) "
         "SELECT n.node_id, n.name_zh, n.stage, n.parent, n.level, n.is_leaf, n.ord, "
         "count(r.company_id) FILTER (WHERE r.origin = 'listed') AS national_firms, "
@@ -60,13 +64,13 @@ def node_counts(db: Database, chain: Chain, region: Region,
         "count(r.company_id) FILTER (WHERE r.is_local AND r.origin = 'listed') "
         "AS local_listed, "
         "count(r.company_id) FILTER (WHERE r.is_local AND r.origin = 'listed' "
-        "AND r.size_rank <= {rank}) "
+        "AND r.size_rank <= {rank} AND r.primary_line) "
         "AS local_node_leaders "
         "FROM chain_nodes n LEFT JOIN ranked r ON r.node_id = n.node_id "
         "WHERE n.chain_id = {chain} GROUP BY ALL ORDER BY n.ord",
         size=size_order("c"), local=in_area(region.level, region.adcode, "f"),
-        chain=param(chain.chain_id), as_of=first_year_by(as_of, "f"),
-        rank=param(NODE_LEADER_RANK)))
+        primary=primary_sql("f"), chain=param(chain.chain_id),
+        as_of=first_year_by(as_of, "f"), rank=param(NODE_LEADER_RANK)))
 
 
 def local_leaders(db: Database, chain: Chain, region: Region, as_of: int | None = None,
@@ -76,8 +80,9 @@ def local_leaders(db: Database, chain: Chain, region: Region, as_of: int | None 
         "SELECT * FROM (SELECT f.node_id, c.company_id, c.short_name, c.registered_capital, "
         "c.employees, f.confidence, row_number() OVER (PARTITION BY f.node_id ORDER BY "
         "{size}, f.company_id) AS k FROM chain_firms f JOIN companies c USING (company_id) "
-        "WHERE f.chain_id = {chain} AND {local} AND {as_of}) WHERE k <= {per_node}",
-        size=size_order("c"), chain=param(chain.chain_id),
+        "WHERE f.chain_id = {chain} AND {local} AND {as_of} AND {primary}) "
+        "WHERE k <= {per_node}",
+        size=size_order("c"), chain=param(chain.chain_id), primary=primary_sql("f"),
         local=in_area(region.level, region.adcode, "f"), as_of=first_year_by(as_of, "f"),
         per_node=param(per_node)))
     out: dict[str, list[dict[str, Any]]] = {}

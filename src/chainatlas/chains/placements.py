@@ -24,21 +24,41 @@ import pandas as pd
 from chainatlas.chains.signals import PLACE_THRESHOLD, Evidence
 from chainatlas.store import Database
 from chainatlas.store.lookup import NodeTree
-from chainatlas.store.query import TRUE, Q, compose, first_year, param, values
+from chainatlas.store.query import TRUE, Q, compose, first_year, ident, param, values
 
 PRODUCT_COLUMNS = ["company_id", "chain_id", "node_id", "product", "share"]
 
+#: A product line under this revenue share is a side line: it places the firm on the node
+#: but never makes it one of the node's leaders (新奥股份's 22 % 农兽药 line).
+PRIMARY_SHARE = 0.30
+
 _CHAIN_FIRMS_SQL = """
-INSERT INTO chain_firms WITH up AS (
+INSERT INTO chain_firms (chain_id, node_id, company_id, confidence, direct, origin,
+    first_year, province_adcode, city_adcode, region_adcode, product_share)
+WITH up AS (
     SELECT unnest({chains}) AS chain_id, unnest({nodes}) AS node_id,
-           unnest({ancestors}) AS ancestor)
+           unnest({ancestors}) AS ancestor),
+shares AS (
+    SELECT chain_id, ancestor, company_id, least(1.0, sum(share)) AS share FROM (
+        SELECT DISTINCT u.chain_id, u.ancestor, p.company_id, p.product, p.share
+        FROM firm_node_products p JOIN up u ON u.chain_id = p.chain_id
+        AND u.node_id = p.node_id) GROUP BY ALL)
 SELECT u.chain_id, u.ancestor, f.company_id, max(f.confidence),
     bool_or(u.ancestor = f.node_id), any_value(c.origin), any_value({first_year}),
-    any_value(c.province_adcode), any_value(c.city_adcode), any_value(c.region_adcode)
+    any_value(c.province_adcode), any_value(c.city_adcode), any_value(c.region_adcode),
+    any_value(s.share)
 FROM firm_nodes f JOIN up u ON u.chain_id = f.chain_id AND u.node_id = f.node_id
 JOIN companies c ON c.company_id = f.company_id
+LEFT JOIN shares s ON s.chain_id = u.chain_id AND s.ancestor = u.ancestor
+    AND s.company_id = f.company_id
 WHERE c.same_as IS NULL GROUP BY u.chain_id, u.ancestor, f.company_id
 """
+
+
+def primary_sql(alias: str = "f") -> Q:
+    """Condition on a ``chain_firms`` row: the node is a primary business of the firm (no
+    product evidence, or placing products of at least :data:`PRIMARY_SHARE`)."""
+    return Q(f"coalesce({ident(alias).text}.product_share, 1.0) >= ?", (PRIMARY_SHARE,))
 
 
 def node_ancestry(db: Database) -> list[tuple[str, str, str]]:

@@ -277,6 +277,14 @@ _V6 = (
     "ALTER TABLE companies ADD COLUMN is_individual BOOLEAN",
 )
 
+_V7 = (
+    # The revenue share of the products that place a firm on a node (or below it), capped
+    # at 1; NULL for placements without product evidence. A side line (under
+    # chains.placements.PRIMARY_SHARE) never makes a firm a node's leader. Filled by the
+    # next refresh of chain_firms (build, classification or correction).
+    "ALTER TABLE chain_firms ADD COLUMN product_share DOUBLE",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "regions, industries, companies, products, provenance", _V1),
     Migration(2, "roster firms: link to listed twins, capital currency", _V2),
@@ -284,6 +292,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "derived tables for regional queries: chain firms, supply graph", _V4),
     Migration(5, "product weights, placement products (no evidence JSON parsing)", _V5),
     Migration(6, "enterprise-registry fields of companies", _V6),
+    Migration(7, "share of the placing products per chain firm and node", _V7),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
