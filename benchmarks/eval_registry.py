@@ -39,7 +39,7 @@ from chainatlas.sources.registry_files import (
 )
 from chainatlas.sources.registry_ingest import store_firms
 from chainatlas.store import Database
-from chainatlas.store.lookup import NodeTree
+from chainatlas.store.lookup import NodeTree, chain_from_text
 
 LABELS = Path(__file__).resolve().parent / "labels"
 CHAINS = ("biomedicine", "electronics", "advanced_equipment", "modern_food",
@@ -74,14 +74,15 @@ def registry_rows(mirror: Path, wanted: set[str]) -> list[dict[str, Any]]:
     return dedupe([r for r in out.rows if r["uscc"] in wanted], {})
 
 
+def chain_trees(db: Database) -> dict[str, NodeTree]:
+    """chain_id -> its node tree (the store's chains, by the one tree walk)."""
+    return {str(c): chain_from_text(db, str(c)).tree
+            for (c,) in db.execute("SELECT chain_id FROM chains").fetchall()}
+
+
 def predictions(db: Database) -> dict[str, dict[str, str]]:
     """company_id -> {chain: top node above its strongest placement}."""
-    trees: dict[str, NodeTree] = {}
-    parents: dict[str, dict[str, str | None]] = {}
-    for chain, node, parent in db.execute(
-            "SELECT chain_id, node_id, parent FROM chain_nodes ORDER BY ord").fetchall():
-        parents.setdefault(chain, {})[node] = parent
-    trees = {c: NodeTree(p) for c, p in parents.items()}
+    trees = chain_trees(db)
     best: dict[tuple[str, str], tuple[float, int, str]] = {}
     for cid, chain, node, conf in db.execute(
             "SELECT company_id, chain_id, node_id, confidence FROM firm_nodes").fetchall():
@@ -168,11 +169,7 @@ def evaluate_registry(mirror: Path, top: int) -> None:
 def evaluate_listed(db: Database) -> None:
     with (LABELS / "listed_expected.csv").open(encoding="utf-8") as handle:
         expected = list(csv.DictReader(handle))
-    parents = {}
-    for chain, node, parent in db.execute(
-            "SELECT chain_id, node_id, parent FROM chain_nodes").fetchall():
-        parents.setdefault(chain, {})[node] = parent
-    trees = {c: NodeTree(p) for c, p in parents.items()}
+    trees = chain_trees(db)
     hits = 0
     misses = []
     for row in expected:

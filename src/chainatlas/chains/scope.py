@@ -87,7 +87,11 @@ def strip_boilerplate(scope: str) -> str:
 
 def activities(text: str) -> frozenset[str]:
     """The activity classes the verbs of a clause name (empty when it has none)."""
-    cleaned = _FALSE_VERBS.sub("", text)
+    return _verbs(_FALSE_VERBS.sub("", text))
+
+
+def _verbs(cleaned: str) -> frozenset[str]:
+    """Activity classes of a clause already stripped of false verbs."""
     return frozenset(_VERB_CLASS[m.group(0)] for m in _VERBS.finditer(cleaned))
 
 
@@ -108,8 +112,7 @@ def scope_items(scope: str | None) -> list[ScopeItem]:
             continue  # nothing, or only catalogue boilerplate (技术开发、技术咨询)
         rank = len(items)
         weight = (1.0 / (1.0 + RANK_DECAY * rank)) * (SIDE_LINE_FACTOR if side else 1.0)
-        verbs = frozenset(_VERB_CLASS[m.group(0)] for m in _VERBS.finditer(cleaned))
-        items.append(ScopeItem(text, rank, round(weight, 4), verbs, side))
+        items.append(ScopeItem(text, rank, round(weight, 4), _verbs(cleaned), side))
     return items
 
 

@@ -100,8 +100,7 @@ def company_key(code: str | None, registration_no: str | None, name: str,
     return "RH" + digest
 
 
-def _code(raw: str | None, where: tuple[str, int]) -> tuple[str | None, str | None,
-                                                             Issue | None]:
+def _code(raw: str | None, line: int) -> tuple[str | None, str | None, Issue | None]:
     """(USCC, registration number, issue) of a code cell."""
     if raw is None:
         return None, None, None
@@ -115,9 +114,9 @@ def _code(raw: str | None, where: tuple[str, int]) -> tuple[str | None, str | No
             return normalise_uscc(text), None, None
         except ValueError as exc:
             if re.fullmatch(r"[0-9A-Z]{18}", text):
-                return text, None, Issue(where[1], "code", "uscc_check", "kept, flagged",
+                return text, None, Issue(line, "code", "uscc_check", "kept, flagged",
                                          str(exc))
-    return None, None, Issue(where[1], "code", "bad_code", "not used as key",
+    return None, None, Issue(line, "code", "bad_code", "not used as key",
                              f"code {raw[:40]!r} is neither a USCC nor a 15-digit number")
 
 
@@ -176,7 +175,7 @@ def _validate(cells: list[str], line: int) -> Issue | None:
 def _row(cells: list[str], line: int, file: str, issues: list[Issue]) -> dict[str, Any]:
     raw = {k: missing(v) for k, v in zip(FIELDS, cells, strict=True)}
     name = fold_registry_name(str(raw["name"]))
-    uscc, reg_no, problem = _code(raw["code"], (file, line))
+    uscc, reg_no, problem = _code(raw["code"], line)
     if problem:
         issues.append(problem)
     capital, problem = _capital(raw["capital"], line)

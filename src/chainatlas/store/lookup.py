@@ -254,25 +254,23 @@ class Chain:
         return {"chain_id": self.chain_id, "name_zh": self.name_zh}
 
 
-# Chains of file stores, by (path, text, generation): every ranking and page resolves its
+# Chains of file stores, by (path, text): every ranking and page resolves its
 # chain, and two queries per call cost ~1.7 ms. Chains change only when templates are
 # stored (:func:`chains_changed`, called by classification), and a store file is written
 # by one process at a time (DuckDB's lock), so the cache cannot go stale; in-memory
 # stores are never cached.
-_CHAINS: dict[tuple[str, str, int], Chain] = {}
-_GENERATION = [0]
+_CHAINS: dict[tuple[str, str], Chain] = {}
 
 
 def chains_changed() -> None:
     """Forget cached chains (call after writing ``chains`` / ``chain_nodes``)."""
-    _GENERATION[0] += 1
     _CHAINS.clear()
 
 
 def chain_from_text(db: Database, text: str) -> Chain:
     """The stored chain by id (biomedicine) or Chinese name (生物医药), with its nodes."""
     query = text.strip()
-    key = (db.path, query, _GENERATION[0])
+    key = (db.path, query)
     if db.path != ":memory:" and key in _CHAINS:
         return _CHAINS[key]
     rows = db.rows("SELECT * FROM chains WHERE chain_id = ? OR name_zh = ?", [query, query])
