@@ -20,7 +20,13 @@ Output: ``--out`` gets ``uscc,stratum,theme_group,source`` (ids only, safe to ke
 ``--reading`` (default under /tmp, never commit it) gets the rows' text for the labeller,
 as it is CC BY-NC-SA registry content.
 
+The independent test sample (``registry_test.csv``) was drawn with
+``--seed 20261202 --random 120 --theme 16 --maker 6 --exclude benchmarks/labels/registry_dev.csv``:
+a different seed, no firm of the development set, and labelled by readers who had not seen
+the classifier's output on it.
+
 Usage: python benchmarks/labels/sample_registry.py [--registry DIR] [--out FILE] [--reading FILE]
+       [--seed N] [--random N] [--theme N] [--maker N] [--exclude LABELS.csv]
 """
 
 from __future__ import annotations
@@ -98,7 +104,17 @@ def main() -> None:
     ap.add_argument("--registry", default="/work/shared/data/registry/csv", type=Path)
     ap.add_argument("--out", default="/tmp/chainatlas_labels/sample_ids.csv", type=Path)
     ap.add_argument("--reading", default="/tmp/chainatlas_labels/sample_text.csv", type=Path)
+    ap.add_argument("--seed", default=SEED, type=int)
+    ap.add_argument("--random", default=N_RANDOM, type=int, dest="n_random")
+    ap.add_argument("--theme", default=N_THEME_PER_GROUP, type=int, dest="n_theme")
+    ap.add_argument("--maker", default=N_THEME_MAKER_PER_GROUP, type=int, dest="n_maker")
+    ap.add_argument("--exclude", type=Path, default=None,
+                    help="a labels CSV whose uscc column is never drawn again")
     args = ap.parse_args()
+    excluded: set[str] = set()
+    if args.exclude is not None:
+        with open(args.exclude, encoding="utf-8", newline="") as fh:
+            excluded = {row["uscc"] for row in csv.DictReader(fh)}
 
     counts: Counter[str] = Counter()
     rows: list[tuple[str, list[str]]] = []
@@ -115,14 +131,15 @@ def main() -> None:
         rows.append((source, fields))
 
     eligible = [(s, f) for s, f in rows
-                if f[1].strip() not in ("", "N/A") and counts[f[1].strip()] == 1]
+                if f[1].strip() not in ("", "N/A") and counts[f[1].strip()] == 1
+                and f[1] not in excluded]
     print(f"rows {n_all}, malformed {n_bad}, non-Hebei well-formed {len(rows)}, "
           f"eligible {len(eligible)}")
 
-    rng = random.Random(SEED)
+    rng = random.Random(args.seed)
     picked: list[tuple[str, str, str, list[str]]] = []
     taken: set[str] = set()
-    for source, fields in rng.sample(eligible, N_RANDOM):
+    for source, fields in rng.sample(eligible, args.n_random):
         picked.append(("random", "", source, fields))
         taken.add(fields[1])
 
@@ -139,9 +156,9 @@ def main() -> None:
         for prov in provinces:
             rng.shuffle(by_prov[prov])
         n = 0
-        while n < N_THEME_PER_GROUP and any(by_prov.values()):
+        while n < args.n_theme and any(by_prov.values()):
             for prov in provinces:
-                if n >= N_THEME_PER_GROUP:
+                if n >= args.n_theme:
                     break
                 while by_prov[prov]:
                     source, fields = by_prov[prov].pop()
@@ -165,9 +182,9 @@ def main() -> None:
         for prov in provinces:
             rng.shuffle(by_prov[prov])
         n = 0
-        while n < N_THEME_MAKER_PER_GROUP and any(by_prov.values()):
+        while n < args.n_maker and any(by_prov.values()):
             for prov in provinces:
-                if n >= N_THEME_MAKER_PER_GROUP or not by_prov[prov]:
+                if n >= args.n_maker or not by_prov[prov]:
                     continue
                 source, fields = by_prov[prov].pop()
                 picked.append(("theme", group, source, fields))

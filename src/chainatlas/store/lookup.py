@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from chainatlas.errors import NotFoundError
-from chainatlas.store.query import compose, level_column, level_order, param
+from chainatlas.store.query import UNIVERSES, compose, level_column, level_order, param
 
 if TYPE_CHECKING:
     from chainatlas.store.database import Database
@@ -344,3 +344,27 @@ def region_names(db: Database, adcodes: Iterable[str]) -> dict[str, str]:
         return {}
     return {str(a): str(n) for a, n in db.execute(
         "SELECT adcode, name FROM regions WHERE list_contains(?, adcode)", [wanted]).fetchall()}
+
+
+# --------------------------------------------------------------------------- universes
+
+_UNIVERSE_WORDS = {"listed": "listed", "上市": "listed", "上市企业": "listed",
+                   "registry": "registry", "登记": "registry", "工商登记": "registry",
+                   "工商登记企业": "registry", "all": "all", "全部": "all", "全部企业": "all"}
+
+
+def default_universe(db: Database) -> str:
+    """``all`` when registry firms are loaded, else ``listed`` (the issue's default)."""
+    loaded = db.scalar("SELECT EXISTS (SELECT 1 FROM companies WHERE origin = 'registry')")
+    return "all" if loaded else "listed"
+
+
+def as_universe(db: Database, text: str | None) -> str:
+    """A universe id from user text (id or Chinese name); None means the default."""
+    if text is None or not text.strip():
+        return default_universe(db)
+    found = _UNIVERSE_WORDS.get(text.strip().lower())
+    if found is None:
+        choices = ", ".join(f"{key} ({name})" for key, name in UNIVERSES.items())
+        raise NotFoundError(f"unknown firm universe {text!r}; choose one of {choices}")
+    return found

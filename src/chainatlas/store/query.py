@@ -13,7 +13,8 @@ The rules that several queries share live here once:
   by that year, whichever came first (``chain_firms.first_year`` stores the same rule);
 - :func:`size_order`: firms are ranked by registered capital, then employees;
 - :func:`level_column`: the firm column a region level filters on;
-- :func:`level_order`: provinces before cities before districts.
+- :func:`level_order`: provinces before cities before districts;
+- :func:`in_universe`: which firms an analysis counts (listed, registry or all).
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ LEVEL_COLUMNS = {"province": "province_adcode", "city": "city_adcode",
                  "district": "region_adcode"}
 #: Levels in the order a region lookup prefers them.
 LEVEL_RANK = {"province": 0, "city": 1, "district": 2}
+#: The firm universes an analysis can count, with the Chinese name every output shows.
+#: ``all`` is every firm in the store: listed, registry and the user's own roster firms.
+UNIVERSES = {"listed": "上市企业", "registry": "工商登记企业", "all": "全部企业"}
 
 
 @dataclass(frozen=True)
@@ -141,3 +145,12 @@ def level_order(alias: str | None = None) -> Q:
 def in_area(level: str, adcode: str, alias: str = "c") -> Q:
     """Condition: the firm row ``alias`` lies in the area of this level and adcode."""
     return Q(f"{ident(alias).text}.{level_column(level)} = ?", (adcode,))
+
+
+def in_universe(universe: str, alias: str = "c") -> Q:
+    """Condition: the firm row ``alias`` (companies or chain_firms) is in the universe."""
+    if universe not in UNIVERSES:
+        raise ValueError(f"unknown universe {universe!r}")
+    if universe == "all":
+        return TRUE
+    return Q(f"{ident(alias).text}.origin = ?", (universe,))
