@@ -11,7 +11,13 @@
 (b) Well-known listed firms (``labels/listed_expected.csv``): on the full store, is the
     firm's strongest placement in the expected chain on the expected node (or below it)?
 
+``--labels FILE`` evaluates another labelled set of the same columns (the independent test
+sample ``labels/registry_test.csv``); ``--explain`` prints, for each miss, the firm's name,
+the start of its scope and the evidence of its placements (registry text goes to the
+terminal only, never into a file of the repository).
+
 Usage: python benchmarks/eval_registry.py [--mirror DIR] [--db FILE] [--worst N]
+       [--labels FILE] [--explain]
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from _common import add_store_args, open_store
 
 from chainatlas.build import refresh_derived
 from chainatlas.chains.classify import classify_store
+from chainatlas.chains.evidence import evidence_from_json, evidence_zh
 from chainatlas.chains.templates import load_templates
 from chainatlas.sources.registry import RegistryRows, dedupe, parse_registry_text
 from chainatlas.sources.registry_files import (
@@ -46,10 +53,10 @@ CHAINS = ("biomedicine", "electronics", "advanced_equipment", "modern_food",
           "commerce_logistics")
 
 
-def read_labels() -> dict[str, dict[str, Any]]:
+def read_labels(path: Path) -> dict[str, dict[str, Any]]:
     """USCC -> stratum and {chain: top node}; 'unclear' rows left out."""
     out = {}
-    with (LABELS / "registry_dev.csv").open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             if row["chains"] == "unclear":
                 continue
@@ -137,18 +144,31 @@ def print_score(title: str, result: dict[str, Any]) -> None:
 
 
 def worst(labels: dict[str, dict[str, Any]], pred: dict[str, dict[str, str]],
-          ids: dict[str, str], db: Database, top: int) -> None:
+          ids: dict[str, str], db: Database, top: int, explain: bool) -> None:
     print(f"\nworst misses (up to {top}; USCC, labelled -> predicted):")
     shown = 0
     for uscc, lab in labels.items():
         got = pred.get(ids.get(uscc, ""), {})
         if got != lab["truth"] and shown < top:
             print(f"  {uscc} [{lab['stratum']}] {lab['truth'] or 'none'} -> {got or 'none'}")
+            if explain and uscc in ids:
+                explain_firm(db, ids[uscc])
             shown += 1
 
 
-def evaluate_registry(mirror: Path, top: int) -> None:
-    labels = read_labels()
+def explain_firm(db: Database, cid: str) -> None:
+    """Name, scope start and placement evidence of one firm (terminal only)."""
+    name, scope = db.execute("SELECT full_name, business_scope FROM companies "
+                             "WHERE company_id = ?", [cid]).fetchone() or ("", "")
+    print(f"      {name} | {(scope or '')[:110]}")
+    for node, conf, method, evidence in db.execute(
+            "SELECT node_id, confidence, method, evidence FROM firm_nodes "
+            "WHERE company_id = ? ORDER BY confidence DESC", [cid]).fetchall():
+        print(f"      -> {node} {conf:.2f} {method} {evidence_zh(evidence_from_json(evidence))}")
+
+
+def evaluate_registry(mirror: Path, top: int, path: Path, explain: bool) -> None:
+    labels = read_labels(path)
     start = time.perf_counter()
     rows = registry_rows(mirror, set(labels))
     db = Database()
@@ -159,11 +179,11 @@ def evaluate_registry(mirror: Path, top: int) -> None:
     refresh_derived(db)
     ids = {str(r["uscc"]): str(r["company_id"]) for r in rows}
     pred = predictions(db)
-    print(f"registry development set: {len(labels)} labelled firms, {len(ids)} found in the "
+    print(f"registry set {path.name}: {len(labels)} labelled firms, {len(ids)} found in the "
           f"mirror ({time.perf_counter() - start:.1f} s)")
     for stratum in ("random", "theme", None):
         print_score(f"stratum {stratum or 'all'}", score(labels, pred, ids, stratum))
-    worst(labels, pred, ids, db, top)
+    worst(labels, pred, ids, db, top, explain)
 
 
 def evaluate_listed(db: Database) -> None:
@@ -198,10 +218,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_store_args(parser)
     parser.add_argument("--worst", type=int, default=15)
+    parser.add_argument("--labels", type=Path, default=LABELS / "registry_dev.csv")
+    parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--skip-listed", action="store_true")
     args = parser.parse_args()
     if not args.mirror:
         sys.exit("set --mirror or CHAINATLAS_MIRROR")
-    evaluate_registry(Path(args.mirror), args.worst)
+    evaluate_registry(Path(args.mirror), args.worst, args.labels, args.explain)
+    if args.skip_listed:
+        return
     with open_store(args.db, args.mirror, args.rebuild) as db:
         evaluate_listed(db)
 

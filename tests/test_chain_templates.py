@@ -142,7 +142,7 @@ def test_template_to_dict_is_json_able(tmp_path: Path) -> None:
     assert again["nodes"][1] == {
         "id": "up_a", "name_zh": "原料甲", "name_en": "Material A", "stage": "上游",
         "parent": "up", "level": 2, "children": [], "keywords": ["原料甲", "甲材料"],
-        "exclude": [], "shenwan": [], "gbt": []}
+        "scope_keywords": [], "exclude": [], "shenwan": [], "gbt": []}
     assert again["edges"][0] == {"from": "up_a", "to": "mid", "note_zh": "供应"}
 
 

@@ -116,7 +116,8 @@ class ScopeMatcher:
     def __init__(self, templates: Mapping[str, ChainTemplate]) -> None:
         self._keys = [(cid, n.id) for cid, t in templates.items() for n in t.nodes]
         nodes = [n for t in templates.values() for n in t.nodes]
-        self._auto = _targets([(i, n.keywords, n.exclude) for i, n in enumerate(nodes)])
+        self._auto = _targets([(i, (*n.keywords, *n.scope_keywords), n.exclude)
+                               for i, n in enumerate(nodes)])
 
     def match(self, scope: str | None) -> dict[tuple[str, str], list[str]]:
         """(chain_id, node_id) -> distinct keywords found in the scope's clauses."""

@@ -8,8 +8,14 @@ and the verb tells what the firm does with the goods it names — 生产/制造/
 into clauses (at ；;。 and line ends, and at 主营/兼营 markers), drops boilerplate, and gives
 each clause:
 
-- ``activities``: the verbs' classes found in the clause (a clause ``生产、销售：A、B``
-  both makes and sells; ``A、B的零售`` sells);
+- ``activities``: the verbs' classes that govern the clause's goods (a clause
+  ``生产、销售：A、B`` makes and sells A and B; ``A、B的零售`` sells). A clause holding
+  several verb phrases (``经营移动电话业务、信息服务、设备销售``) is cut at its list marks
+  (、，) into parts, each governed by its own verb: a verb before a colon governs the
+  verbless items after it, and so does a verb leading its item (``销售五金、电子产品``);
+  a trailing verb governs its own item and the verbless ones just before it
+  (``钢材、建材零售``); consecutive items under the same verbs stay one part, of
+  the clause's rank and weight;
 - ``weight``: 1.0 for the first substantive clause, then 1 / (1 + 0.25 × rank), halved
   for 兼营 side lines — a firm is what it lists first.
 
@@ -29,7 +35,7 @@ RANK_DECAY = 0.25
 
 _PRODUCE = ("生产", "制造", "加工", "研制", "种植", "养殖", "饲养", "屠宰", "酿造", "培育",
             "组装", "装配", "印制", "冶炼", "铸造", "锻造", "提取", "炮制", "配制", "制作",
-            "烘焙", "生产经营", "来料加工", "制药", "研发")
+            "烘焙", "生产经营", "来料加工", "制药", "研发", "产销")
 _TRADE = ("销售", "批发", "零售", "经销", "代销", "购销", "收购", "进出口", "贸易", "门市",
           "供应", "专卖", "代购", "零兑", "批零")
 _SERVICE = ("服务", "施工", "安装", "维修", "修理", "咨询", "设计", "租赁", "运输", "货运",
@@ -43,7 +49,9 @@ _VERBS = re.compile("|".join(sorted(map(re.escape, _VERB_CLASS), key=len, revers
 # is construction, 代理记账 is a service; a 生产资料 trader sells).
 _FALSE_VERBS = re.compile(r"生产资料|生产所需|生活资料|房地产开发|技术开发|技术服务|技术咨询|"
                           r"技术转让|技术推广|信息咨询|企业管理咨询|商务咨询|投资咨询|"
-                          r"自营和代理|代理各类商品|进出口业务|进出口权")
+                          r"自营和代理|代理各类商品|进出口业务|进出口权|"
+                          r"医疗器械|医疗用品|医疗设备|医疗仪器|医疗卫生用品|"
+                          r"(?:总公司|本公司|本企业|本厂|公司|厂家)(?:所|自己)?生产的?|自产")
 # Licence and permission notes: never evidence of a business line.
 _BOILERPLATE = re.compile(
     r"[（(【][^（）()【】]*(?:依法须经批准|许可|有效期|审批|批准|不含|不包含|不包括|除外|凭|涉及|"
@@ -55,12 +63,19 @@ _BOILERPLATE = re.compile(
 _BOILERPLATE_HINT = re.compile(r"批准|许可|有效期|审批|不含|不包|除外|凭|涉及|专项|资质|限分支|"
                                r"未经|须经|经营范围|法律|项目[:：]")
 _CLAUSE_SPLIT = re.compile(r"[；;。\n\r]+|(?=兼营[:：])|(?=主营[:：])")
+_PHRASE_SPLIT = re.compile(r"[，,、]+")
+_LIST_SPLIT = re.compile(r"[、，,]+")
+# What may stand beside verbs in an item that is only verbs (销售及, 生产和, 加工：).
+_BARE_LEFTOVER = re.compile(r"[\s及和与并兼、:：的*＊]+")
+LIST_TRADE_ITEMS = 4
+# A verb that ends in a colon (销售：A，B) governs the phrases after it.
+_GOVERNS_AFTER = re.compile(r"[:：]\s*\S")
 _MARKER = re.compile(r"^\s*(主营|兼营)\s*[:：]\s*")
 _EMPTY = re.compile(r"^[\s、，,.·:：*＊\-—]*$")
 _MAKER_NAME = re.compile(r"(厂|制药|药业|制品|食品|机械|电子|电器|工业|酒业|饮品|"
                          r"乳业|器械|仪器|设备)(有限责任公司|有限公司|股份有限公司|公司)?$")
 _TRADER_NAME = re.compile(r"(商店|商行|门市部|经营部|商场|超市|批发部|贸易|商贸|供销|经销|"
-                          r"销售|百货|药店|药房|零售|购物)")
+                          r"销售|百货|药店|药房|零售|购物|物资|工贸|科贸|经贸)")
 
 
 @dataclass(frozen=True)
@@ -107,21 +122,73 @@ def scope_items(scope: str | None) -> list[ScopeItem]:
             side = marker.group(1) == "兼营"
             raw = raw[marker.end():]
         text = raw.strip(" 、，,.·:：")
-        cleaned = _FALSE_VERBS.sub("", text)
-        if _EMPTY.match(cleaned):
+        if _EMPTY.match(_FALSE_VERBS.sub("", text)):
             continue  # nothing, or only catalogue boilerplate (技术开发、技术咨询)
-        rank = len(items)
+        rank = len({item.rank for item in items})
         weight = (1.0 / (1.0 + RANK_DECAY * rank)) * (SIDE_LINE_FACTOR if side else 1.0)
-        items.append(ScopeItem(text, rank, round(weight, 4), _verbs(cleaned), side))
+        items.extend(ScopeItem(part, rank, round(weight, 4), verbs, side)
+                     for part, verbs in governed_parts(text))
     return items
+
+
+def governed_parts(clause: str) -> list[tuple[str, frozenset[str]]]:
+    """The clause cut into runs of list items under the same verbs (module docstring)."""
+    phrases = _join_bare_verbs([p for p in _PHRASE_SPLIT.split(clause) if p.strip()])
+    verbs = [_verbs(_FALSE_VERBS.sub("", p)) for p in phrases]
+    if len(phrases) < 2 or not any(verbs):
+        return [(clause, frozenset().union(*verbs))]
+    governed: list[frozenset[str]] = []
+    carry: frozenset[str] = frozenset()
+    pending: list[int] = []
+    for i, (phrase, found) in enumerate(zip(phrases, verbs, strict=True)):
+        if not found:
+            governed.append(carry)
+            if not carry:
+                pending.append(i)
+            continue
+        governed.append(found)
+        # A verb before a colon or leading its item (销售：A、B; 销售A、B) governs what
+        # follows; a trailing one (A、B的零售) what came before.
+        colon = _GOVERNS_AFTER.search(phrase) or _VERBS.match(_FALSE_VERBS.sub("", phrase))
+        if not colon:
+            for j in pending:  # 钢材、建材零售: the verb governs the items before it
+                governed[j] = found
+        pending = []
+        carry = found if colon else frozenset()
+    parts: list[tuple[str, frozenset[str]]] = []
+    for phrase, found in zip(phrases, governed, strict=True):
+        if parts and parts[-1][1] == found:
+            parts[-1] = (parts[-1][0] + "、" + phrase, found)
+        else:
+            parts.append((phrase, found))
+    return parts
+
+
+def _join_bare_verbs(phrases: list[str]) -> list[str]:
+    """Join an item that is only verbs to its neighbour: ``加工、销售：A`` governs A by both
+    verbs (joined forward), ``A的生产、销售`` too (joined back)."""
+    out: list[str] = []
+    for i, phrase in enumerate(phrases):
+        bare = not _BARE_LEFTOVER.sub("", _VERBS.sub("", phrase))
+        if bare and i + 1 < len(phrases) and _VERBS.match(phrases[i + 1].lstrip()):
+            phrases[i + 1] = phrase + "、" + phrases[i + 1]
+        elif bare and out and _verbs(_FALSE_VERBS.sub("", out[-1])):
+            out[-1] = out[-1] + "、" + phrase
+        else:
+            out.append(phrase)
+    return out
 
 
 def clause_activity(item: ScopeItem, name_hint: str | None = None) -> str | None:
     """What a clause does: produce when it makes (a maker that also sells its products is
-    a maker), else trade, else service; a verbless clause takes the name's hint."""
+    a maker), else trade, else service; a verbless clause takes the name's hint, and
+    without one a long verbless goods list (``LIST_TRADE_ITEMS`` or more) is a trade list:
+    makers name a few products, the 1990s' 物资/实业 firms listed what they dealt in."""
     for activity in (PRODUCE, TRADE, SERVICE):
         if activity in item.activities:
             return activity
+    if name_hint is None and len(_LIST_SPLIT.split(item.text)) >= LIST_TRADE_ITEMS:
+        return TRADE
     return name_hint
 
 
@@ -139,8 +206,9 @@ def name_activity(name: str | None) -> str | None:
     """The activity a firm's name shows (trade for …商店/贸易, produce for …厂/制药)."""
     if not name:
         return None
-    if _TRADER_NAME.search(name):
-        return TRADE
-    if _MAKER_NAME.search(name):
+    # The word nearest the end names the firm (…工贸天一机械配件厂 is a factory).
+    trader = [m.end() for m in _TRADER_NAME.finditer(name)]
+    maker = _MAKER_NAME.search(name)
+    if maker and (not trader or maker.end() > trader[-1]):
         return PRODUCE
-    return None
+    return TRADE if trader else None

@@ -48,9 +48,11 @@ TRADE_CHILDREN = {"bm_circulation": {"批发": "bm_distribution", "零售": "bm_
                   "cl_commerce": {"批发": "cl_wholesale_trade"}}
 SERVICE_HOME = ("advanced_equipment", "ae_services")
 _REPAIR = ("维修", "修理", "安装", "保养", "检修", "调试")
+#: How far before a repair verb (in characters) the repaired equipment may be named.
+REPAIR_REACH = 6
 # What an equipment after-market service works on, when no node keyword names it.
-_EQUIPMENT_WORDS = ("汽车", "机动车", "车辆", "摩托车", "农机", "机械", "机电", "电机", "电梯",
-                    "锅炉", "设备")
+_EQUIPMENT_WORDS = ("汽车", "机动车", "车辆", "货车", "摩托车", "农机", "机械", "机电", "电机",
+                    "电梯", "锅炉", "机械设备", "机电设备")
 NAME_WEIGHT = 0.8
 # Goods words of registration scopes (generic, unlike the templates' product keywords):
 # a selling clause naming them trades drugs or food, whatever else it lists.
@@ -106,10 +108,17 @@ class ScopeReader:
 
     def read(self, scope: str | None, name: str | None = None) -> dict[Key, list[ClauseHit]]:
         """(chain_id, node_id) -> the clauses that place the firm there."""
-        items = scope_items(scope)
+        out = self._read_items(scope_items(scope), name)
+        if not out and name:
+            # The scope names nothing of the chains (N/A, boilerplate, "the parent's
+            # licensed scope"): read the name, as an analyst would (…卫生院, …营业厅).
+            out = self._read_items([ScopeItem(name, 0, NAME_WEIGHT, frozenset(), False)],
+                                   name)
+        return out
+
+    def _read_items(self, items: list[ScopeItem], name: str | None
+                    ) -> dict[Key, list[ClauseHit]]:
         hint = name_activity(name)
-        if not items and name:
-            items = [ScopeItem(name, 0, NAME_WEIGHT, frozenset(), False)]
         out: dict[Key, list[ClauseHit]] = {}
         # An unnamed trade line counts only where trading is the firm's main line.
         trader = bool(items) and clause_activity(items[0], hint) == TRADE
@@ -117,16 +126,16 @@ class ScopeReader:
         keep = ("biomedicine",) if any(w in (name or "") for w in _MEDICAL_NAME) else (
             GENERAL_TRADE[0],) if any(w in (name or "") for w in _FUEL_NAME) else None
         matched = self.matcher.match_clauses([item.text for item in items])
-        for item, hits in zip(items, matched, strict=True):
+        for index, (item, hits) in enumerate(zip(items, matched, strict=True)):
             activity = clause_activity(item, hint)
-            for key, hit in self._clause(item, hits, activity, trader).items():
+            for key, hit in self._clause(item, hits, activity, trader, index == 0).items():
                 if keep and activity == TRADE and key[0] not in keep:
                     continue
                 out.setdefault(key, []).append(hit)
         return out
 
     def _clause(self, item: ScopeItem, matched: Mapping[Key, list[str]], activity: str | None,
-                trader: bool) -> dict[Key, ClauseHit]:
+                trader: bool, first: bool) -> dict[Key, ClauseHit]:
         hits = {key: tuple(words) for key, words in matched.items()}
         if activity == TRADE:
             hits.update(_goods_hits(item.text))
@@ -150,17 +159,18 @@ class ScopeReader:
             elif activity == PRODUCE and key in self._trade:
                 continue
             elif activity == SERVICE and key in self._equipment and _repairs(item.text):
-                # Repair is the firm's business only as its first line: a dealer's or a
-                # haulier's workshop is part of its trade or transport.
-                if item.rank == 0:
+                # Repair is the firm's business only as its first line (a dealer's or a
+                # haulier's workshop is part of its trade or transport), and only of the
+                # equipment it names (a builder's 设备安装 or 维修林道 is not).
+                if first and _repairs(item.text, words):
                     put(SERVICE_HOME, words, key[1])
             else:
                 put(key, words)
         if activity == TRADE and not found and trader and not any(
                 w in item.text for w in NOT_GOODS):
             put(self._trade_home(GENERAL_TRADE[0], item.text), ("销售",), None)
-        elif activity == SERVICE and not found and _repairs(item.text) and item.rank == 0:
-            words = tuple(w for w in _EQUIPMENT_WORDS if w in item.text)
+        elif activity == SERVICE and not found and first and _repairs(item.text):
+            words = tuple(w for w in _EQUIPMENT_WORDS if _repairs(item.text, (w,)))
             if words:
                 put(SERVICE_HOME, words, None)
         return found
@@ -200,5 +210,14 @@ def _goods_hits(text: str) -> dict[Key, tuple[str, ...]]:
     return out
 
 
-def _repairs(text: str) -> bool:
-    return any(word in text for word in _REPAIR)
+def _repairs(text: str, objects: tuple[str, ...] = ()) -> bool:
+    """Whether the text repairs or installs something; with ``objects``, one of them,
+    named just before the verb (汽车维修, 机电设备的安装、维修)."""
+    for verb in _REPAIR:
+        at = text.find(verb)
+        while at >= 0:
+            if not objects or any(w in text[max(0, at - REPAIR_REACH - len(w)):at]
+                                  for w in objects):
+                return True
+            at = text.find(verb, at + 1)
+    return False

@@ -4,6 +4,7 @@ A chain template describes one industry chain (产业链) as a tree of nodes (�
 most three levels, each placed upstream, midstream or downstream (上游 / 中游 / 下游), plus
 explicit supply edges between nodes. Every node carries the signals that place firms on
 it: Chinese product keywords (with exclusion keywords against classic false positives),
+``scope_keywords`` matched only in business scopes (how registrations word a business),
 Shenwan 2021 industry codes and GB/T 4754-2017 four-digit class codes.
 
 Five curated chains ship inside the package (``BUILTIN_DIR``). Users add chains, or
@@ -63,10 +64,10 @@ _SHENWAN = re.compile(r"^[0-9]{6}$")
 _GBT = re.compile(r"^[0-9]{4}$")
 
 _TOP_FIELDS = ("id", "name_zh", "name_en", "description_zh", "nodes", "edges")
-_NODE_FIELDS = ("id", "name_zh", "name_en", "stage", "parent", "keywords", "exclude",
-                "shenwan", "gbt")
+_NODE_FIELDS = ("id", "name_zh", "name_en", "stage", "parent", "keywords", "scope_keywords",
+                "exclude", "shenwan", "gbt")
 _EDGE_FIELDS = ("from", "to", "note_zh")
-_LIST_FIELDS = ("keywords", "exclude", "shenwan", "gbt")
+_LIST_FIELDS = ("keywords", "scope_keywords", "exclude", "shenwan", "gbt")
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,10 @@ class Node:
     exclude: tuple[str, ...] = ()
     shenwan: tuple[str, ...] = ()
     gbt: tuple[str, ...] = ()
+    #: Extra words matched in business scopes only, never in product names: how a
+    #: registration phrases the business (计算机网络工程, 移动通信业务) differs from how a
+    #: listed firm names its product lines.
+    scope_keywords: tuple[str, ...] = ()
     #: Depth in the tree: 1 for a root node.
     level: int = 1
     #: Ids of the direct children, in file order.
@@ -173,6 +178,7 @@ class _RawNode:
     exclude: tuple[str, ...]
     shenwan: tuple[str, ...]
     gbt: tuple[str, ...]
+    scope_keywords: tuple[str, ...]
     line: int | None
     #: False when a list field (keywords, codes) had problems: skip the no-signal check.
     lists_ok: bool
@@ -201,7 +207,7 @@ def _parse_node(out: Collector, raw: Any, i: int) -> _RawNode | None:
     parent = check_text(out, raw, "parent", f"{label}.parent", path, required=False)
     before_lists = len(out.problems)
     lists = {key: check_list(out, raw, key, f"{label}.{key}", path) for key in _LIST_FIELDS}
-    for j, kw in enumerate(lists["keywords"]):
+    for j, kw in enumerate((*lists["keywords"], *lists["scope_keywords"])):
         if kw in lists["exclude"]:
             out.add(f"{label}.keywords", f"keyword {kw!r} is also listed in exclude",
                     *path, "keywords", j)
@@ -218,7 +224,7 @@ def _parse_node(out: Collector, raw: Any, i: int) -> _RawNode | None:
         return None
     return _RawNode(i, nid, name_zh or "", name_en or "", stage or "", parent,
                     lists["keywords"], lists["exclude"], lists["shenwan"], lists["gbt"],
-                    out.lines.of(*path), lists_ok)
+                    lists["scope_keywords"], out.lines.of(*path), lists_ok)
 
 
 def _parse_tree(out: Collector, raw_nodes: list[Any]) -> list[Node] | None:
@@ -280,14 +286,15 @@ def _parse_tree(out: Collector, raw_nodes: list[Any]) -> list[Node] | None:
                         if isinstance(r, dict) and r.get("parent")}
     for rn in by_id.values():
         if rn.id not in declared_parents and rn.lists_ok \
-                and not (rn.keywords or rn.shenwan or rn.gbt):
+                and not (rn.keywords or rn.scope_keywords or rn.shenwan or rn.gbt):
             out.add(f"nodes[{rn.id}]", "leaf node has no classification signal: give it "
                     "keywords, shenwan or gbt codes", "nodes", rn.index)
     if len(out.problems) > before or len(by_id) != len(raw_nodes):
         return None
     return [Node(id=rn.id, name_zh=rn.name_zh, name_en=rn.name_en, stage=rn.stage,
                  parent=rn.parent, keywords=rn.keywords, exclude=rn.exclude,
-                 shenwan=rn.shenwan, gbt=rn.gbt, level=levels[rn.id],
+                 shenwan=rn.shenwan, gbt=rn.gbt, scope_keywords=rn.scope_keywords,
+                 level=levels[rn.id],
                  children=tuple(children[rn.id]), line=rn.line)
             for rn in parsed if rn is not None]
 
@@ -455,8 +462,8 @@ def _node_dict(n: Node) -> dict[str, Any]:
     return {
         "id": n.id, "name_zh": n.name_zh, "name_en": n.name_en, "stage": n.stage,
         "parent": n.parent, "level": n.level, "children": list(n.children),
-        "keywords": list(n.keywords), "exclude": list(n.exclude),
-        "shenwan": list(n.shenwan), "gbt": list(n.gbt),
+        "keywords": list(n.keywords), "scope_keywords": list(n.scope_keywords),
+        "exclude": list(n.exclude), "shenwan": list(n.shenwan), "gbt": list(n.gbt),
     }
 
 
