@@ -6,6 +6,7 @@ import pytest
 
 from chainatlas.chains.scope import (
     PRODUCE,
+    RANK_DECAY,
     SERVICE,
     TRADE,
     activities,
@@ -21,7 +22,8 @@ def test_boilerplate_and_licence_notes_are_dropped() -> None:
             "汽油(许可证有效期至2019年9月19日)零售")
     assert strip_boilerplate(text) == "片剂、胶囊剂生产；汽油零售"
     assert [i.text for i in scope_items("技术开发、技术咨询；销售五金交电")] == ["销售五金交电"]
-    assert scope_items(None) == [] and scope_items("N") != []
+    assert scope_items(None) == [] and scope_items("N") == []  # too short to be a line
+    assert [i.text for i in scope_items("网络技术开发；汽车修理")] == ["汽车修理"]
 
 
 def test_main_and_side_lines_are_weighted_by_rank() -> None:
@@ -29,7 +31,7 @@ def test_main_and_side_lines_are_weighted_by_rank() -> None:
     assert [(i.text, i.side) for i in items] == [
         ("低压电器及元件", False), ("塑料制品", True), ("日用百货", True)]
     assert items[0].weight == 1.0
-    assert items[1].weight == pytest.approx(0.5 / 1.25)
+    assert items[1].weight == pytest.approx(0.5 / (1 + RANK_DECAY), abs=1e-4)
     assert items[2].weight < items[1].weight
 
 

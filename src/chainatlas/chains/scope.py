@@ -31,37 +31,44 @@ from dataclasses import dataclass
 
 PRODUCE, TRADE, SERVICE = "produce", "trade", "service"
 SIDE_LINE_FACTOR = 0.5
-RANK_DECAY = 0.25
+RANK_DECAY = 0.5
 
 _PRODUCE = ("生产", "制造", "加工", "研制", "种植", "养殖", "饲养", "屠宰", "酿造", "培育",
             "组装", "装配", "印制", "冶炼", "铸造", "锻造", "提取", "炮制", "配制", "制作",
             "烘焙", "生产经营", "来料加工", "制药", "研发", "产销")
 _TRADE = ("销售", "批发", "零售", "经销", "代销", "购销", "收购", "进出口", "贸易", "门市",
-          "供应", "专卖", "代购", "零兑", "批零")
+          "供应", "专卖", "代购", "零兑", "批零", "供销")
 _SERVICE = ("服务", "施工", "安装", "维修", "修理", "咨询", "设计", "租赁", "运输", "货运",
             "仓储", "配送", "装卸", "搬运", "餐饮", "住宿", "检测", "检验", "培训", "诊疗",
             "医疗", "治疗", "开发", "集成", "代理", "快递", "物流", "经纪", "中介", "美容",
-            "保洁", "工程", "承包", "承揽")
+            "保洁", "工程", "承包", "承揽", "维护", "改造")
 _VERB_CLASS = {w: PRODUCE for w in _PRODUCE} | {w: TRADE for w in _TRADE} | {
     w: SERVICE for w in _SERVICE}
 _VERBS = re.compile("|".join(sorted(map(re.escape, _VERB_CLASS), key=len, reverse=True)))
 # Words that contain a verb but are not that activity (技术开发 is boilerplate, 房地产开发
 # is construction, 代理记账 is a service; a 生产资料 trader sells).
-_FALSE_VERBS = re.compile(r"生产资料|生产所需|生活资料|房地产开发|技术开发|技术服务|技术咨询|"
-                          r"技术转让|技术推广|信息咨询|企业管理咨询|商务咨询|投资咨询|"
-                          r"自营和代理|代理各类商品|进出口业务|进出口权|"
-                          r"医疗器械|医疗用品|医疗设备|医疗仪器|医疗卫生用品|"
-                          r"(?:总公司|本公司|本企业|本厂|公司|厂家)(?:所|自己)?生产的?|自产")
+_BOILER_VERBS = (r"生产资料|生产所需|生活资料|房地产开发|技术开发|技术服务|技术咨询|"
+                 r"技术转让|技术推广|信息咨询|企业管理咨询|商务咨询|投资咨询|"
+                 r"自营和代理|代理各类商品|进出口业务|进出口权")
+# Goods and phrases holding a verb that is not the firm's activity (医疗器械 are goods; the
+# branch selling 总公司生产的 products sells).
+_NOT_VERBS = (r"医疗器械|医疗用品|医疗设备|医疗仪器|医疗卫生用品|"
+              r"(?:总公司|本公司|本企业|本厂|公司|厂家)(?:所|自己)?生产的?|自产")
+_BOILER = re.compile(_BOILER_VERBS)
+_FALSE_VERBS = re.compile(f"{_BOILER_VERBS}|{_NOT_VERBS}")
 # Licence and permission notes: never evidence of a business line.
 _BOILERPLATE = re.compile(
     r"[（(【][^（）()【】]*(?:依法须经批准|许可|有效期|审批|批准|不含|不包含|不包括|除外|凭|涉及|"
     r"专项规定|资质证|限分支|未经|须经)[^（）()【】]*[）)】]"
     r"|依法须经批准的项目[^；;。]*|(?:以上|上述)经营范围[^；;。]*|"
     r"国家法律[^；;。]*(?:禁止|限制)[^；;。]*|法律、?法规[^；;。]*(?:禁止|限制)[^；;。]*|"
-    r"(?:一般|许可)(?:经营)?项目[:：]")
+    r"(?:法律|法规|国务院决定)[^；;。]*(?:许可|审批|自主选择)[^；;。]*|"
+    r"(?:一般|许可)(?:经营)?项目[:：]|"
+    # The foreign-trade rights of the 1990s (经营本企业自产产品的出口业务 …, 承办中外合资 …).
+    r"经营本企业[^；;。]*(?:进出口|进口|出口)业务[^；;。]*|承办[^；;。]*(?:合资|合作|三来一补)[^；;。]*")
 # Every boilerplate match holds one of these (a cheap test before the full pattern).
 _BOILERPLATE_HINT = re.compile(r"批准|许可|有效期|审批|不含|不包|除外|凭|涉及|专项|资质|限分支|"
-                               r"未经|须经|经营范围|法律|项目[:：]")
+                               r"未经|须经|经营范围|法律|项目[:：]|本企业|承办")
 _CLAUSE_SPLIT = re.compile(r"[；;。\n\r]+|(?=兼营[:：])|(?=主营[:：])")
 _PHRASE_SPLIT = re.compile(r"[，,、]+")
 _LIST_SPLIT = re.compile(r"[、，,]+")
@@ -71,6 +78,9 @@ LIST_TRADE_ITEMS = 4
 # A verb that ends in a colon (销售：A，B) governs the phrases after it.
 _GOVERNS_AFTER = re.compile(r"[:：]\s*\S")
 _MARKER = re.compile(r"^\s*(主营|兼营)\s*[:：]\s*")
+#: An item shorter than this, once boilerplate verbs are gone, is no business line.
+MIN_ITEM_CHARS = 3
+_EMPTY_CHARS = re.compile(r"[\s、，,.·:：*＊\-—]+")
 _EMPTY = re.compile(r"^[\s、，,.·:：*＊\-—]*$")
 _MAKER_NAME = re.compile(r"(厂|制药|药业|制品|食品|机械|电子|电器|工业|酒业|饮品|"
                          r"乳业|器械|仪器|设备)(有限责任公司|有限公司|股份有限公司|公司)?$")
@@ -124,10 +134,12 @@ def scope_items(scope: str | None) -> list[ScopeItem]:
         text = raw.strip(" 、，,.·:：")
         if _EMPTY.match(_FALSE_VERBS.sub("", text)):
             continue  # nothing, or only catalogue boilerplate (技术开发、技术咨询)
-        rank = len({item.rank for item in items})
-        weight = (1.0 / (1.0 + RANK_DECAY * rank)) * (SIDE_LINE_FACTOR if side else 1.0)
-        items.extend(ScopeItem(part, rank, round(weight, 4), verbs, side)
-                     for part, verbs in governed_parts(text))
+        for part, verbs in governed_parts(text):
+            if len(_EMPTY_CHARS.sub("", _BOILER.sub("", part))) < MIN_ITEM_CHARS:
+                continue  # what a boilerplate verb leaves (网络技术开发 -> 网络) says nothing
+            rank = len(items)
+            weight = (1.0 / (1.0 + RANK_DECAY * rank)) * (SIDE_LINE_FACTOR if side else 1.0)
+            items.append(ScopeItem(part, rank, round(weight, 4), verbs, side))
     return items
 
 

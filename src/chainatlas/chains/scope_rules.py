@@ -21,6 +21,7 @@ from its name alone, at a lower weight.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +55,11 @@ REPAIR_REACH = 6
 _EQUIPMENT_WORDS = ("汽车", "机动车", "车辆", "货车", "摩托车", "农机", "机械", "机电", "电机",
                     "电梯", "锅炉", "机械设备", "机电设备")
 NAME_WEIGHT = 0.8
+_SERVICE_WORDS = ("业务", "服务", "工程")
+_BUILDING = ("工程", "施工", "建筑", "承包")
+#: A goods list's head: its first half, and never fewer than this many items.
+HEAD_ITEMS = 3
+_ITEMS = re.compile(r"[、，,；;]+")
 # Goods words of registration scopes (generic, unlike the templates' product keywords):
 # a selling clause naming them trades drugs or food, whatever else it lists.
 DRUG_GOODS = ("药品", "中成药", "中药材", "中药饮片", "西药", "化学药", "生物制品", "医疗器械",
@@ -61,10 +67,17 @@ DRUG_GOODS = ("药品", "中成药", "中药材", "中药饮片", "西药", "化
 FOOD_GOODS = ("食品", "副食", "粮油", "粮食", "食用油", "水产品", "肉类", "肉食", "禽蛋", "蔬菜",
               "水果", "干鲜果品", "酒", "饮料", "茶叶", "乳制品", "糕点", "糖果", "调味品",
               "农副产品", "土特产", "冷饮")
+# Food-chain inputs and equipment (seeds, feed, packaging, machinery) are not food: sold,
+# they are general trade (an agricultural-supplies shop is 商贸流通, not 食品流通).
+NOT_FOOD_GOODS = ("种子", "种苗", "饲料", "包装", "机械", "设备", "容器", "添加剂")
+# Words that show a verbless list names goods (材料, 制品, 百货 …), not services.
+GOODS_WORDS = ("材料", "产品", "制品", "用品", "器材", "设备", "配件", "百货", "五金", "交电",
+               "建材", "原料", "农药", "化肥", "日杂", "针织", "纺织品", "钢材", "木材")
 # Sold "goods" that make nobody a trader: real estate, utilities, a maker's own output.
 NOT_GOODS = ("商品房", "房屋", "房地产", "自产产品", "本公司产品", "天然气", "燃气", "电力",
              "发电", "供水", "供热")
-_MEDICAL_NAME = ("药", "医疗", "医药", "医院")
+# Not a bare 药: 农药 and 炸药 shops are not pharmacies.
+_MEDICAL_NAME = ("医药", "药店", "药房", "药业", "药品", "药材", "中药", "兽药", "医疗", "医院")
 # Fuel stations sell convenience food and goods; they are fuel retailers (商贸流通) only.
 _FUEL_NAME = ("加油站", "加气站", "油库")
 
@@ -100,6 +113,7 @@ class ScopeReader:
 
     def __init__(self, templates: Mapping[str, ChainTemplate]) -> None:
         self.matcher = ScopeMatcher(templates)
+        self._hint: str | None = None
         self._nodes = {(cid, n.id) for cid, t in templates.items() for n in t.nodes}
         self._trade = {(cid, nid) for cid, home in TRADE_HOMES.items() if cid in templates
                        for nid in _subtree(templates[cid], home)}
@@ -108,9 +122,10 @@ class ScopeReader:
 
     def read(self, scope: str | None, name: str | None = None) -> dict[Key, list[ClauseHit]]:
         """(chain_id, node_id) -> the clauses that place the firm there."""
-        out = self._read_items(scope_items(scope), name)
-        if not out and name:
-            # The scope names nothing of the chains (N/A, boilerplate, "the parent's
+        items = scope_items(scope)
+        out = self._read_items(items, name)
+        if not out and name and not any(item.activities for item in items):
+            # The scope names no business of its own (N/A, boilerplate, "the parent's
             # licensed scope"): read the name, as an analyst would (…卫生院, …营业厅).
             out = self._read_items([ScopeItem(name, 0, NAME_WEIGHT, frozenset(), False)],
                                    name)
@@ -118,7 +133,7 @@ class ScopeReader:
 
     def _read_items(self, items: list[ScopeItem], name: str | None
                     ) -> dict[Key, list[ClauseHit]]:
-        hint = name_activity(name)
+        hint = self._hint = name_activity(name)
         out: dict[Key, list[ClauseHit]] = {}
         # An unnamed trade line counts only where trading is the firm's main line.
         trader = bool(items) and clause_activity(items[0], hint) == TRADE
@@ -152,8 +167,13 @@ class ScopeReader:
         for key, words in hits.items():
             if activity == TRADE and not _in_head(item.text, words):
                 continue  # goods at the tail of a long list are a side line
-            if activity == TRADE and key not in self._trade:
-                put(self._trade_home(key[0], item.text), words, key[1])
+            if activity == TRADE and all(_is_service(w) for w in words):
+                put(key, words)  # a service sold (电话业务, 网络工程) is the service
+            elif activity == TRADE and key not in self._trade:
+                chain = (GENERAL_TRADE[0] if key[0] == "modern_food"
+                         and all(any(g in w for g in NOT_FOOD_GOODS) for w in words)
+                         else key[0])
+                put(self._trade_home(chain, item.text), words, key[1])
             elif activity == TRADE and key[1] == TRADE_HOMES.get(key[0]):
                 put(self._trade_home(key[0], item.text), words)  # the verb picks the child
             elif activity == PRODUCE and key in self._trade:
@@ -162,14 +182,19 @@ class ScopeReader:
                 # Repair is the firm's business only as its first line (a dealer's or a
                 # haulier's workshop is part of its trade or transport), and only of the
                 # equipment it names (a builder's 设备安装 or 维修林道 is not).
-                if first and _repairs(item.text, words):
+                if first and _repairs(item.text, words) and not _builds(item.text):
                     put(SERVICE_HOME, words, key[1])
             else:
                 put(key, words)
-        if activity == TRADE and not found and trader and not any(
+        # The unnamed-goods trade line needs a selling verb: a verbless list read as trade
+        # (实业投资，创业投资，企业管理…) sells nothing unless it names goods.
+        if activity == TRADE and not found and trader and (
+                TRADE in item.activities or self._hint == TRADE
+                or any(w in item.text for w in GOODS_WORDS)) and not any(
                 w in item.text for w in NOT_GOODS):
             put(self._trade_home(GENERAL_TRADE[0], item.text), ("销售",), None)
-        elif activity == SERVICE and not found and first and _repairs(item.text):
+        elif (activity == SERVICE and not found and first and _repairs(item.text)
+              and not _builds(item.text)):
             words = tuple(w for w in _EQUIPMENT_WORDS if _repairs(item.text, (w,)))
             if words:
                 put(SERVICE_HOME, words, None)
@@ -191,8 +216,9 @@ def _subtree(template: ChainTemplate, node_id: str) -> list[str]:
 
 
 def _head(text: str) -> str:
-    """The first half of a clause (at least 12 characters)."""
-    return text[: max(len(text) // 2, 12)]
+    """The first half of a goods list, by items (at least the first HEAD_ITEMS)."""
+    items = _ITEMS.split(text)
+    return "、".join(items[: max((len(items) + 1) // 2, HEAD_ITEMS)])
 
 
 def _in_head(text: str, words: tuple[str, ...]) -> bool:
@@ -208,6 +234,16 @@ def _goods_hits(text: str) -> dict[Key, tuple[str, ...]]:
         if found:
             out[(chain, TRADE_HOMES[chain])] = found
     return out
+
+
+def _is_service(word: str) -> bool:
+    """A keyword naming a service, not goods (电话业务, 通信工程, 餐饮服务)."""
+    return any(w in word for w in _SERVICE_WORDS)
+
+
+def _builds(text: str) -> bool:
+    """Construction work: a builder's 机电设备安装工程 is not equipment after-sales."""
+    return any(w in text for w in _BUILDING)
 
 
 def _repairs(text: str, objects: tuple[str, ...] = ()) -> bool:
