@@ -193,18 +193,15 @@ def evaluate_listed(db: Database) -> None:
     hits = 0
     misses = []
     for row in expected:
-        best = db.execute(
-            "SELECT f.node_id FROM firm_nodes f JOIN companies c USING (company_id) "
-            "WHERE c.stock_code = ? AND f.chain_id = ? ORDER BY f.confidence DESC "
-            "LIMIT 20", [row["stock_code"], row["chain_id"]]).fetchall()
+        rows = db.execute(
+            "SELECT f.node_id, f.confidence FROM firm_nodes f JOIN companies c "
+            "USING (company_id) WHERE c.stock_code = ? AND f.chain_id = ?",
+            [row["stock_code"], row["chain_id"]]).fetchall()
         tree = trees[row["chain_id"]]
-        nodes = [n for (n,) in best]
-        if nodes:
-            top_conf = nodes[0]
-            ok = top_conf == row["expected_node"] or row["expected_node"] in tree.ancestors(
-                top_conf)
-        else:
-            ok = False
+        # The strongest placement; ties go to the deeper node (issue 9 point 4).
+        nodes = [n for n, _ in sorted(rows, key=lambda r: (-r[1], -len(tree.ancestors(r[0]))))]
+        ok = bool(nodes) and (nodes[0] == row["expected_node"]
+                              or row["expected_node"] in tree.ancestors(nodes[0]))
         hits += ok
         if not ok:
             misses.append(f"  {row['short_name']} expected {row['expected_node']}, strongest "

@@ -204,6 +204,20 @@ class ScopeClassifier:
         return self._model_keys
 
 
+def fold_parents(evidence: dict[tuple[str, str], Evidence], template: ChainTemplate) -> None:
+    """Give every node a firm is placed on by its own evidence the confidence of its
+    placements on the node's ancestors (the ``parent`` signal): the Shenwan code that puts
+    以岭药业 on 中药 also backs its 中成药 products, so the deepest node wins."""
+    own = {key: ev.confidence() for key, ev in evidence.items()}
+    for (cid, node_id), ev in evidence.items():
+        if own[(cid, node_id)] < PLACE_THRESHOLD:
+            continue
+        above = [own[(cid, a)] for a in template.tree.ancestors(node_id)
+                 if own.get((cid, a), 0.0) >= PLACE_THRESHOLD]
+        if above:
+            ev.parent = round(noisy_or(above), 4)
+
+
 def placements_from_evidence(evidence: Mapping[tuple[str, str], Evidence], chain_id: str,
                              now: dt.datetime) -> pd.DataFrame:
     """Keep the placements at or above the threshold, as rows for ``placements``."""
@@ -273,6 +287,8 @@ def classify_store(db: Database, templates: Mapping[str, ChainTemplate],
                 chain_id, node_id = label.split(":", 1)
                 evidence[chain_id].setdefault((firm.company_id, node_id),
                                               Evidence()).model_probability = probability
+    for chain_id, template in templates.items():
+        fold_parents(evidence[chain_id], template)
     frames = {cid: placements_from_evidence(ev, cid, now) for cid, ev in evidence.items()}
     product_rows = [products_from_evidence(ev, cid) for cid, ev in evidence.items()]
     with db.transaction():

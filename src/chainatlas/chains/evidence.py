@@ -15,8 +15,10 @@ from typing import Any
 def evidence_zh(evidence: Mapping[str, Any]) -> str:
     """One line of Chinese text summarising a placement's evidence JSON.
 
-    Products with revenue share and matched keywords, Shenwan and GB/T industries,
-    business-scope keywords, the text model's probability and analysts' corrections.
+    Products with revenue share and matched keywords, Shenwan and GB/T industries, the
+    business-scope items that placed the firm (or their keywords), the text model's
+    probability, the support of its placement on an ancestor node and analysts'
+    corrections.
     """
     parts: list[str] = []
     products = evidence.get("products") or []
@@ -34,10 +36,19 @@ def evidence_zh(evidence: Mapping[str, Any]) -> str:
         if isinstance(info, Mapping):
             label = info.get("name") or info.get("matched") or info.get("code")
             parts.append(f"{name}：{label}（{info.get('code') or info.get('matched')}）")
-    if evidence.get("scope_keywords"):
+    clauses = evidence.get("scope_clauses") or []
+    if clauses:
+        # The registry firm's own words: the scope items that placed it, first ones first.
+        shown = [f"「{str(c.get('clause', ''))[:30]}」"
+                 f"（{'、'.join(map(str, c.get('keywords', [])[:3]))}）" for c in clauses[:2]]
+        parts.append("经营范围：" + "；".join(shown))
+    elif evidence.get("scope_keywords"):
         parts.append("经营范围：" + "、".join(str(k) for k in evidence["scope_keywords"][:4]))
     if evidence.get("model_probability") is not None:
         parts.append(f"文本模型 {float(evidence['model_probability']):.2f}")
+    parent = (evidence.get("signals") or {}).get("parent")
+    if parent:
+        parts.append(f"上级环节 {float(parent):.2f}")
     correction = evidence.get("correction")
     if isinstance(correction, Mapping):
         parts.append(f"分析员校正：{correction.get('reason')}（{correction.get('author')}）")

@@ -82,17 +82,53 @@ def _targets(items: list[tuple[int, tuple[str, ...], tuple[str, ...]]]) -> _Auto
     return _Automaton(positives, exclusions)
 
 
+# A composite product name shares its head noun (显示和传感器件 = 显示器件 + 传感器件).
+_CONNECTOR = re.compile(r"[和与及、]")
+_HEADS = ("器件", "设备", "材料", "产品", "系统", "模块", "组件", "芯片", "装备", "元件", "仪器",
+          "制剂", "试剂", "药品", "服务")
+_TRAILERS = re.compile(r"(业务|事业部|事业|板块|系列|类|产品线)$")
+
+
+def composite_parts(name: str) -> list[str]:
+    """The name and, for ``A和B<head>``, the part ``A<head>`` it abbreviates."""
+    pieces = _CONNECTOR.split(name, maxsplit=1)
+    if len(pieces) != 2:
+        return [name]
+    first, second = pieces[0], _TRAILERS.sub("", pieces[1])
+    head = next((h for h in _HEADS if second.endswith(h) and len(second) > len(h)), None)
+    if head is None or not first or first.endswith(head):
+        return [name]
+    return [name, first + head]
+
+
 class ChainMatcher:
-    """All keywords and exclusions of one chain, for short texts such as product names."""
+    """All keywords and exclusions of one chain, for short texts such as product names.
+
+    A composite name (``显示和传感器件业务``) is matched as its parts too
+    (:func:`composite_parts`), so each line it names is found.
+    """
 
     def __init__(self, template: ChainTemplate) -> None:
         self._ids = [n.id for n in template.nodes]
         self._auto = _targets([(i, n.keywords, n.exclude) for i, n in enumerate(template.nodes)])
 
     def match(self, text: str | None) -> list[NodeHit]:
-        """Return the nodes whose keywords (and no exclusions) occur in ``text``."""
+        """Return the nodes whose keywords (and no exclusions) occur in ``text`` or in
+        one of its composite parts."""
         if not text:
             return []
+        parts = composite_parts(text)
+        if len(parts) == 1:
+            return self._match_one(text)
+        merged: dict[str, list[str]] = {}
+        for part in parts:
+            for hit in self._match_one(part):
+                words = merged.setdefault(hit.node_id, [])
+                words.extend(w for w in hit.keywords if w not in words)
+        order = {node_id: i for i, node_id in enumerate(self._ids)}
+        return [NodeHit(n, tuple(w)) for n, w in sorted(merged.items(), key=lambda x: order[x[0]])]
+
+    def _match_one(self, text: str) -> list[NodeHit]:
         found: dict[int, list[str]] = {}
         excluded: set[int] = set()
         for word, _, _ in self._auto.hits(text):

@@ -4,7 +4,9 @@ Four rule signals and one learned one, each a strength in [0, 1]:
 
 ============  ==========================================================================
 products      revenue share of the firm's products whose names hold a node keyword:
-              ``0.9 * min(1, share / 0.25)`` (a quarter of revenue is full strength).
+              ``0.9 * min(1, share / 0.25)`` up to a quarter of revenue, then rising
+              slowly to 0.99 at all of it, so the larger line wins between two that
+              both pass a quarter (中兴通讯's 62 % 运营商网络 over its 28 % 手机 line).
               Firms whose shares are all missing count each product as 1/n (the
               store's ``product_weights`` view holds that rule).
 shenwan       the firm's Shenwan level-3 code listed on the node: 0.55; its level-2
@@ -16,6 +18,9 @@ scope         distinct node keywords in the business scope: 1 -> 0.45, 2 -> 0.65
               boilerplate clauses such as 技术服务 or 软件开发 are ignored).
 model         the text model's probability p, when p >= 0.5: ``0.7 * p`` — only for
               firms known by their business scope alone that no rule places anywhere.
+parent        the confidence of the firm's placements on the node's ancestors: what
+              places a firm on 中药 supports its products' 中成药 too, so the most
+              specific node the evidence reaches is never weaker than its parent.
 ============  ==========================================================================
 
 Confidence is the noisy-OR of the strengths, ``1 - prod(1 - s)``; a firm is placed on a
@@ -34,8 +39,11 @@ PRODUCT_FULL_SHARE = 0.25
 MODEL_MIN_PROBABILITY = 0.5
 
 def product_strength(share: float) -> float:
-    """Strength of the product signal for a matched revenue share."""
-    return 0.9 * min(1.0, max(share, 0.0) / PRODUCT_FULL_SHARE)
+    """Strength of the product signal for a matched revenue share (module docstring)."""
+    share = min(max(share, 0.0), 1.0)
+    if share <= PRODUCT_FULL_SHARE:
+        return 0.9 * share / PRODUCT_FULL_SHARE
+    return 0.9 + 0.09 * (share - PRODUCT_FULL_SHARE) / (1.0 - PRODUCT_FULL_SHARE)
 
 
 def shenwan_strength(firm_code: str, node_codes: Iterable[str]) -> tuple[float, str | None]:
@@ -83,6 +91,8 @@ class Evidence:
     #: not the flat keyword list, make the scope strength.
     scope_clauses: list[dict[str, Any]] = field(default_factory=list)
     model_probability: float | None = None
+    #: Noisy-OR confidence of the firm's own placements on this node's ancestors.
+    parent: float | None = None
 
     def strengths(self) -> dict[str, float]:
         """Return each present signal's strength."""
@@ -101,6 +111,8 @@ class Evidence:
         if self.model_probability is not None and \
                 self.model_probability >= MODEL_MIN_PROBABILITY:
             out["model"] = 0.7 * self.model_probability
+        if self.parent:
+            out["parent"] = self.parent
         return out
 
     def confidence(self) -> float:
@@ -109,7 +121,7 @@ class Evidence:
 
     def method(self) -> str:
         """'rules' when any rule signal fired, else 'model'."""
-        return "model" if set(self.strengths()) == {"model"} else "rules"
+        return "model" if set(self.strengths()) - {"parent"} == {"model"} else "rules"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able evidence, with each signal's strength."""
