@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import add_store_args, open_store
 
 from chainatlas.build import refresh_derived
-from chainatlas.chains.classify import classify_store
+from chainatlas.chains.classify import classify_store, gbt_classes
 from chainatlas.chains.evidence import evidence_from_json, evidence_zh
 from chainatlas.chains.templates import load_templates
 from chainatlas.sources.registry import RegistryRows, dedupe, parse_registry_text
@@ -167,11 +167,14 @@ def explain_firm(db: Database, cid: str) -> None:
         print(f"      -> {node} {conf:.2f} {method} {evidence_zh(evidence_from_json(evidence))}")
 
 
-def evaluate_registry(mirror: Path, top: int, path: Path, explain: bool) -> None:
+def evaluate_registry(mirror: Path, top: int, path: Path, explain: bool,
+                      classes: list[tuple[str, str, str | None]]) -> None:
     labels = read_labels(path)
     start = time.perf_counter()
     rows = registry_rows(mirror, set(labels))
     db = Database()
+    # The GB/T classes and notes a build stores, for the class-term signal.
+    db.executemany("INSERT INTO industries VALUES ('gbt2017', ?, ?, 4, NULL, ?, 1)", classes)
     for row in rows:
         row["source_id"] = 1
     store_firms(db, rows, dt.datetime(2026, 1, 1))
@@ -221,11 +224,11 @@ def main() -> None:
     args = parser.parse_args()
     if not args.mirror:
         sys.exit("set --mirror or CHAINATLAS_MIRROR")
-    evaluate_registry(Path(args.mirror), args.worst, args.labels, args.explain)
-    if args.skip_listed:
-        return
     with open_store(args.db, args.mirror, args.rebuild) as db:
-        evaluate_listed(db)
+        evaluate_registry(Path(args.mirror), args.worst, args.labels, args.explain,
+                          gbt_classes(db))
+        if not args.skip_listed:
+            evaluate_listed(db)
 
 
 if __name__ == "__main__":

@@ -113,17 +113,32 @@ def rule_evidence(template: ChainTemplate, matcher: ChainMatcher, firms: Sequenc
 def add_scope_evidence(evidence: Mapping[str, dict[tuple[str, str], Evidence]],
                        reader: ScopeReader, firms: Sequence[Firm]) -> None:
     """Add the clause-aware scope signal (:mod:`chainatlas.chains.scope_rules`) of every
-    firm with a scope; unlisted firms without one are read from their name."""
+    firm with a scope; unlisted firms without one are read from their name. Unlisted
+    firms without an industry code also get the GB/T classes their scope names."""
     for firm in firms:
         name = None if firm.origin == "listed" else firm.name
         if not firm.scope and not name:
             continue
-        for (chain_id, node_id), hits in reader.read(firm.scope, name).items():
+        hits, classes = reader.read_with_classes(firm.scope, name)
+        for (chain_id, node_id), clause_hits in hits.items():
             if chain_id not in evidence:
                 continue
             ev = evidence[chain_id].setdefault((firm.company_id, node_id), Evidence())
-            ev.scope_clauses = [h.to_dict() for h in hits]
-            ev.scope_keywords = list(dict.fromkeys(w for h in hits for w in h.keywords))
+            ev.scope_clauses = [h.to_dict() for h in clause_hits]
+            ev.scope_keywords = list(dict.fromkeys(w for h in clause_hits for w in h.keywords))
+        if name is None or firm.gbt:
+            continue  # a coded firm's class is its own code, read by rule_evidence
+        for (chain_id, node_id), hit in classes.items():
+            if chain_id in evidence:
+                evidence[chain_id].setdefault((firm.company_id, node_id),
+                                              Evidence()).gbt = hit.to_dict()
+
+
+def gbt_classes(db: Database) -> list[tuple[str, str, str | None]]:
+    """The store's GB/T 4754-2017 classes (code, name, official note)."""
+    return [(str(c), str(n), r) for c, n, r in db.execute(
+        "SELECT code, name, remark FROM industries WHERE scheme = 'gbt2017' AND level = 4"
+    ).fetchall()]
 
 
 def training_labels(evidence: Mapping[tuple[str, str], Evidence],
@@ -269,7 +284,7 @@ def classify_store(db: Database, templates: Mapping[str, ChainTemplate],
         evidence[chain_id] = rule_evidence(template, ChainMatcher(template), firms, names)
         for cid, rows in training_labels(evidence[chain_id], chain_id).items():
             labels[cid].extend(rows)
-    add_scope_evidence(evidence, ScopeReader(templates), firms)
+    add_scope_evidence(evidence, ScopeReader(templates, gbt_classes(db)), firms)
     # The model is the fallback for firms known by their scope alone that the keyword rules
     # could not place anywhere: train it only when such firms exist.
     placed = {cid for ev in evidence.values() for (cid, _), e in ev.items()

@@ -22,10 +22,11 @@ from its name alone, at a lower weight.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from chainatlas.chains.gbt_terms import ClassHit, ClassReader
 from chainatlas.chains.matcher import ScopeMatcher
 from chainatlas.chains.scope import (
     PRODUCE,
@@ -111,8 +112,11 @@ class ClauseHit:
 class ScopeReader:
     """Clause-aware scope placement for every chain of ``templates`` at once."""
 
-    def __init__(self, templates: Mapping[str, ChainTemplate]) -> None:
+    def __init__(self, templates: Mapping[str, ChainTemplate],
+                 classes: Sequence[tuple[str, str, str | None]] = ()) -> None:
         self.matcher = ScopeMatcher(templates)
+        #: GB/T class terms (names and official notes), read when classes are given.
+        self.classes = ClassReader(templates, classes) if classes else None
         self._hint: str | None = None
         self._nodes = {(cid, n.id) for cid, t in templates.items() for n in t.nodes}
         self._trade = {(cid, nid) for cid, home in TRADE_HOMES.items() if cid in templates
@@ -122,7 +126,21 @@ class ScopeReader:
 
     def read(self, scope: str | None, name: str | None = None) -> dict[Key, list[ClauseHit]]:
         """(chain_id, node_id) -> the clauses that place the firm there."""
+        return self.read_with_classes(scope, name)[0]
+
+    def read_with_classes(self, scope: str | None, name: str | None = None
+                          ) -> tuple[dict[Key, list[ClauseHit]], dict[Key, ClassHit]]:
+        """:meth:`read`, and the GB/T classes the making/serving items name
+        (:mod:`chainatlas.chains.gbt_terms`; empty without classes)."""
         items = scope_items(scope)
+        classes: dict[Key, ClassHit] = {}
+        if self.classes is not None and items:
+            hint = name_activity(name)
+            classes = self.classes.read(items, [clause_activity(i, hint) for i in items])
+        return self._read_all(items, name), classes
+
+    def _read_all(self, items: list[ScopeItem], name: str | None
+                  ) -> dict[Key, list[ClauseHit]]:
         out = self._read_items(items, name)
         if not out and name and not any(item.activities for item in items):
             # The scope names no business of its own (N/A, boilerplate, "the parent's
