@@ -219,6 +219,24 @@ class ScopeClassifier:
         return self._model_keys
 
 
+def firm_evidence(db: Database, templates: Mapping[str, ChainTemplate], firms: Sequence[Firm],
+                  shenwan_names: Mapping[str, str],
+                  progress: Callable[[str], None] | None = None
+                  ) -> dict[str, dict[tuple[str, str], Evidence]]:
+    """chain_id -> (company_id, node_id) -> the rule evidence of ``firms``: products,
+    Shenwan, GB/T, the clause-aware scope signal and the GB/T class terms. The one order
+    of the rule signals, for a full classification and for a batch of new firms alike
+    (one firm's evidence does not depend on the others)."""
+    evidence: dict[str, dict[tuple[str, str], Evidence]] = {}
+    for chain_id, template in templates.items():
+        if progress:
+            progress(f"classifying {template.name_zh} ({len(firms):,} firms)")
+        evidence[chain_id] = rule_evidence(template, ChainMatcher(template), firms,
+                                           shenwan_names)
+    add_scope_evidence(evidence, ScopeReader(templates, gbt_classes(db)), firms)
+    return evidence
+
+
 def fold_parents(evidence: dict[tuple[str, str], Evidence], template: ChainTemplate) -> None:
     """Give every node a firm is placed on by its own evidence the confidence of its
     placements on the node's ancestors (the ``parent`` signal): the Shenwan code that puts
@@ -276,15 +294,11 @@ def classify_store(db: Database, templates: Mapping[str, ChainTemplate],
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     firms = firms_from_db(db)
     names = _shenwan_names(db)
-    evidence: dict[str, dict[tuple[str, str], Evidence]] = {}
+    evidence = firm_evidence(db, templates, firms, names, progress)
     labels: dict[str, list[str]] = defaultdict(list)
-    for chain_id, template in templates.items():
-        if progress:
-            progress(f"classifying {template.name_zh}")
-        evidence[chain_id] = rule_evidence(template, ChainMatcher(template), firms, names)
+    for chain_id in templates:
         for cid, rows in training_labels(evidence[chain_id], chain_id).items():
             labels[cid].extend(rows)
-    add_scope_evidence(evidence, ScopeReader(templates, gbt_classes(db)), firms)
     # The model is the fallback for firms known by their scope alone that the keyword rules
     # could not place anywhere: train it only when such firms exist.
     placed = {cid for ev in evidence.values() for (cid, _), e in ev.items()
