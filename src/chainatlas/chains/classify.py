@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,10 +34,12 @@ from chainatlas.chains.templates import ChainTemplate
 from chainatlas.chains.textmodel import TextModel, fit_text_model
 from chainatlas.store import Database
 from chainatlas.store.lookup import chains_changed
-from chainatlas.store.query import compose, ident
+from chainatlas.store.query import TRUE, Q, compose, ident, param
 
 # A rule placement this confident, backed by products, is a training label.
 TRAIN_MIN_CONFIDENCE = 0.6
+#: Registry firms classified at a time (bounded memory for a whole registry).
+REGISTRY_BATCH = 100_000
 
 
 @dataclass
@@ -57,26 +59,42 @@ class Firm:
         return "；".join(name for name, _ in self.products)
 
 
-def firms_from_db(db: Database) -> list[Firm]:
-    """Read every firm with its Shenwan code, GB/T code, scope and weighted products.
+def firms_from_db(db: Database, where: Q = TRUE) -> list[Firm]:
+    """Read the firms (``where``: a condition on ``companies c``; all by default) with
+    their Shenwan code, GB/T code, scope and weighted products.
 
     Product weights come from the store's ``product_weights`` view (the one home of the
     "missing shares count 1/n" rule); products of weight 0 carry no evidence.
     """
-    shenwan = dict(db.execute(
-        "SELECT company_id, min(code) FROM company_industries WHERE scheme = 'sw2021' "
-        "GROUP BY company_id").fetchall())
+    shenwan = dict(db.execute(compose(
+        "SELECT i.company_id, min(i.code) FROM company_industries i JOIN companies c "
+        "USING (company_id) WHERE i.scheme = 'sw2021' AND {where} GROUP BY i.company_id",
+        where=where)).fetchall())
     products: dict[str, list[tuple[str, float]]] = defaultdict(list)
-    for cid, name, weight in db.execute(
+    for cid, name, weight in db.execute(compose(
             "SELECT w.company_id, p.name, w.w FROM product_weights w "
-            "JOIN products p ON p.product_id = w.product_id WHERE w.w > 0 "
-            "ORDER BY w.company_id, w.revenue_share DESC NULLS LAST").fetchall():
+            "JOIN products p ON p.product_id = w.product_id JOIN companies c "
+            "ON c.company_id = w.company_id WHERE w.w > 0 AND {where} "
+            "ORDER BY w.company_id, w.revenue_share DESC NULLS LAST", where=where)).fetchall():
         products[cid].append((name, float(weight)))
     return [Firm(cid, shenwan.get(cid), gbt, scope, products.get(cid, []), origin, name)
-            for cid, gbt, scope, origin, name in db.execute(
-                "SELECT company_id, industry_gbt, business_scope, origin, "
-                "coalesce(full_name, short_name) FROM companies ORDER BY company_id"
-            ).fetchall()]
+            for cid, gbt, scope, origin, name in db.execute(compose(
+                "SELECT c.company_id, c.industry_gbt, c.business_scope, c.origin, "
+                "coalesce(c.full_name, c.short_name) FROM companies c WHERE {where} "
+                "ORDER BY c.company_id", where=where)).fetchall()]
+
+
+def registry_batches(db: Database, size: int = REGISTRY_BATCH) -> Iterator[list[Firm]]:
+    """The registry's firms, ``size`` at a time (in company_id order), so that a whole
+    registry is classified in bounded memory."""
+    ids = [str(r[0]) for r in db.execute(
+        "SELECT company_id FROM companies WHERE origin = 'registry' ORDER BY company_id"
+    ).fetchall()]
+    for start in range(0, len(ids), size):
+        last = ids[min(start + size, len(ids)) - 1]
+        yield firms_from_db(db, compose(
+            "c.origin = 'registry' AND c.company_id BETWEEN {lo} AND {hi}",
+            lo=param(ids[start]), hi=param(last)))
 
 
 def _shenwan_names(db: Database) -> dict[str, str]:
@@ -221,7 +239,8 @@ class ScopeClassifier:
 
 def firm_evidence(db: Database, templates: Mapping[str, ChainTemplate], firms: Sequence[Firm],
                   shenwan_names: Mapping[str, str],
-                  progress: Callable[[str], None] | None = None
+                  progress: Callable[[str], None] | None = None,
+                  reader: ScopeReader | None = None
                   ) -> dict[str, dict[tuple[str, str], Evidence]]:
     """chain_id -> (company_id, node_id) -> the rule evidence of ``firms``: products,
     Shenwan, GB/T, the clause-aware scope signal and the GB/T class terms. The one order
@@ -233,7 +252,7 @@ def firm_evidence(db: Database, templates: Mapping[str, ChainTemplate], firms: S
             progress(f"classifying {template.name_zh} ({len(firms):,} firms)")
         evidence[chain_id] = rule_evidence(template, ChainMatcher(template), firms,
                                            shenwan_names)
-    add_scope_evidence(evidence, ScopeReader(templates, gbt_classes(db)), firms)
+    add_scope_evidence(evidence, reader or ScopeReader(templates, gbt_classes(db)), firms)
     return evidence
 
 
@@ -290,22 +309,47 @@ def classify_store(db: Database, templates: Mapping[str, ChainTemplate],
                    sha256: Mapping[str, str] | None = None,
                    progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Classify every firm onto every chain and replace ``placements`` and
-    ``placement_products``; return counts."""
+    ``placement_products``; return counts.
+
+    Listed and roster firms first, all at once (the text model learns from them and
+    places the roster firms no rule places); then the registry's firms in batches of
+    :data:`REGISTRY_BATCH`, by the rules alone.
+    """
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    firms = firms_from_db(db)
     names = _shenwan_names(db)
-    evidence = firm_evidence(db, templates, firms, names, progress)
+    reader = ScopeReader(templates, gbt_classes(db))
+    firms = firms_from_db(db, Q("c.origin <> 'registry'"))
+    evidence = firm_evidence(db, templates, firms, names, progress, reader)
+    model = add_model_evidence(evidence, templates, firms)
+    counts: dict[str, dict[str, int]] = {c: {"placements": 0, "firms": 0} for c in templates}
+    with db.transaction():
+        store_templates(db, templates, now, sha256 or {})
+        db.execute("DELETE FROM placements")
+        db.execute("DELETE FROM placement_products")
+        store_evidence(db, templates, evidence, now, counts)
+        del evidence, firms
+        for i, batch in enumerate(registry_batches(db)):
+            if progress:
+                progress(f"classifying registry firms, batch {i + 1} ({len(batch):,} firms)")
+            store_evidence(db, templates, firm_evidence(db, templates, batch, names,
+                                                        reader=reader), now, counts)
+    return dict(counts) | {"model_labels": len(model.labels) if model else 0}
+
+
+def add_model_evidence(evidence: dict[str, dict[tuple[str, str], Evidence]],
+                       templates: Mapping[str, ChainTemplate],
+                       firms: Sequence[Firm]) -> TextModel | None:
+    """The text model's probabilities for the unlisted, non-registry firms with a scope
+    that no rule places anywhere; return the model (None when no firm needs it)."""
     labels: dict[str, list[str]] = defaultdict(list)
     for chain_id in templates:
         for cid, rows in training_labels(evidence[chain_id], chain_id).items():
             labels[cid].extend(rows)
-    # The model is the fallback for firms known by their scope alone that the keyword rules
-    # could not place anywhere: train it only when such firms exist.
     placed = {cid for ev in evidence.values() for (cid, _), e in ev.items()
               if e.confidence() >= PLACE_THRESHOLD}
     # Registry firms are left to the rules: the model learned listed firms' product lists,
     # and on registration scopes it places firms no word of theirs supports (property
-    # managers on 重组蛋白). A model for them must learn registry text (issue 9).
+    # managers on 重组蛋白).
     fallback = [f for f in firms if f.scope and not f.products and f.company_id not in placed
                 and f.origin != "registry"]
     model = train_model(firms, labels) if fallback else None
@@ -316,17 +360,19 @@ def classify_store(db: Database, templates: Mapping[str, ChainTemplate],
                 chain_id, node_id = label.split(":", 1)
                 evidence[chain_id].setdefault((firm.company_id, node_id),
                                               Evidence()).model_probability = probability
+    return model
+
+
+def store_evidence(db: Database, templates: Mapping[str, ChainTemplate],
+                   evidence: dict[str, dict[tuple[str, str], Evidence]], now: dt.datetime,
+                   counts: dict[str, dict[str, int]]) -> None:
+    """Fold each node's ancestors in, then insert the placements and their products;
+    add to ``counts`` (per chain: placements, placed firms)."""
     for chain_id, template in templates.items():
         fold_parents(evidence[chain_id], template)
-    frames = {cid: placements_from_evidence(ev, cid, now) for cid, ev in evidence.items()}
-    product_rows = [products_from_evidence(ev, cid) for cid, ev in evidence.items()]
-    with db.transaction():
-        store_templates(db, templates, now, sha256 or {})
-        db.execute("DELETE FROM placements")
-        db.execute("DELETE FROM placement_products")
-        for frame in frames.values():
-            db.insert_df("placements", frame)
-        for products in product_rows:
-            db.insert_df("placement_products", products)
-    return {cid: {"placements": len(f), "firms": int(f["company_id"].nunique())}
-            for cid, f in frames.items()} | {"model_labels": len(model.labels) if model else 0}
+        frame = placements_from_evidence(evidence[chain_id], chain_id, now)
+        db.insert_df("placements", frame)
+        db.insert_df("placement_products", products_from_evidence(evidence[chain_id],
+                                                                  chain_id))
+        counts[chain_id]["placements"] += len(frame)
+        counts[chain_id]["firms"] += int(frame["company_id"].nunique())

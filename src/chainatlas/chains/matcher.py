@@ -34,6 +34,8 @@ GENERIC_CLAUSES = frozenset({
 })
 # Clause separators; \x01 marks where one clause of :meth:`ScopeMatcher.match_clauses`
 # ends (it never occurs in real text).
+#: Clauses kept by :meth:`ScopeMatcher.match_cached` before the cache starts over.
+CACHE_SIZE = 1 << 18
 _SEPARATORS = "；;。，,、：:\\s（）()\x01"
 _MARK = "\x01"
 _JOIN = _MARK
@@ -151,6 +153,7 @@ class ScopeMatcher:
 
     def __init__(self, templates: Mapping[str, ChainTemplate]) -> None:
         self._keys = [(cid, n.id) for cid, t in templates.items() for n in t.nodes]
+        self._cache: dict[str, dict[tuple[str, str], list[str]]] = {}
         nodes = [n for t in templates.values() for n in t.nodes]
         self._auto = _targets([(i, (*n.keywords, *n.scope_keywords), n.exclude)
                                for i, n in enumerate(nodes)])
@@ -184,6 +187,22 @@ class ScopeMatcher:
             if (clause, index) not in excluded:
                 merged = out.setdefault(self._keys[index], [])
                 merged.extend(w for w in words if w not in merged)
+        return out
+
+    def match_cached(self, clauses: Sequence[str]) -> list[dict[tuple[str, str], list[str]]]:
+        """:meth:`match_clauses`, one clause at a time through a bounded cache: scope
+        items repeat across registrations, so most are matched once. The results are
+        shared: callers must not change them."""
+        cache = self._cache
+        out = []
+        for clause in clauses:
+            hit = cache.get(clause)
+            if hit is None:
+                hit = self.match_clauses([clause])[0]
+                if len(cache) >= CACHE_SIZE:
+                    cache.clear()  # cheap bound; the hot clauses come straight back
+                cache[clause] = hit
+            out.append(hit)
         return out
 
     def match_clauses(self, clauses: Sequence[str]) -> list[dict[tuple[str, str], list[str]]]:

@@ -25,6 +25,7 @@ name (…厂 makes, …商店/门市部 sells) where the clauses carry no verb.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -131,16 +132,25 @@ def scope_items(scope: str | None) -> list[ScopeItem]:
         if marker:
             side = marker.group(1) == "兼营"
             raw = raw[marker.end():]
-        text = raw.strip(" 、，,.·:：")
-        if _EMPTY.match(_FALSE_VERBS.sub("", text)):
-            continue  # nothing, or only catalogue boilerplate (技术开发、技术咨询)
-        for part, verbs in governed_parts(text):
-            if len(_EMPTY_CHARS.sub("", _BOILER.sub("", part))) < MIN_ITEM_CHARS:
-                continue  # what a boilerplate verb leaves (网络技术开发 -> 网络) says nothing
+        for part, verbs in clause_parts(raw.strip(" 、，,.·:：")):
             rank = len(items)
             weight = (1.0 / (1.0 + RANK_DECAY * rank)) * (SIDE_LINE_FACTOR if side else 1.0)
             items.append(ScopeItem(part, rank, round(weight, 4), verbs, side))
     return items
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def clause_parts(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """The substantive parts of one clause with their verbs, boilerplate dropped.
+
+    Cached: registrations repeat their clauses (over half of the registry's clauses occur
+    more than once), and a clause's parts depend on its text alone.
+    """
+    if _EMPTY.match(_FALSE_VERBS.sub("", text)):
+        return ()  # nothing, or only catalogue boilerplate (技术开发、技术咨询)
+    # What a boilerplate verb leaves (网络技术开发 -> 网络) says nothing.
+    return tuple((part, verbs) for part, verbs in governed_parts(text)
+                 if len(_EMPTY_CHARS.sub("", _BOILER.sub("", part))) >= MIN_ITEM_CHARS)
 
 
 def governed_parts(clause: str) -> list[tuple[str, frozenset[str]]]:

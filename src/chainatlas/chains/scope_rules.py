@@ -158,7 +158,7 @@ class ScopeReader:
         # A pharmacy's 日用百货 and food, a fuel station's snacks: side lines of one trade.
         keep = ("biomedicine",) if any(w in (name or "") for w in _MEDICAL_NAME) else (
             GENERAL_TRADE[0],) if any(w in (name or "") for w in _FUEL_NAME) else None
-        matched = self.matcher.match_clauses([item.text for item in items])
+        matched = self.matcher.match_cached([item.text for item in items])
         for index, (item, hits) in enumerate(zip(items, matched, strict=True)):
             activity = clause_activity(item, hint)
             for key, hit in self._clause(item, hits, activity, trader, index == 0).items():
