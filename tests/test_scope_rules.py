@@ -63,3 +63,25 @@ CLAUSES = ["片剂、胶囊剂生产", "技术服务", "中成药、化学药制
 def test_one_pass_over_all_clauses_matches_each_clause_alone(clauses: list[str]) -> None:
     matcher = READER.matcher
     assert matcher.match_clauses(clauses) == [matcher.match(c) for c in clauses]
+
+
+def test_goods_named_with_a_verb_word_stay_goods() -> None:
+    # 检测试纸, 治疗设备 and 集成电路 are goods: the trailing 批发、零售 governs them all.
+    got = chains_of("中成药、化学原料药、早早孕检测试纸、物理治疗设备、血压计的批发、零售")
+    assert got == {"biomedicine": {"bm_distribution"}}
+    assert chains_of("集成电路、电子元件销售") == {"commerce_logistics": {"cl_commerce"}}
+
+
+def test_a_line_in_the_tail_of_a_long_list_weighs_half() -> None:
+    scope = "网络技术服务、会务服务、婚庆礼仪服务、摄影服务、打字复印服务、健康咨询服务"
+    hits = READER.read(scope)[("biomedicine", "bm_health_management")]
+    assert hits[0].weight == 0.5
+    assert READER.read("健康咨询服务、会务服务")[("biomedicine", "bm_health_management")][
+        0].weight == 1.0
+
+
+def test_a_veterinary_makers_dosage_forms_are_veterinary_drugs() -> None:
+    got = chains_of("粉剂、散剂、片剂、最终灭菌小容量注射剂生产", "某某动物药业有限公司")
+    assert got == {"biomedicine": {"bm_vet_biologics"}}
+    assert "bm_vet_biologics" not in chains_of("片剂、小容量注射剂生产", "某某制药有限公司")[
+        "biomedicine"]

@@ -54,7 +54,11 @@ _BOILER_VERBS = (r"生产资料|生产所需|生活资料|房地产开发|技术
 # Goods and phrases holding a verb that is not the firm's activity (医疗器械 are goods; the
 # branch selling 总公司生产的 products sells).
 _NOT_VERBS = (r"医疗器械|医疗用品|医疗设备|医疗仪器|医疗卫生用品|"
-              r"(?:总公司|本公司|本企业|本厂|公司|厂家)(?:所|自己)?生产的?|自产")
+              r"(?:总公司|本公司|本企业|隶属企业|企业|本厂|公司|厂家)(?:所|自己)?生产的?|自产|"
+              # A verb word that heads a noun names goods (检测试纸, 集成电路, 治疗仪).
+              r"(?:检测|检验|治疗|诊疗|医疗|服务|集成|运输|加工|维修|安装|印制|制作|培训|"
+              r"设计|仓储|物流|餐饮|美容|装卸|配送)"
+              r"(?=设备|器械|仪器|仪|试纸|试剂|室|器|机|电路|中心|工具|用品|材料|板|车|包装)")
 _BOILER = re.compile(_BOILER_VERBS)
 _FALSE_VERBS = re.compile(f"{_BOILER_VERBS}|{_NOT_VERBS}")
 # Licence and permission notes: never evidence of a business line.

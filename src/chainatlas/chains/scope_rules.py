@@ -49,6 +49,10 @@ TRADE_CHILDREN = {"bm_circulation": {"批发": "bm_distribution", "零售": "bm_
                   "mf_distribution": {"批发": "mf_wholesale", "零售": "mf_retail"},
                   "cl_commerce": {"批发": "cl_wholesale_trade"}}
 SERVICE_HOME = ("advanced_equipment", "ae_services")
+# Veterinary makers: their dosage forms (片剂, 注射剂, 中药提取) are veterinary drugs.
+VET_HOME = ("biomedicine", "bm_vet_biologics")
+VET_WORDS = ("兽药", "兽用", "动物保健", "动物药业", "动物药品", "禽药")
+HUMAN_DRUG_HOMES = (("biomedicine", "bm_chem_drugs"), ("biomedicine", "bm_tcm"))
 _REPAIR = ("维修", "修理", "安装", "保养", "检修", "调试")
 #: How far before a repair verb (in characters) the repaired equipment may be named.
 REPAIR_REACH = 6
@@ -56,6 +60,8 @@ REPAIR_REACH = 6
 _EQUIPMENT_WORDS = ("汽车", "机动车", "车辆", "货车", "摩托车", "农机", "机械", "机电", "电机",
                     "电梯", "锅炉", "机械设备", "机电设备")
 NAME_WEIGHT = 0.8
+#: Weight factor of a line named in the tail (second half) of a long making/serving list.
+TAIL_FACTOR = 0.5
 _SERVICE_WORDS = ("业务", "服务", "工程")
 _BUILDING = ("工程", "施工", "建筑", "承包")
 #: A goods list's head: its first half, and never fewer than this many items.
@@ -121,6 +127,8 @@ class ScopeReader:
         self._nodes = {(cid, n.id) for cid, t in templates.items() for n in t.nodes}
         self._trade = {(cid, nid) for cid, home in TRADE_HOMES.items() if cid in templates
                        for nid in _subtree(templates[cid], home)}
+        self._human_drugs = {(cid, nid) for cid, home in HUMAN_DRUG_HOMES if cid in templates
+                             for nid in _subtree(templates[cid], home)}
         self._equipment = {(cid, n.id) for cid, t in templates.items() for n in t.nodes
                            if cid == SERVICE_HOME[0] and n.id != SERVICE_HOME[1]}
 
@@ -159,16 +167,19 @@ class ScopeReader:
         keep = ("biomedicine",) if any(w in (name or "") for w in _MEDICAL_NAME) else (
             GENERAL_TRADE[0],) if any(w in (name or "") for w in _FUEL_NAME) else None
         matched = self.matcher.match_cached([item.text for item in items])
+        vet = any(w in (name or "") for w in VET_WORDS) or any(
+            w in item.text for item in items[:2] for w in VET_WORDS)
         for index, (item, hits) in enumerate(zip(items, matched, strict=True)):
             activity = clause_activity(item, hint)
-            for key, hit in self._clause(item, hits, activity, trader, index == 0).items():
+            for key, hit in self._clause(item, hits, activity, trader, index == 0,
+                                         vet).items():
                 if keep and activity == TRADE and key[0] not in keep:
                     continue
                 out.setdefault(key, []).append(hit)
         return out
 
     def _clause(self, item: ScopeItem, matched: Mapping[Key, list[str]], activity: str | None,
-                trader: bool, first: bool) -> dict[Key, ClauseHit]:
+                trader: bool, first: bool, vet: bool = False) -> dict[Key, ClauseHit]:
         hits = {key: tuple(words) for key, words in matched.items()}
         if activity == TRADE:
             hits.update(_goods_hits(item.text))
@@ -179,8 +190,15 @@ class ScopeReader:
                 return
             old = found.get(key)
             merged = tuple(dict.fromkeys((*(old.keywords if old else ()), *words)))
-            found[key] = ClauseHit(item.text, merged, item.weight, activity,
+            found[key] = ClauseHit(item.text, merged, weight(words, old), activity,
                                    moved or (old.moved_from if old else None))
+
+        def weight(words: tuple[str, ...], old: ClauseHit | None) -> float:
+            # A line named in the tail of a long list is a side line: half weight.
+            # (A selling list's tail is skipped before this point.)
+            tail = activity != TRADE and not _in_head(item.text, words)
+            own = item.weight * TAIL_FACTOR if tail else item.weight
+            return max(own, old.weight) if old else own
 
         for key, words in hits.items():
             if activity == TRADE and not _in_head(item.text, words):
@@ -196,6 +214,8 @@ class ScopeReader:
                 put(self._trade_home(key[0], item.text), words)  # the verb picks the child
             elif activity == PRODUCE and key in self._trade:
                 continue
+            elif vet and key in self._human_drugs:
+                put(VET_HOME, words, key[1])  # a veterinary maker's 片剂 are 兽药
             elif activity == SERVICE and key in self._equipment and _repairs(item.text):
                 # Repair is the firm's business only as its first line (a dealer's or a
                 # haulier's workshop is part of its trade or transport), and only of the
