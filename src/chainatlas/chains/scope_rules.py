@@ -82,6 +82,7 @@ GOODS_WORDS = ("材料", "产品", "制品", "用品", "器材", "设备", "配�
                "建材", "原料", "农药", "化肥", "日杂", "针织", "纺织品", "钢材", "木材")
 # Sold "goods" that make nobody a trader: real estate, utilities, a maker's own output.
 NOT_GOODS = ("商品房", "房屋", "房地产", "自产产品", "本公司产品", "天然气", "燃气", "电力",
+             "客运", "票务", "机票", "保险",
              "发电", "供水", "供热")
 # Not a bare 药: 农药 and 炸药 shops are not pharmacies.
 _MEDICAL_NAME = ("医药", "药店", "药房", "药业", "药品", "药材", "中药", "兽药", "医疗", "医院")
