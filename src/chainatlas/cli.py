@@ -254,6 +254,35 @@ def export_roster_command(
     console.print(f"Wrote {count} firms to {file}.")
 
 
+@export_app.command("placements")
+def export_placements_command(
+    file: Annotated[Path, typer.Argument(help="Target file (.csv or .xlsx).")],
+    chain: Annotated[str | None, typer.Option(
+        help="Only this chain (id or Chinese name).")] = None,
+    region: Annotated[str | None, typer.Option(
+        help="Only firms in this region (name or adcode).")] = None,
+    universe: Annotated[str | None, typer.Option(
+        help="Firms to export: listed, registry or all (default: all once registry firms "
+        "are loaded, else listed).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Export every placed firm, one row per (firm, node): ids, names, origin, region,
+    chain, node, top-level node, confidence, method and evidence (CSV or Excel)."""
+    from chainatlas.analysis.placement_table import write_placements
+
+    with open_store(db, read_only=True) as store, progress_bar() as (bar, task):
+        bar.update(task, description=f"writing {file.name}")
+        export = write_placements(store, file, chain, region, universe, progress=lambda
+                                  done, total: bar.update(task, completed=done, total=total))
+        bar.update(task, completed=export.rows, total=export.rows,
+                   description=f"wrote {file.name}")
+    scope = export.scope.describe_zh()
+    console.print(f"Wrote {export.rows:,} placements to {file} (universe {scope['企业范围']}, "
+                  f"chain {scope['产业链']}, region {scope['地区']}).", highlight=False)
+    if export.licence:
+        console.print(export.licence, highlight=False)
+
+
 @app.command()
 def demo(db: DbOption = None, mirror: MirrorOption = None,
          region: Annotated[str, typer.Option(help="Region to summarise.")] = "石家庄市",

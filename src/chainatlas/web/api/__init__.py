@@ -13,6 +13,7 @@ never blocks the event loop the pages run on. No SQL here: the queries are the l
     analysis.py     /panorama, /region-profile, /map, /leaders
     recommend.py    /recommend/nodes, /recommend/firms, /recommend/xlsx
     firms.py        /firms/{company_id}, /search
+    placements.py   /placements, /placements.xlsx
     corrections.py  POST /corrections
     boundaries.py   /geo/china.json, /geo/province/{adcode}.json
 
@@ -29,7 +30,15 @@ from fastapi import APIRouter
 from fastapi.openapi.utils import get_openapi
 
 from chainatlas import __version__
-from chainatlas.web.api import analysis, boundaries, corrections, firms, recommend, regions
+from chainatlas.web.api import (
+    analysis,
+    boundaries,
+    corrections,
+    firms,
+    placements,
+    recommend,
+    regions,
+)
 from chainatlas.web.api.common import (
     API_PREFIX,
     GEO_PREFIX,
@@ -49,7 +58,8 @@ from chainatlas.web.api.recommend import XLSX, content_disposition
 #: area routers' routes are taken as they are (they carry the prefix, route class and
 #: error responses already): including them would nest routers, whose ``routes`` no
 #: longer list the API's paths.
-router = APIRouter(routes=[route for area in (regions, analysis, recommend, firms, corrections)
+router = APIRouter(routes=[route for area in (regions, analysis, recommend, firms, corrections,
+                                             placements)
                            for route in area.router.routes])
 #: The map boundary routes.
 geo_router = boundaries.router
@@ -60,6 +70,7 @@ TAGS = [
     {"name": "analysis 分析", "description": "产业链全景、区域画像、招商地图、链主"},
     {"name": "recommend 精准招商", "description": "重点发展环节与招商企业清单"},
     {"name": "firms 企业", "description": "企业检索、画像与人工修正"},
+    {"name": "placements 企业环节归属", "description": "企业的产业链环节归属（分页、Excel）"},
     {"name": "geo 地图边界", "description": "省、市边界 GeoJSON（本地数据，无外部请求）"},
 ]
 
