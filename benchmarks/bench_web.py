@@ -18,7 +18,18 @@ does at startup; then a first pass over one region, firm and query fills the rem
 in-process caches (relatedness tables): its times are printed as "cold" and not counted.
 Goal: p95 <= 300 ms per request. Prints p50 / p95 / max per request kind and page.
 
+Registry-loaded case (issue 9 point 7): ``--registry 河北`` builds (or expects) a store
+with that province's enterprise registry; ``--universe listed|registry|all`` is sent
+with every analysis and recommendation request (default: none, the store's default,
+which is ``all`` once registry firms are loaded). Regions are then the cities of the
+registry provinces first (where registry firms change the answers), then the others by
+listed firms. Goal with the registry loaded: panorama and map p95 <= 150 ms.
+
+``--baseline listed`` visits every region page a second time with that universe right
+after, in the same run, and reports it apart (the figures before registry firms counted).
+
 Usage: python benchmarks/bench_web.py [--db PATH] [--mirror DIR] [--regions 30] [--firms 50]
+       [--registry 河北] [--universe all] [--baseline listed]
 """
 
 from __future__ import annotations
@@ -40,11 +51,17 @@ from chainatlas.analysis.search import initials
 from chainatlas.build import build_store
 from chainatlas.config import MIRROR_ENV
 from chainatlas.sources.fetch import resolve_bundle
+from chainatlas.sources.registry_files import province_list, resolve_registry
 from chainatlas.store import Database
 from chainatlas.web.app import create_app, warm_up
 
 GOAL_MS = 300.0
+#: The goal of the panorama and map requests with the registry loaded.
+REGISTRY_GOAL_MS = 150.0
+REGISTRY_KINDS = ("panorama", "map province", "map city")
 Request = tuple[str, str]  # (kind, url)
+#: The universe sent with every analysis request (None: the store's default).
+UNIVERSE: dict[str, str | None] = {"value": None}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -54,15 +71,19 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def ensure_store(path: Path, mirror: str | None, rebuild: bool) -> None:
-    """Build the store from the open data when it is missing (or when asked)."""
+def ensure_store(path: Path, mirror: str | None, rebuild: bool,
+                 registry: str | None = None) -> None:
+    """Build the store from the open data (and the registry of ``registry``'s provinces)
+    when it is missing (or when asked)."""
     if path.exists() and not rebuild:
         return
     path.unlink(missing_ok=True)
     print(f"building {path} from {mirror or 'the data cache'} ...", file=sys.stderr)
     start = time.perf_counter()
+    provinces = province_list(registry)
     with Database(path) as db:
-        build_store(db, resolve_bundle(mirror))
+        build_store(db, resolve_bundle(mirror),
+                    registry=resolve_registry(provinces, mirror) if provinces else None)
     print(f"built in {time.perf_counter() - start:.1f} s", file=sys.stderr)
 
 
@@ -71,23 +92,28 @@ def samples(path: Path, regions: int, firms: int) -> dict[str, Any]:
     with Database(path, read_only=True) as db:
         chains = [r[0] for r in db.execute("SELECT chain_id FROM chains ORDER BY chain_id")
                   .fetchall()]
+        # cities of the registry's provinces first, then by listed firms
         cities = db.rows(
             "SELECT r.adcode, r.name, r.province_adcode FROM regions r JOIN (SELECT "
-            "city_adcode, count(*) AS n FROM companies WHERE origin = 'listed' GROUP BY 1) c "
-            "ON c.city_adcode = r.adcode ORDER BY c.n DESC, r.adcode LIMIT ?", [regions])
+            "city_adcode, count(*) FILTER (WHERE origin = 'listed') AS n, "
+            "count(*) FILTER (WHERE origin = 'registry') AS reg FROM companies GROUP BY 1) c "
+            "ON c.city_adcode = r.adcode ORDER BY c.reg > 0 DESC, c.n DESC, r.adcode "
+            "LIMIT ?", [regions])
         sample = db.rows(
             "SELECT company_id, short_name, full_name, stock_code FROM companies WHERE "
             "origin = 'listed' AND city_adcode IS NOT NULL AND same_as IS NULL "
             "ORDER BY hash(company_id), company_id LIMIT ?", [firms])
+        registry = int(db.scalar("SELECT count(*) FROM companies WHERE origin = 'registry'"))
     kinds: list[Callable[[dict[str, Any]], str]] = [
         lambda f: str(f["short_name"]), lambda f: initials(str(f["short_name"])),
         lambda f: str(f["stock_code"]), lambda f: str(f["full_name"])[:4]]
     queries = [kinds[i % len(kinds)](f) for i, f in enumerate(sample)]
     return {"chains": chains, "cities": cities, "firms": [f["company_id"] for f in sample],
-            "queries": queries}
+            "queries": queries, "registry_firms": registry}
 
 
 def _url(path: str, **params: Any) -> str:
+    params.setdefault("universe", UNIVERSE["value"])
     return f"/api/v1/{path}?" + urlencode({k: v for k, v in params.items() if v is not None})
 
 
@@ -138,25 +164,35 @@ class Timer:
         return total
 
 
-def run(client: TestClient, data: dict[str, Any]) -> Timer:
-    """Warm up (printing the cold times), then time every page visit."""
+def run(client: TestClient, data: dict[str, Any],
+        baseline: str | None = None) -> tuple[Timer, Timer | None]:
+    """Warm up (printing the cold times), then time every page visit; with ``baseline``
+    (a universe) each region page is visited a second time with it, right after, so both
+    share the machine's load, and timed apart."""
     timer = Timer(client)
+    other = None if baseline is None else Timer(client)
+    universe = UNIVERSE["value"]
     chains, cities = data["chains"], data["cities"]
     firm_page = [("firm profile", f"/api/v1/firms/{data['firms'][0]}")]
-    search_page = [("search", _url("search", q=data["queries"][0]))]
+    search_page = [("search", _url("search", q=data["queries"][0], universe=None))]
     cold = {page: timer.visit(page, requests, count=False) for page, requests in
             [*region_pages(cities[0], chains, chains[0]).items(), ("firm profile", firm_page),
              ("search", search_page)]}
     print("cold (first visit, fills caches): " + ", ".join(
         f"{page} {ms:.0f} ms" for page, ms in cold.items()))
     for i, city in enumerate(cities):
-        for page, requests in region_pages(city, chains, chains[i % len(chains)]).items():
-            timer.visit(page, requests)
+        for timed, chosen in ((timer, universe), (other, baseline)):
+            if timed is None:
+                continue
+            UNIVERSE["value"] = chosen
+            for page, requests in region_pages(city, chains, chains[i % len(chains)]).items():
+                timed.visit(page, requests)
+    UNIVERSE["value"] = universe
     for company_id in data["firms"]:
         timer.visit("firm profile", [("firm profile", f"/api/v1/firms/{company_id}")])
     for query in data["queries"]:
-        timer.visit("search", [("search", _url("search", q=query))])
-    return timer
+        timer.visit("search", [("search", _url("search", q=query, universe=None))])
+    return timer, other
 
 
 def report(title: str, rows: dict[str, list[float]], goal: float | None) -> None:
@@ -180,19 +216,35 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true", help="rebuild the store first")
     parser.add_argument("--regions", type=int, default=30)
     parser.add_argument("--firms", type=int, default=50)
+    parser.add_argument("--registry", default=None,
+                        help="registry provinces to build the store with, e.g. 河北")
+    parser.add_argument("--universe", default=None, choices=["listed", "registry", "all"],
+                        help="universe sent with every analysis request (default: none)")
+    parser.add_argument("--baseline", default=None, choices=["listed", "registry", "all"],
+                        help="also time every region page with this universe, in the same "
+                             "run (e.g. listed: the work before registry firms counted)")
     args = parser.parse_args()
-    ensure_store(args.db, args.mirror, args.rebuild)
+    ensure_store(args.db, args.mirror, args.rebuild, args.registry)
+    UNIVERSE["value"] = args.universe
     data = samples(args.db, args.regions, args.firms)
     print(f"{len(data['cities'])} cities, {len(data['chains'])} chains, "
-          f"{len(data['firms'])} firms, {len(data['queries'])} search queries")
+          f"{len(data['firms'])} firms, {len(data['queries'])} search queries; "
+          f"universe {args.universe or 'default'}; registry firms "
+          f"{data['registry_firms']:,}")
     # Not entered as a context manager: NiceGUI's startup wants ui.run(); the API does not.
     client = TestClient(create_app(args.db))
     start = time.perf_counter()
     warm_up()  # as 'chainatlas serve' does in the background before the first visit
     print(f"start-up warm-up (boundaries, search index): {time.perf_counter() - start:.1f} s")
-    timer = run(client, data)
+    timer, baseline = run(client, data, args.baseline)
     report("request", dict(timer.kinds), GOAL_MS)
     report("page (sum)", dict(timer.pages), None)
+    if data["registry_firms"]:
+        report("registry goal", {k: timer.kinds[k] for k in REGISTRY_KINDS}, REGISTRY_GOAL_MS)
+    if baseline is not None:
+        print(f"\nbaseline: the same region pages with universe {args.baseline}, same run")
+        report("request", dict(baseline.kinds), GOAL_MS)
+        report("page (sum)", dict(baseline.pages), None)
 
 
 if __name__ == "__main__":

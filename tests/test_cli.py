@@ -168,3 +168,75 @@ def test_build_remembers_a_user_chains_dir(tmp_path: Path) -> None:
         cli.app, ["chain", "show", "biomedicine", "--json", "--db", db]).output)
     assert [n["node_id"] for n in panorama["nodes"]] == ["vac"]
     assert panorama["nodes"][0]["national_firms"] > 0
+
+
+@pytest.fixture
+def registry_store(mini_bundle: Path, tmp_path: Path) -> Path:
+    """The small bundle's store plus two registry vaccine makers of 石家庄."""
+    from chainatlas.build import build_store, refresh_derived
+    from chainatlas.chains.classify import classify_store
+    from chainatlas.chains.templates import load_templates
+    from chainatlas.store import Database
+    from tests.helpers import unpinned_bundle
+
+    db = tmp_path / "registry.duckdb"
+    with Database(db) as store:
+        build_store(store, unpinned_bundle(mini_bundle))
+        for cid in ("R_VAC1", "R_VAC2"):
+            store.execute("INSERT INTO companies (company_id, origin, short_name, full_name, "
+                          "business_scope, province_adcode, city_adcode, region_adcode, "
+                          "registered_capital, source_id, updated_at) VALUES (?, 'registry', "
+                          "?, ?, '疫苗的研发、生产', '130000', '130100', '130100', 100, 1, now())",
+                          [cid, cid, cid + "有限公司"])
+        classify_store(store, load_templates())
+        refresh_derived(store)
+    return db
+
+
+UNIVERSE_COMMANDS = [
+    ("region", "石家庄市", "--chain", "生物医药"), ("leaders", "生物医药", "--region", "石家庄市"),
+    ("map", "--chain", "生物医药"), ("chain", "show", "生物医药", "--region", "石家庄市"),
+    ("recommend", "nodes", "--region", "武汉市", "--chain", "生物医药"),
+    ("recommend", "firms", "--region", "武汉市", "--chain", "生物医药")]
+
+
+@pytest.mark.parametrize("command", UNIVERSE_COMMANDS, ids=[c[0] + " " + c[1]
+                                                            for c in UNIVERSE_COMMANDS])
+def test_every_region_and_chain_command_takes_the_universe(registry_store: Path,
+                                                           command: tuple[str, ...]) -> None:
+    def run(*extra: str) -> Any:
+        result = runner.invoke(cli.app, [*command, *extra, "--db", str(registry_store)])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    def universes(output: str) -> set[str]:
+        body = json.loads(output)
+        return {r["universe"] for r in body} if isinstance(body, list) else {body["universe"]}
+
+    assert universes(run("--json")) == {"all"}  # registry firms loaded: all by default
+    assert universes(run("--json", "--universe", "上市企业")) == {"listed"}
+    assert universes(run("--json", "--universe", "registry")) <= {"registry"}
+    assert "全部企业" in run()  # the table's title says it too
+    result = runner.invoke(cli.app, [*command, "--universe", "foreign", "--db",
+                                     str(registry_store)])
+    assert result.exit_code != 0 and "choose one of listed" in str(result.exception)
+
+
+def test_registry_firms_change_the_region_command(registry_store: Path, tmp_path: Path) -> None:
+    def profile(*extra: str) -> Any:
+        result = runner.invoke(cli.app, ["region", "石家庄市", "--chain", "生物医药", "--json",
+                                         "--db", str(registry_store), *extra])
+        return {n["node_id"]: n for n in json.loads(result.output)["nodes"]}
+
+    assert profile("--universe", "listed")["bm_vaccines"]["class"] == "缺"
+    vaccines = profile()["bm_vaccines"]
+    assert (vaccines["local_firms"], vaccines["class"]) == (2, "弱")  # LQ 1.0: all of 河北
+    book = tmp_path / "firms.xlsx"
+    result = runner.invoke(cli.app, ["recommend", "firms", "--region", "武汉市", "--chain",
+                                     "生物医药", "--universe", "registry", "--xlsx", str(book),
+                                     "--db", str(registry_store)])
+    assert result.exit_code == 0, result.output
+    import openpyxl
+
+    notes = [c.value for row in openpyxl.load_workbook(book)["说明"].iter_rows() for c in row]
+    assert notes[notes.index("企业范围") + 1] == "工商登记企业"

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from chainatlas.analysis import overview
-from chainatlas.build import build_store
+from chainatlas.build import build_store, refresh_derived
+from chainatlas.chains.classify import classify_store
+from chainatlas.chains.templates import load_templates
 from chainatlas.errors import NotFoundError
 from chainatlas.store import Database
 from chainatlas.store.lookup import Region, chain_from_text, region_from_text
@@ -128,7 +130,8 @@ def test_firm_counts(store: Database) -> None:
     # five listed firms, all located; 以岭药业 and 华北制药 in 石家庄, both on biomedicine
     assert overview.firm_counts(store, "石家庄市") == {
         "listed_total": 5, "located_total": 5, "local_firms": 2, "local_listed": 2,
-        "on_chain": 2}
+        "local_universe": 2, "on_chain": 2, "universe": "listed", "universe_zh": "上市企业",
+        "coverage_zh": "全国 A 股上市企业", "registry_provinces": []}
     assert overview.firm_counts(store, "河北省")["local_firms"] == 2
     assert overview.firm_counts(store, "北京市")["local_firms"] == 0
 
@@ -168,9 +171,45 @@ def test_region_firms(store: Database) -> None:
     assert [r["company_id"] for r in rows] == ["002603.SZ", "600812.SH"]  # capital first
     assert rows[0] == {"company_id": "002603.SZ", "name": "以岭药业",
                        "full_name": "石家庄以岭药业股份有限公司", "code": "002603",
-                       "city": "石家庄市"}
+                       "city": "石家庄市", "origin": "listed"}
     assert len(overview.region_firms(store, "河北省", limit=1)) == 1
     assert overview.region_firms(store, "北京市") == []
+
+
+@pytest.fixture
+def registry_store(tmp_path: Path) -> Database:
+    """The small bundle's store plus two registry firms of 石家庄 on biomedicine."""
+    db = Database()
+    build_store(db, unpinned_bundle(make_bundle(tmp_path / "bundle")))
+    for cid, scope, capital in (("R1", "疫苗的研发、生产", 10.0),
+                                ("R2", "维生素C原料药的生产、销售", 20.0)):
+        db.execute("INSERT INTO companies (company_id, origin, short_name, full_name, "
+                   "business_scope, province_adcode, city_adcode, region_adcode, "
+                   "registered_capital, source_id, updated_at) VALUES (?, 'registry', ?, ?, ?, "
+                   "'130000', '130100', '130100', ?, 1, now())", [cid, cid, cid, scope, capital])
+    classify_store(db, load_templates())
+    refresh_derived(db)
+    return db
+
+
+def test_key_figures_count_the_chosen_universe(registry_store: Database) -> None:
+    listed = overview.firm_counts(registry_store, "石家庄市", "listed")
+    everything = overview.firm_counts(registry_store, "石家庄市")  # default: all
+    assert (listed["local_universe"], listed["on_chain"]) == (2, 2)
+    assert (everything["universe"], everything["local_universe"], everything["on_chain"]) == (
+        "all", 4, 4)
+    assert everything["local_listed"] == 2 and "河北省" in everything["coverage_zh"]
+    assert overview.chain_local_firms(registry_store, "河北省", "registry") == {"biomedicine": 2}
+    data = overview.region_overview(registry_store, "130100", universe="registry")
+    bio = next(c for c in data["chains"] if c["chain_id"] == "biomedicine")
+    assert data["universe"] == "registry" and bio["local_firms"] == 2
+    assert {leader["short_name"] for leader in bio["leaders"]} == {"R1", "R2"}
+    assert [r["origin"] for r in overview.region_firms(registry_store, "石家庄市",
+                                                       universe="registry")] == ["registry"] * 2
+    summaries = {c["chain_id"]: c for c in overview.chain_summaries(registry_store, "registry")}
+    assert (summaries["biomedicine"]["firms"], summaries["biomedicine"]["universe"]) == (
+        2, "registry")
+    assert overview.chain_summaries(registry_store)[0]["universe"] == "all"
 
 
 # -- firms and industries ---------------------------------------------------------------

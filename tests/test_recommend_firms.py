@@ -74,8 +74,7 @@ def _relate(db: Database, product: str, upstream: str) -> None:
                [ids[product], ids[upstream]])
 
 
-@pytest.fixture(scope="module")
-def rec_db() -> Database:
+def _rec_store() -> Database:
     db = Database()
     db.executemany("INSERT INTO regions VALUES (?, ?, ?, ?, ?, ?, ?, 1)", REGIONS)
     for cid, (products, city, capital, employees, year) in FIRMS.items():
@@ -92,6 +91,11 @@ def rec_db() -> Database:
     classify_store(db, TEMPLATES)
     refresh_derived(db)
     return db
+
+
+@pytest.fixture(scope="module")
+def rec_db() -> Database:
+    return _rec_store()
 
 
 def _by_id(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -302,14 +306,15 @@ def test_excel_workbook_reads_back(rec_db: Database, tmp_path: Path) -> None:
     assert book.sheetnames == ["招商企业排名", "推荐理由", "重点发展环节", "环节推荐理由", "说明"]
     sheet = book["招商企业排名"]
     header = [c.value for c in sheet[1]]
-    assert header == ["排名", "企业简称", "企业全称", "股票代码", "所在省份", "所在城市",
-                      "所属环节", "综合得分", "匹配度", "企业实力", "产业链关联", "区位邻近",
-                      "主要理由"]
+    assert header == ["排名", "企业简称", "企业全称", "股票代码", "企业类型", "所在省份",
+                      "所在城市", "所属环节", "综合得分", "匹配度", "企业实力", "产业链关联",
+                      "区位邻近", "主要理由"]
     assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref
     rows = list(sheet.iter_rows(min_row=2, values_only=True))
     assert [r[0] for r in rows] == list(range(1, len(results) + 1))
     assert [r[1] for r in rows][:1] == ["维生素供应商"]
-    assert sheet.cell(row=2, column=8).number_format == "0.000"
+    assert rows[0][4] == "上市企业"
+    assert sheet.cell(row=2, column=9).number_format == "0.000"
     # formula injection: written as text with a leading apostrophe, never as a formula
     hostile = next(c for c in sheet["B"] if INJECTION in str(c.value))
     assert hostile.value == "'" + INJECTION and hostile.data_type == "s"
@@ -325,8 +330,9 @@ def test_excel_workbook_reads_back(rec_db: Database, tmp_path: Path) -> None:
     assert node_reasons == ["本地已有「华北制药」", "'=cmd|' /C calc'!A0"]
     notes = "\n".join(str(c.value) for row in book["说明"].iter_rows() for c in row if c.value)
     for text in ("石家庄市", "生物医药", "2026-01-02 09:30", "ChainKnowledgeGraph", "Tushare",
-                 "深圳证券交易所", "综合得分 = 0.25×匹配度"):
+                 "深圳证券交易所", "综合得分 = 0.25×匹配度", "企业范围", "上市企业"):
         assert text in notes
+    assert "CC BY-NC-SA" not in notes  # no registry firm: no registry source
 
 
 def test_excel_without_nodes(tmp_path: Path) -> None:
@@ -336,6 +342,52 @@ def test_excel_without_nodes(tmp_path: Path) -> None:
     book = openpyxl.load_workbook(path)
     assert book.sheetnames == ["招商企业排名", "推荐理由", "说明"]
     assert book["招商企业排名"].max_row == 1
+
+
+# ----------------------------------------------------------------- firm universes
+
+# registry firms (placed by their scope): id, city, scope, registered capital 万元
+REGISTRY = [("R_BIG", "130600", "维生素C原料药的生产、销售", 90000.0),  # 保定, outside
+            ("R_LOCAL", "130100", "维生素C原料药的生产、销售", 90000.0)]  # 石家庄, local
+
+
+@pytest.fixture
+def registry_db() -> Database:
+    db = _rec_store()  # a store of its own: rec_db is shared by the module
+    for cid, city, scope, capital in REGISTRY:
+        add_firm(db, cid, scope=scope)
+        db.execute("UPDATE companies SET origin = 'registry', city_adcode = ?, region_adcode = ?, "
+                   "province_adcode = left(?, 2) || '0000', registered_capital = ?, "
+                   "setup_date = '1995-01-01' WHERE company_id = ?",
+                   [city, city, city, capital, cid])
+    classify_store(db, TEMPLATES)
+    refresh_derived(db)
+    return db
+
+
+def test_the_universe_picks_the_candidates(registry_db: Database, tmp_path: Path) -> None:
+    sjz = region_from_text(registry_db, "石家庄市")
+    listed = rank_firms(registry_db, sjz, "biomedicine", universe="listed")
+    assert {r["origin"] for r in listed} == {"listed"}
+    assert {r["universe"] for r in listed} == {"listed"}
+    everything = _by_id(rank_firms(registry_db, sjz, "biomedicine"))  # default: all
+    assert "R_BIG" in everything and "R_LOCAL" not in everything  # local firms never
+    big = everything["R_BIG"]
+    assert (big["universe"], big["universe_zh"]) == ("all", "全部企业")
+    assert big["components"]["strength"]["listed"] is False and big["reasons_zh"]
+    assert big["components"]["links"]["value"] == 0.0  # no products, no product links
+    registry = rank_firms(registry_db, sjz, "biomedicine", universe="registry")
+    assert [r["company_id"] for r in registry] == ["R_BIG"]
+    path = tmp_path / "registry.xlsx"
+    write_recommendations_xlsx(path, region_name="石家庄市", chain_name="生物医药",
+                               generated_at="2026-01-02", firms=registry,
+                               coverage_zh="工商登记企业（已载入：河北省）")
+    book = openpyxl.load_workbook(path)
+    first = next(book["招商企业排名"].iter_rows(min_row=2, values_only=True))
+    assert first[4] == "工商登记企业"
+    notes = "\n".join(str(c.value) for row in book["说明"].iter_rows() for c in row if c.value)
+    assert "企业范围\n工商登记企业\n数据覆盖\n工商登记企业（已载入：河北省）" in notes
+    assert "CC BY-NC-SA 4.0" in notes
 
 
 def test_real_store_ranking_is_fast_and_outside(real_db: Database) -> None:

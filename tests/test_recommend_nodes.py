@@ -247,6 +247,69 @@ def test_top_context_and_unknown_chain(tiny_db: Database) -> None:
         presence_matrix(tiny_db, "no_such_chain")
 
 
+# registry firms (known by their scope): firm, short name, city, scope, capital, setup year
+REGISTRY = [("R_X1", "石己一", "130100", "己孤件的生产、销售", 10.0, 1995),
+            ("R_X2", "石己二", "130100", "己孤件的生产、销售", 20.0, 1996),
+            ("R_B", "唐乙登记", "130200", "乙部件制造", 30.0, 1990)]
+
+
+def _add_registry(db: Database, folder: Path) -> None:
+    for cid, short, city, scope, capital, year in REGISTRY:
+        add_firm(db, cid, scope=scope)
+        db.execute("UPDATE companies SET origin = 'registry', short_name = ?, city_adcode = ?, "
+                   "region_adcode = ?, province_adcode = left(?, 2) || '0000', "
+                   "registered_capital = ?, setup_date = make_date(?, 1, 1) "
+                   "WHERE company_id = ?", [short, city, city, city, capital, year, cid])
+    classify_store(db, {"tiny": load_template(folder / "tiny.yaml")})
+    refresh_derived(db)
+
+
+@pytest.fixture
+def registry_db(tiny_db: Database, tmp_path: Path) -> Database:
+    _add_registry(tiny_db, tmp_path)
+    return tiny_db
+
+
+def test_registry_firms_change_the_candidates_and_the_reasons(registry_db: Database) -> None:
+    sjz = region_from_text(registry_db, "石家庄")
+    listed = _by_node(rank_nodes(registry_db, sjz, "tiny", as_of=2010, universe="listed"))
+    assert listed["tn_x"]["class"] == "缺" and listed["tn_x"]["universe"] == "listed"
+    everything = _by_node(rank_nodes(registry_db, sjz, "tiny", as_of=2010))  # default: all
+    # two local registry makers of 己孤件: LQ (2/2) / (2/3) = 1.5 on registry counts, 强
+    assert "tn_x" not in everything
+    gap = everything["tn_b"]
+    assert (gap["universe"], gap["universe_zh"]) == ("all", "全部企业")
+    assert gap["components"]["availability"]["national_firms"] == 2  # 唐乙 and 唐乙登记
+    assert ("全国上市企业与河北省工商登记企业中有 2 家该环节企业，其中 2 家在本地以外，"
+            "可招引对象有限") in gap["reasons_zh"]
+    # two Hebei cities hold registry firms: too few places for relatedness, listed used
+    assert gap["components"]["density"]["basis"] == "listed"
+    registry = _by_node(rank_nodes(registry_db, sjz, "tiny", as_of=2010, universe="registry"))
+    assert registry["tn_b"]["components"]["availability"]["targets"] == ["唐乙登记"]
+    assert any(s.startswith("已载入的工商登记企业（河北省）中有 1 家该环节工商登记企业")
+               for s in registry["tn_b"]["reasons_zh"])
+
+
+def test_registry_density_basis_and_context_checks(registry_db: Database,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    matrix = presence_matrix(registry_db, "tiny", basis="registry")
+    assert list(matrix.index) == ["130100", "130200"]
+    assert matrix.loc["130100", "tn_x"] == 2 and matrix.loc["130200", "tn_b"] == 1
+    with pytest.raises(ValueError, match="basis"):
+        presence_matrix(registry_db, "tiny", basis="roster")
+    monkeypatch.setattr("chainatlas.recommend.nodes.MIN_DENSITY_PLACES", 2)
+    context = chain_context(registry_db, "tiny", 2010, universe="all", basis="registry")
+    assert (context.density_basis, context.universe) == ("registry", "all")
+    sjz = region_from_text(registry_db, "石家庄")
+    ranked = rank_nodes(registry_db, sjz, "tiny", as_of=2010, context=context)
+    assert ranked[0]["components"]["density"]["basis"] == "registry"
+    assert any("按河北省各地工商登记企业计算" in s for r in ranked for s in r["reasons_zh"])
+    # a context of the listed basis does not fit a region whose LQ counts registry firms
+    with pytest.raises(ValueError, match="LQ basis"):
+        rank_nodes(registry_db, sjz, "tiny", as_of=2010,
+                   context=chain_context(registry_db, "tiny", 2010, universe="all"))
+
+
 # --------------------------------------------------------------------------- pure scoring
 
 HAND_CITY = Region("130100", "石家庄市", "city", "130000", parent="130000")

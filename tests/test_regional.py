@@ -10,7 +10,11 @@ from chainatlas.analysis.mapdata import map_counts
 from chainatlas.analysis.panorama import top_firms
 from chainatlas.analysis.regional import (
     classify_node,
+    coverage_zh,
+    leader_pool,
     location_quotient,
+    lq_origin,
+    provinces_zh,
     region_profile,
     score_nodes,
     summarise,
@@ -20,7 +24,7 @@ from chainatlas.chains.classify import classify_store
 from chainatlas.chains.templates import load_templates
 from chainatlas.errors import ChainAtlasError, NotFoundError
 from chainatlas.store import Database
-from chainatlas.store.lookup import region_from_text
+from chainatlas.store.lookup import Region, region_from_text
 from tests.helpers import add_firm
 
 TEMPLATES = load_templates()
@@ -79,7 +83,9 @@ def test_location_quotient_and_classes() -> None:
 def test_region_profile_known_answers(region_db: Database) -> None:
     sjz = region_from_text(region_db, "石家庄")
     profile = region_profile(region_db, sjz, "biomedicine")
-    assert profile["local_listed_firms"] == 3 and profile["national_listed_firms"] == 10
+    assert profile["universe"] == "listed" and profile["universe_zh"] == "上市企业"
+    basis = profile["lq_basis"]
+    assert (basis["origin"], basis["local_total"], basis["national_total"]) == ("listed", 3, 10)
     api = _node(profile, "bm_api")
     # 2 of Shijiazhuang's 3 listed firms vs 3 of 10 nationally
     assert (api["local_firms"], api["national_firms"]) == (2, 3)
@@ -101,7 +107,7 @@ def test_as_of_filters_later_firms(region_db: Database) -> None:
     sjz = region_from_text(region_db, "石家庄")
     profile = region_profile(region_db, sjz, "biomedicine", as_of=2010)
     assert _node(profile, "bm_api")["local_firms"] == 1  # SJZ_API2 was founded in 2012
-    assert profile["local_listed_firms"] == 2
+    assert profile["lq_basis"]["local_total"] == 2
 
 
 def test_leaders_components(region_db: Database) -> None:
@@ -134,8 +140,9 @@ def test_map_counts(region_db: Database) -> None:
 
 
 def _counts(rows: list[tuple[str, bool, int, int, int, int]]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=["node_id", "is_leaf", "national_firms", "local_firms",
-                                       "local_listed", "local_node_leaders"])
+    frame = pd.DataFrame(rows, columns=["node_id", "is_leaf", "lq_national", "local_firms",
+                                        "lq_local", "local_node_leaders"])
+    return frame.assign(national_firms=frame["lq_national"])
 
 
 def test_score_nodes_by_hand() -> None:
@@ -170,16 +177,20 @@ def test_score_leaders_by_hand() -> None:
 
 
 def test_top_firms_counts_and_keeps_order() -> None:
+    # ranked rows as the panorama query returns them: k national, k_local among local ones
     firms = pd.DataFrame({
         "node_id": ["n1", "n1", "n1", "n2"], "company_id": ["x", "y", "z", "x"],
-        "short_name": ["X", "Y", "Z", "X"], "registered_capital": [9.0, 5.0, None, 9.0],
+        "short_name": ["X", "Y", "Z", "X"], "origin": ["listed", "listed", "registry", "listed"],
+        "registered_capital": [9.0, 5.0, None, 9.0],
         "employees": [None, 1.0, 2.0, None], "confidence": [0.9, 0.8, 0.7, 0.5],
-        "is_local": [False, True, True, False]})
+        "is_local": [False, True, True, False], "k": [1, 2, 3, 1], "k_local": [1, 1, 2, 1],
+        "national": [3, 3, 3, 1], "local": [2, 2, 2, 0]})
     national, local, counts = top_firms(firms, top=2)
-    assert counts == {"n1": [3, 2], "n2": [1, 0]}
-    assert [f["company_id"] for f in national["n1"]] == ["x", "y"]
+    assert counts == {"n1": (3, 2), "n2": (1, 0)}
+    assert [f["company_id"] for f in national["n1"]] == ["x", "y"]  # z ranks 3rd nationally
     assert [f["company_id"] for f in local["n1"]] == ["y", "z"]
     assert local.get("n2") is None and national["n1"][0]["employees"] is None
+    assert local["n1"][1]["origin"] == "registry"
 
 
 def test_a_side_line_places_a_firm_but_never_makes_it_a_leader(region_db: Database) -> None:
@@ -195,3 +206,168 @@ def test_a_side_line_places_a_firm_but_never_makes_it_a_leader(region_db: Databa
     assert node["local_firms"] == 1  # placed: it does make vaccines
     assert node["local_leaders"] == []  # but a 22 % line does not lead the node
     assert node["class"] == "弱"  # the biggest capital of all would otherwise make it 强
+
+
+# ----------------------------------------------------------------- firm universes
+
+# registry firms (placed by their business scope): firm, city, scope, capital, setup year
+REGISTRY = [
+    ("REG_VAC1", "130100", "疫苗的研发、生产", 50.0, 1995),
+    ("REG_VAC2", "130100", "流感疫苗生产", 40.0, 1998),
+    ("REG_API", "130200", "维生素C原料药的生产、销售", 30.0, 1990),
+    ("REG_TAB", "130200", "片剂、胶囊剂生产", 20.0, 2001),
+    ("REG_SHOP1", "130200", "日用百货零售", 5.0, 1990),
+    ("REG_SHOP2", "130200", "五金交电零售", 5.0, 1990),
+]
+
+
+def add_registry(db: Database, rows: list[tuple[str, str, str, float, int]]) -> None:
+    """Registry-origin firms known by their scope only, then classify and derive."""
+    for cid, city, scope, capital, year in rows:
+        add_firm(db, cid, scope=scope)
+        db.execute("UPDATE companies SET origin = 'registry', city_adcode = ?, "
+                   "region_adcode = ?, province_adcode = left(?, 2) || '0000', "
+                   "registered_capital = ?, setup_date = make_date(?, 1, 1) "
+                   "WHERE company_id = ?", [city, city, city, capital, year, cid])
+    classify_store(db, TEMPLATES)
+    refresh_derived(db)
+
+
+@pytest.fixture
+def registry_db(region_db: Database) -> Database:
+    add_registry(region_db, REGISTRY)
+    return region_db
+
+
+def test_registry_firms_turn_a_missing_node_strong(registry_db: Database) -> None:
+    sjz = region_from_text(registry_db, "石家庄")
+    listed = region_profile(registry_db, sjz, "biomedicine", universe="listed")
+    assert _node(listed, "bm_vaccines")["class"] == "缺"
+    everything = region_profile(registry_db, sjz, "biomedicine")  # default: all
+    assert everything["universe"] == "all" and everything["universe_zh"] == "全部企业"
+    assert [p["name"] for p in everything["registry_provinces"]] == ["河北省"]
+    basis = everything["lq_basis"]
+    # 石家庄 lies in the loaded registry (河北): LQ on registry counts against 河北
+    assert (basis["origin"], basis["local_total"], basis["national_total"]) == (
+        "registry", 2, 6)
+    assert "河北省" in basis["note_zh"] and "工商登记" in everything["coverage_zh"]
+    vaccines = _node(everything, "bm_vaccines")
+    assert (vaccines["local_firms"], vaccines["lq_local"], vaccines["lq_national"]) == (2, 2, 2)
+    assert vaccines["lq"] == pytest.approx(round((2 / 2) / (2 / 6), 3))
+    assert vaccines["class"] == "强"
+    assert {f["origin"] for f in vaccines["local_leaders"]} == {"registry"}
+    # the listed firms still count under all, but not in the registry LQ
+    api = _node(everything, "bm_api")
+    assert (api["local_firms"], api["local_listed"], api["lq_local"]) == (2, 2, 0)
+    assert everything["local_total"] == 5  # 3 listed + 2 registry firms of 石家庄
+
+
+def test_registry_universe_counts_registry_firms_only(registry_db: Database) -> None:
+    sjz = region_from_text(registry_db, "石家庄")
+    profile = region_profile(registry_db, sjz, "biomedicine", universe="工商登记企业")
+    assert profile["universe"] == "registry"
+    assert _node(profile, "bm_api")["class"] == "缺"  # its two API makers are listed
+    assert _node(profile, "bm_api")["national_firms"] == 1  # 唐山's registry API maker
+    tangshan = region_profile(registry_db, region_from_text(registry_db, "唐山"),
+                              "biomedicine", universe="registry")
+    # the only registry API maker: LQ (1/4) / (1/6) = 1.5 but one firm alone, and with
+    # a partial registry no registry firm is ranked for node leadership
+    api = _node(tangshan, "bm_api")
+    assert (api["lq"], api["class"]) == (1.5, "弱")
+    assert tangshan["thresholds"]["node_leader_pool"] == []
+    assert _node(tangshan, "bm_vaccines")["class"] == "缺"  # its vaccine maker is listed
+
+
+def test_registry_firms_lead_once_every_province_is_loaded(
+        registry_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the test store's registry holds 河北 only: make 河北 the whole country
+    monkeypatch.setattr("chainatlas.analysis.regional.PROVINCES", ("河北",))
+    tangshan = region_profile(registry_db, region_from_text(registry_db, "唐山"),
+                              "biomedicine", universe="registry")
+    assert tangshan["thresholds"]["node_leader_pool"] == ["registry"]
+    assert _node(tangshan, "bm_api")["class"] == "强"  # the country's only registry API maker
+
+
+def test_leader_pool_by_hand() -> None:
+    hebei = [{"adcode": "130000", "name": "河北省"}]
+    every = [{"adcode": f"{i:02d}0000", "name": str(i)} for i in range(31)]
+    assert leader_pool("listed", hebei) == ("listed",)
+    assert leader_pool("registry", hebei) == ()
+    assert leader_pool("all", hebei) == ("listed",)
+    assert leader_pool("registry", every) == ("registry",)
+    assert leader_pool("all", every) == ("listed", "registry")
+
+
+def test_lq_basis_outside_the_registry_and_for_a_whole_baseline(registry_db: Database) -> None:
+    suzhou = region_from_text(registry_db, "苏州")
+    listed = region_profile(registry_db, suzhou, "biomedicine", universe="listed")
+    everything = region_profile(registry_db, suzhou, "biomedicine", universe="all")
+    # 江苏 has no registry firm: the LQ falls back to listed counts, the same figures
+    assert everything["lq_basis"]["origin"] == "listed"
+    assert [n["lq"] for n in everything["nodes"]] == [n["lq"] for n in listed["nodes"]]
+    outside = region_profile(registry_db, suzhou, "biomedicine", universe="registry")
+    assert outside["lq_basis"]["covered"] is False
+    assert outside["summary"]["强"] == outside["summary"]["弱"] == 0
+    # 河北省 is the whole registry baseline: its registry LQ would be 1 on every node
+    hebei = region_profile(registry_db, region_from_text(registry_db, "河北"), "biomedicine")
+    assert hebei["lq_basis"]["origin"] == "listed"
+
+
+def test_roster_firms_count_locally_under_all_but_never_in_the_lq(
+        registry_db: Database) -> None:
+    add_firm(registry_db, "ROSTER_VAC", scope="疫苗的研发、生产")
+    registry_db.execute("UPDATE companies SET city_adcode = '130100', region_adcode = "
+                        "'130100', province_adcode = '130000' WHERE company_id = 'ROSTER_VAC'")
+    classify_store(registry_db, TEMPLATES)
+    refresh_derived(registry_db)
+    sjz = region_from_text(registry_db, "石家庄")
+    vaccines = _node(region_profile(registry_db, sjz, "biomedicine", universe="all"),
+                     "bm_vaccines")
+    assert (vaccines["local_firms"], vaccines["lq_local"], vaccines["lq_national"]) == (3, 2, 2)
+    assert vaccines["national_firms"] == 5  # 2 registry, the roster firm, 2 listed
+    listed = _node(region_profile(registry_db, sjz, "biomedicine", universe="listed"),
+                   "bm_vaccines")
+    assert listed["local_firms"] == 0
+
+
+def test_lq_origin_and_wording_by_hand() -> None:
+    hebei = [{"adcode": "130000", "name": "河北省"}]
+    sjz = Region("130100", "石家庄市", "city", "130000", "130000")
+    province = Region("130000", "河北省", "province", "130000")
+    suzhou = Region("320500", "苏州市", "city", "320000", "320000")
+    assert lq_origin("listed", sjz, hebei) == "listed"
+    assert lq_origin("registry", suzhou, hebei) == "registry"
+    assert lq_origin("all", sjz, hebei) == "registry"
+    assert lq_origin("all", suzhou, hebei) == "listed"
+    assert lq_origin("all", province, hebei) == "listed"
+    two = [*hebei, {"adcode": "140000", "name": "山西省"}]
+    assert lq_origin("all", province, two) == "registry"
+    assert lq_origin("all", sjz, []) == "listed"
+    many = [{"adcode": f"{i}0000", "name": f"省{i}"} for i in range(11, 20)]
+    assert provinces_zh(two) == "河北省、山西省" and provinces_zh(many) == "省11、省12等 9 个省份"
+    assert coverage_zh("registry", []) == "工商登记企业（尚未载入工商登记数据）"
+    assert "河北省" in coverage_zh("all", hebei)
+    assert coverage_zh("listed", hebei) == "全国 A 股上市企业"
+
+
+def test_unknown_universe_is_refused(region_db: Database) -> None:
+    with pytest.raises(NotFoundError, match="unknown firm universe"):
+        region_profile(region_db, "石家庄", "biomedicine", universe="foreign")
+
+
+def test_map_and_leaders_count_the_chosen_universe(registry_db: Database) -> None:
+    listed = map_counts(registry_db, "biomedicine", universe="listed")
+    assert {a["adcode"]: a["firms"] for a in listed["areas"]} == {"320000": 4, "130000": 4}
+    everything = map_counts(registry_db, "biomedicine")
+    assert everything["universe"] == "all"
+    assert {a["adcode"]: a["firms"] for a in everything["areas"]} == {"320000": 4, "130000": 8}
+    registry = map_counts(registry_db, "biomedicine", level="city", universe="registry")
+    assert {a["adcode"]: a["firms"] for a in registry["areas"]} == {"130100": 2, "130200": 2}
+    assert registry["registry_provinces"] == [{"adcode": "130000", "name": "河北省"}]
+    sjz = region_from_text(registry_db, "石家庄")
+    leaders = chain_leaders(registry_db, "biomedicine", sjz, universe="registry")
+    assert leaders["universe_zh"] == "工商登记企业"
+    assert {r["company_id"] for r in leaders["local"]} == {"REG_VAC1", "REG_VAC2"}
+    assert {r["origin"] for r in leaders["national"]} == {"registry"}
+    both = chain_leaders(registry_db, "biomedicine", sjz, universe="all")
+    assert len(both["local"]) == 5 and both["national"][0]["origin"] == "listed"

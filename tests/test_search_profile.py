@@ -34,3 +34,15 @@ def test_firm_profile(mini_db: Database) -> None:
     negative = [p for p in profile["products"] if p["negative_share"]]
     assert negative and negative[0]["name"] == "分部间抵销"
     assert all("signals" in p["evidence"] for p in profile["placements"])
+
+
+def test_search_finds_every_firm_unless_narrowed(mini_db: Database) -> None:
+    mini_db.execute("INSERT INTO companies (company_id, origin, short_name, full_name, "
+                    "source_id, updated_at) VALUES ('R1', 'registry', '以岭商贸', "
+                    "'石家庄以岭商贸有限公司', 1, now())")
+    assert {"以岭药业", "以岭商贸"} <= set(_names(mini_db, "以岭"))
+    listed = search_firms(mini_db, "以岭", universe="listed")
+    assert listed and {r["origin"] for r in listed} == {"listed"}
+    registry = search_firms(mini_db, "以岭", universe="工商登记企业")
+    assert [r["short_name"] for r in registry] == ["以岭商贸"]
+    assert len(search_firms(mini_db, "以岭", universe="all")) >= 2

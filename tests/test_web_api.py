@@ -329,7 +329,7 @@ def test_openapi_lists_every_route(client: TestClient) -> None:
               for m in getattr(r, "methods", ())}
     listed = {(path, method) for path, item in doc["paths"].items() for method in item}
     assert routes == listed
-    assert len({p for p, _ in routes if p.startswith("/api/v1/")}) == 14
+    assert len({p for p, _ in routes if p.startswith("/api/v1/")}) == 16  # + placements
     assert all(op.get("summary") and op.get("tags") for item in doc["paths"].values()
                for op in item.values())
     # Swagger UI and ReDoc would load their scripts from a CDN: not served.
@@ -445,3 +445,85 @@ def test_storage_secret_is_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert (tmp_path / "web-secret").stat().st_mode & 0o077 == 0
     monkeypatch.setenv("CHAINATLAS_SECRET", "from-env")
     assert storage_secret() == "from-env"
+
+
+# -- firm universes --------------------------------------------------------------------
+
+# registry firms (known by their business scope) of 石家庄 and 武汉's province 湖北
+REGISTRY = [("R_VAC", "130100", "疫苗的研发、生产", 10.0),
+            ("R_API", "130100", "维生素C原料药的生产、销售", 20.0)]
+
+
+@pytest.fixture(scope="module")
+def registry_client(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
+    """A client of a store with registry firms loaded (河北 only)."""
+    from chainatlas.build import refresh_derived
+    from chainatlas.chains.classify import classify_store
+    from chainatlas.chains.templates import load_templates
+
+    path = _build(tmp_path_factory.mktemp("registry"))
+    with Database(path) as db:
+        for cid, city, scope, capital in REGISTRY:
+            db.execute("INSERT INTO companies (company_id, origin, short_name, full_name, "
+                       "business_scope, province_adcode, city_adcode, region_adcode, "
+                       "registered_capital, source_id, updated_at) VALUES (?, 'registry', ?, "
+                       "?, ?, '130000', ?, ?, ?, 1, now())",
+                       [cid, cid, cid + "有限公司", scope, city, city, capital])
+        classify_store(db, load_templates())
+        refresh_derived(db)
+    return TestClient(create_app(path), raise_server_exceptions=False)
+
+
+def _node_of(body: dict[str, Any], node_id: str) -> dict[str, Any]:
+    return next(n for n in body["nodes"] if n["node_id"] == node_id)
+
+
+def test_analyses_take_and_echo_the_universe(registry_client: TestClient) -> None:
+    url = "/api/v1/panorama?chain=biomedicine&region=130100"
+    default = registry_client.get(url)
+    assert default.headers["X-ChainAtlas-Universe"] == "all"
+    everything, listed = default.json(), _get(registry_client, url + "&universe=listed")
+    assert (everything["universe"], listed["universe_zh"]) == ("all", "上市企业")
+    assert _node_of(listed, "bm_vaccines")["local_firms"] == 0
+    assert _node_of(everything, "bm_vaccines")["local_firms"] == 1
+    assert _get(registry_client, url + "&universe=工商登记企业")["universe"] == "registry"
+    profile = _get(registry_client, "/api/v1/region-profile?chain=biomedicine&region=130100")
+    assert profile["universe"] == "all" and profile["lq_basis"]["origin"] == "registry"
+    assert profile["lq_basis"]["provinces"] == [{"adcode": "130000", "name": "河北省"}]
+    registry_map = _get(registry_client, "/api/v1/map?chain=biomedicine&universe=registry")
+    assert {a["name"]: a["firms"] for a in registry_map["areas"]} == {"河北省": 2}
+    leaders = _get(registry_client, "/api/v1/leaders?chain=biomedicine&region=130100"
+                                    "&universe=registry")
+    assert {r["company_id"] for r in leaders["local"]} == {"R_VAC", "R_API"}
+    chains = _get(registry_client, "/api/v1/chains?universe=registry")
+    assert {c["chain_id"]: c["firms"] for c in chains}["biomedicine"] == 2
+
+
+def test_recommendations_take_and_echo_the_universe(registry_client: TestClient) -> None:
+    firms = registry_client.get("/api/v1/recommend/firms?chain=biomedicine&region=武汉市"
+                                "&universe=registry")
+    assert firms.headers["X-ChainAtlas-Universe"] == "registry"
+    assert {f["company_id"] for f in firms.json()} == {"R_VAC", "R_API"}
+    assert {f["universe_zh"] for f in firms.json()} == {"工商登记企业"}
+    nodes = _get(registry_client, "/api/v1/recommend/nodes?chain=biomedicine&region=130100")
+    assert nodes and {n["universe"] for n in nodes} == {"all"}
+    response = registry_client.get("/api/v1/recommend/xlsx?chain=biomedicine&region=武汉市"
+                                   "&universe=registry")
+    assert response.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(response.content))
+    notes = [c.value for row in book["说明"].iter_rows() for c in row if c.value]
+    assert notes[notes.index("企业范围") + 1] == "工商登记企业"
+    hits = _get(registry_client, "/api/v1/search?q=R_VAC&universe=registry")
+    assert hits[0]["company_id"] == "R_VAC" and {h["origin"] for h in hits} == {"registry"}
+    assert _get(registry_client, "/api/v1/search?q=R_VAC&universe=listed") == []
+
+
+@pytest.mark.parametrize("path", [
+    "panorama?chain=biomedicine", "region-profile?chain=biomedicine&region=130100",
+    "map?chain=biomedicine", "leaders?chain=biomedicine", "chains?x=1",
+    "recommend/nodes?chain=biomedicine&region=130100",
+    "recommend/firms?chain=biomedicine&region=130100",
+    "recommend/xlsx?chain=biomedicine&region=130100", "search?q=以岭"])
+def test_a_bad_universe_is_a_clear_422(client: TestClient, path: str) -> None:
+    message = _error(client, f"/api/v1/{path}&universe=foreign", 422, "InputError")
+    assert "foreign" in message and "listed (上市企业)" in message

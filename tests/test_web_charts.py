@@ -128,6 +128,19 @@ def test_chain_graph_escapes_names_in_tooltips() -> None:
     assert "alert(1)" in boxes["d1"]["label"]["formatter"]
 
 
+def test_chain_graph_tooltips_name_the_universe_and_lq_basis() -> None:
+    listed = _boxes(charts.chain_graph_option(_profile(), EDGES))
+    assert "全国上市企业 60 家，本地上市企业 3 家" in listed["m1"]["tip"]
+    assert "区位商 1.50<" in listed["m1"]["tip"]
+    profile = {**_profile(), "universe": "all", "lq_basis": {"origin": "registry"}}
+    everything = _boxes(charts.chain_graph_option(profile, EDGES))
+    assert "全部企业 60 家，本地企业 3 家" in everything["m1"]["tip"]
+    assert "区位商 1.50（按工商登记企业）" in everything["m1"]["tip"]
+    registry = _boxes(charts.chain_graph_option({**_profile(), "universe": "registry"}, EDGES))
+    assert "已载入工商登记企业 60 家" in registry["m1"]["tip"]  # never 全国: partial data
+    assert charts.universe_of({"universe": "nonsense"}) == "listed"
+
+
 def test_chain_graph_empty_profile() -> None:
     option = charts.chain_graph_option({"nodes": []}, [])
     boxes = _boxes(option)
@@ -169,10 +182,19 @@ def test_map_highlight_without_firms_and_empty_map() -> None:
     series = option["series"][0]
     assert series["map"] == "province-130000" and series["label"]["show"] is True
     assert series["data"] == [{"name": "石家庄市", "value": 0, "adcode": "",
-                               "tip": "<b>石家庄市</b><br/>x企业 0 家",
+                               "tip": "<b>石家庄市</b><br/>x上市企业 0 家",
                                "itemStyle": {"borderColor": charts.ACCENT,
                                              "borderWidth": 2.2}}]
     assert option["visualMap"]["max"] == 1
+
+
+def test_map_tips_name_the_universe() -> None:
+    registry = charts.china_map_option({**MAP, "universe": "registry"}, "china")
+    tips = {d["name"]: d["tip"] for d in registry["series"][0]["data"]}
+    assert "工商登记企业 5 家" in tips["河北省"]
+    everything = charts.china_map_option({**MAP, "universe": "all"}, "china")
+    assert "企业 57 家" in everything["series"][0]["data"][0]["tip"]
+    assert "上市企业" not in everything["series"][0]["data"][0]["tip"]
 
 
 def test_firm_pin_option() -> None:

@@ -22,10 +22,13 @@ from nicegui.storage import Storage
 from nicegui.testing import User
 from nicegui.testing.user_simulation import user_simulation
 
-from chainatlas.build import build_store
+from chainatlas.build import build_store, refresh_derived
+from chainatlas.chains.classify import classify_store
 from chainatlas.chains.evidence import evidence_from_json, evidence_zh
+from chainatlas.chains.templates import load_templates
 from chainatlas.store import Database
 from chainatlas.web.pages import PAGE_PATHS, register_pages
+from chainatlas.web.pages.chain import placements_xlsx_url
 from chainatlas.web.pages.recommend import place_zh, xlsx_url
 from chainatlas.web.pages.widgets import (
     capital_zh,
@@ -66,10 +69,41 @@ def nicegui_storage() -> Iterator[None]:
     Storage.path = saved
 
 
+@pytest.fixture(scope="module")
+def registry_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The web bundle's store plus registry firms of 河北: two vaccine makers of 石家庄
+    (placed by their scope) and a trading firm of 唐山."""
+    folder = tmp_path_factory.mktemp("registry")
+    path = folder / "registry.duckdb"
+    with Database(path) as db:
+        build_store(db, unpinned_bundle(web_bundle(folder / "bundle")))
+        for cid, city, scope in (("R_VAC1", "130100", "疫苗的研发、生产"),
+                                 ("R_VAC2", "130100", "疫苗的研发、生产"),
+                                 ("R_SHOP", "130200", "日用百货零售")):
+            db.execute("INSERT INTO companies (company_id, origin, short_name, full_name, "
+                       "business_scope, province_adcode, city_adcode, region_adcode, "
+                       "registered_capital, source_id, updated_at) VALUES (?, 'registry', ?, "
+                       "?, ?, '130000', ?, ?, 100, 1, now())",
+                       [cid, cid, cid + "有限公司", scope, city, city])
+        classify_store(db, load_templates())
+        refresh_derived(db)
+    return path
+
+
 @pytest.fixture
-async def user(web_store: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+def served_store(request: pytest.FixtureRequest, web_store: Path) -> Path:
+    """The store the ``user`` fixture's app serves: the web store, or the registry store
+    for tests parametrised (indirectly) with ``served_store``."""
+    if hasattr(request, "param"):
+        return Path(request.getfixturevalue("registry_store"))
+    return web_store
+
+
+@pytest.fixture
+async def user(served_store: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                caplog: pytest.LogCaptureFixture) -> AsyncIterator[User]:
-    """A simulated browser user on a fresh app serving ``web_store``."""
+    """A simulated browser user on a fresh app serving ``served_store``."""
+    web_store = served_store
     monkeypatch.setenv("CHAINATLAS_DB", str(web_store))
     # the main file keeps its storage secret under $CHAINATLAS_HOME unless given one
     monkeypatch.setenv("CHAINATLAS_SECRET", "test-secret")
@@ -176,7 +210,8 @@ async def test_recommend(user: User) -> None:
     firms = _one(user, "firm-table")
     assert XSS in {r["name"] for r in firms.rows}
     button = _one(user, "xlsx-download")
-    assert button.props["href"] == "/api/v1/recommend/xlsx?chain=biomedicine&region=130100&top=20"
+    assert button.props["href"] == ("/api/v1/recommend/xlsx?chain=biomedicine&region=130100"
+                                    "&top=20&universe=listed")
     assert user.find(marker="node-card").elements
     with user:
         _one(user, "rec-node-picker").value = "bm_api"
@@ -212,7 +247,7 @@ async def test_firm_profile(user: User) -> None:
 
 async def test_firm_index_and_unknown_firm(user: User) -> None:
     await user.open("/firm")
-    await user.should_see("石家庄市企业")
+    await user.should_see("石家庄市上市企业")
     assert {r["name"] for r in _one(user, "region-firms").rows} == {"以岭药业", "华北制药"}
     await user.open("/firm/NOPE")
     await user.should_see("未找到企业 NOPE")
@@ -233,13 +268,13 @@ async def test_pickers_persist_across_pages(user: User) -> None:
     await user.should_see("武汉市 · 五条重点产业链一览")
     await user.open("/chain")
     assert _one(user, "region-picker").value == "420100"
-    await user.should_see("武汉市 · 细分环节")
+    await user.should_see("武汉市 · 上市企业 · 细分环节")
     with user:
         _one(user, "chain-picker").value = "electronics"
     await user.should_see("新一代电子信息产业链全景图谱")
     await user.open("/map")
     assert _one(user, "chain-picker").value == "electronics"
-    await user.should_see("新一代电子信息产业链企业全国分布")
+    await user.should_see("新一代电子信息产业链上市企业全国分布")
 
 
 async def test_search_navigates_to_the_firm(user: User) -> None:
@@ -295,6 +330,59 @@ async def test_register_pages_is_idempotent(user: User) -> None:
         assert paths.count(path) == 1, path
     await user.open("/")
     await user.should_see("招商总览")
+
+
+# -- the firm universe -------------------------------------------------------------------
+async def test_without_registry_the_toggle_offers_listed_and_all(user: User) -> None:
+    await user.open("/chain")
+    toggle = _one(user, "universe-toggle")
+    assert toggle.value == "listed" and list(toggle.options) == ["listed", "all"]
+    await user.should_see("石家庄市 · 生物医药产业链 · 上市企业")
+    assert _one(user, "placements-download").props["href"] == placements_xlsx_url(
+        "biomedicine", "130100", "listed")
+
+
+@pytest.mark.parametrize("served_store", ["registry"], indirect=True)
+async def test_registry_firms_change_the_chain_page(user: User) -> None:
+    await user.open("/chain")
+    toggle = _one(user, "universe-toggle")
+    assert toggle.value == "all" and list(toggle.options) == ["listed", "registry", "all"]
+    await user.should_see("石家庄市 · 生物医药产业链 · 全部企业")
+    await user.should_see(marker="lq-basis")
+    assert "基准为已载入登记数据的省份（河北省）" in _one(user, "lq-basis").text
+    assert _one(user, "placements-download").props["href"] == (
+        "/api/v1/placements.xlsx?chain=biomedicine&region=130100&universe=all")
+    boxes = {d["id"]: d for d in _one(user, "chain-graph").options["series"][0]["data"]}
+    assert boxes["bm_vaccines"]["class"] == "强"  # two registry makers: LQ 1.5 in 河北
+    user.find(marker="chain-graph").trigger("componentClick", {
+        "componentType": "series", "seriesType": "graph", "seriesIndex": 0,
+        "seriesName": "", "name": "人用疫苗", "dataIndex": 1, "data": boxes["bm_vaccines"],
+        "dataType": "node", "value": 2})
+    await user.should_see(marker="node-firms")
+    rows = _one(user, "node-firms").rows
+    assert {r["origin"] for r in rows} == {"工商登记"}
+    assert rows[0]["scope"] == "「疫苗的研发、生产」"
+    with user:
+        _one(user, "universe-toggle").value = "listed"
+    await user.should_see("石家庄市 · 生物医药产业链 · 上市企业")
+    await user.should_see(marker="chain-graph")
+    boxes = {d["id"]: d for d in _one(user, "chain-graph").options["series"][0]["data"]}
+    assert boxes["bm_vaccines"]["class"] == "缺"
+    await user.open("/recommend")  # the choice holds on every page
+    assert _one(user, "universe-toggle").value == "listed"
+
+
+@pytest.mark.parametrize("served_store", ["registry"], indirect=True)
+async def test_a_shared_link_sets_the_universe(user: User) -> None:
+    await user.open("/map?universe=registry")
+    assert _one(user, "universe-toggle").value == "registry"
+    await user.should_see("生物医药产业链工商登记企业全国分布")
+    await user.should_see(marker="map-table")
+    assert {r["name"]: r["firms"] for r in _one(user, "map-table").rows} == {"河北省": 2}
+    await user.open("/")
+    await user.should_see("本地工商登记企业")
+    await user.open("/map?universe=nonsense")  # ignored: the stored choice stays
+    assert _one(user, "universe-toggle").value == "registry"
 
 
 # -- pure helpers -----------------------------------------------------------------------

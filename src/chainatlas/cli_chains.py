@@ -9,7 +9,16 @@ import typer
 from rich.table import Table
 from rich.tree import Tree
 
-from chainatlas.cli_common import DbOption, JsonOption, console, open_store, print_json
+from chainatlas.cli_common import (
+    DbOption,
+    JsonOption,
+    UniverseOption,
+    console,
+    open_store,
+    print_json,
+    universe_of,
+    universe_title,
+)
 
 chains_app = typer.Typer(help="Chain templates: list, show, validate, audit, corrections.",
                          no_args_is_help=True)
@@ -188,18 +197,21 @@ def chain_show(chain: Annotated[str, typer.Argument(help="Chain id or Chinese na
                region: Annotated[str | None, typer.Option(
                    help="Region name or adcode, e.g. 石家庄市 or 130100.")] = None,
                top: Annotated[int, typer.Option(help="Top firms per node.")] = 3,
-               db: DbOption = None, as_json: JsonOption = False) -> None:
+               universe: UniverseOption = None, db: DbOption = None,
+               as_json: JsonOption = False) -> None:
     """The chain's node tree with firm counts nationally and in a region, and top firms."""
     from chainatlas.analysis.panorama import chain_panorama
     from chainatlas.store.lookup import chain_from_text, region_from_text
 
     with open_store(db, read_only=True) as store:
         place = region_from_text(store, region) if region else None
-        result = chain_panorama(store, chain_from_text(store, chain), place, top)
+        result = chain_panorama(store, chain_from_text(store, chain), place, top,
+                                universe_of(store, universe))
     if as_json:
         print_json(result)
         return
-    title = f"[bold]{result['name_zh']}[/]" + (f" · {place.name}" if place else "")
+    title = (f"[bold]{result['name_zh']}[/]" + (f" · {place.name}" if place else "")
+             + universe_title(result))
     tree = Tree(title + f"  [dim](全国 / 本地; 规模: {result['size_measure']})[/]")
     branches: dict[str | None, Tree] = {None: tree}
     for node in result["nodes"]:
@@ -211,3 +223,4 @@ def chain_show(chain: Annotated[str, typer.Argument(help="Chain id or Chinese na
             label += f"  {names}"
         branches[node["node_id"]] = branches[node["parent"]].add(label)
     console.print(tree)
+    console.print(f"[dim]{result['coverage_zh']}[/]")

@@ -28,6 +28,10 @@ MirrorOption = Annotated[Path | None, typer.Option(
     "--mirror", help="Read the open data from this folder (layout of the bundle) instead "
     "of downloading it; default $CHAINATLAS_MIRROR.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+UniverseOption = Annotated[str | None, typer.Option(
+    "--universe", help="Which firms to count: listed (上市企业), registry (工商登记企业) or "
+    "all (全部企业, the imported roster included). Default: all when registry firms are "
+    "loaded, else listed.")]
 
 
 def open_store(db: Path | None, read_only: bool = False) -> Database:
@@ -35,6 +39,18 @@ def open_store(db: Path | None, read_only: bool = False) -> Database:
     from chainatlas.store import Database
 
     return Database(db or default_db_path(), read_only=read_only)
+
+
+def universe_of(store: Database, text: str | None) -> str:
+    """The universe an option names (id or Chinese name; None: the store's default)."""
+    from chainatlas.store.lookup import as_universe
+
+    return as_universe(store, text)
+
+
+def universe_title(result: dict[str, Any]) -> str:
+    """`` · 全部企业`` for a result naming its universe ('' for one that does not)."""
+    return f" · {result['universe_zh']}" if result.get("universe_zh") else ""
 
 
 def print_json(value: Any) -> None:

@@ -12,7 +12,9 @@ The web stage holds no SQL: every lookup a page or a route needs lives here (or 
   :func:`chain_template` (the template a stored chain was built from),
   :func:`chain_edges` (the template's supply edges).
 - Key figures: :func:`region_overview` (a region's firm counts, and per chain its 强/弱/缺
-  summary, local firms, strong segments and local leaders), :func:`region_firms`.
+  summary, local firms, strong segments and local leaders), :func:`region_firms`. They
+  count the firms of one universe (``universe``: listed, registry or all; default ``all``
+  once registry firms are loaded, see :mod:`chainatlas.analysis.regional`) and name it.
 - Firms: :func:`firm_name`, :func:`firm_province`.
 - Industries: :func:`industry_codes` (to validate templates against).
 """
@@ -25,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from chainatlas.analysis.leaders import chain_leaders
-from chainatlas.analysis.regional import region_profile
+from chainatlas.analysis.regional import describe_universe, region_profile
 from chainatlas.errors import NotFoundError
 from chainatlas.store import Database
 from chainatlas.store.lookup import (
@@ -33,10 +35,20 @@ from chainatlas.store.lookup import (
     Region,
     as_chain,
     as_region,
+    as_universe,
     chain_from_text,
     list_chains,
 )
-from chainatlas.store.query import Q, compose, in_area, join, level_order, param, size_order
+from chainatlas.store.query import (
+    Q,
+    compose,
+    in_area,
+    in_universe,
+    join,
+    level_order,
+    param,
+    size_order,
+)
 
 #: The fields a region is listed with (the API's region objects).
 REGION_FIELDS = ("adcode", "name", "level", "parent", "province_adcode", "lon", "lat")
@@ -120,21 +132,24 @@ def province_named(db: Database, name: str) -> Region | None:
 # --------------------------------------------------------------------------- chains
 
 
-def chain_summaries(db: Database) -> list[dict[str, Any]]:
-    """Every stored chain with its node, leaf, edge and (distinct) firm counts, by id.
+def chain_summaries(db: Database, universe: str | None = None) -> list[dict[str, Any]]:
+    """Every stored chain with its node, leaf, edge and (distinct) firm counts, by id;
+    firms of ``universe`` (None: the default).
 
     Columns: chain_id, name_zh, name_en, description_zh, nodes, leaves, edges, firms,
-    sha256, loaded_at.
+    universe, sha256, loaded_at.
     """
-    return db.rows(
+    chosen = as_universe(db, universe)
+    return db.rows(compose(
         "SELECT c.chain_id, c.name_zh, c.name_en, c.description_zh, "
         "(SELECT count(*) FROM chain_nodes n WHERE n.chain_id = c.chain_id) AS nodes, "
         "(SELECT count(*) FROM chain_nodes n WHERE n.chain_id = c.chain_id AND n.is_leaf) "
         "AS leaves, "
         "(SELECT count(*) FROM chain_edges e WHERE e.chain_id = c.chain_id) AS edges, "
         "(SELECT count(DISTINCT f.company_id) FROM chain_firms f "
-        "WHERE f.chain_id = c.chain_id) AS firms, "
-        "c.sha256, c.loaded_at FROM chains c ORDER BY c.chain_id")
+        "WHERE f.chain_id = c.chain_id AND {universe}) AS firms, {name} AS universe, "
+        "c.sha256, c.loaded_at FROM chains c ORDER BY c.chain_id",
+        universe=in_universe(chosen, "f"), name=param(chosen)))
 
 
 @lru_cache(maxsize=32)
@@ -170,78 +185,96 @@ def chain_edges(db: Database, chain: Chain | str) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- key figures
 
 
-def firm_counts(db: Database, region: Region | str) -> dict[str, int]:
+def firm_counts(db: Database, region: Region | str,
+                universe: str | None = None) -> dict[str, Any]:
     """Listed firms nationally (``listed_total``) and located ones (``located_total``),
-    the region's firms (``local_firms``, roster firms included) and listed ones
-    (``local_listed``), and its distinct firms on any chain (``on_chain``)."""
+    the region's firms (``local_firms``, every origin) and listed ones (``local_listed``),
+    its firms of the universe (``local_universe``) and its distinct firms of the universe
+    on any chain (``on_chain``), with the universe fields of
+    :func:`~chainatlas.analysis.regional.describe_universe`."""
     place = as_region(db, region)
+    about = describe_universe(db, universe)
     national = db.rows(
         "SELECT count(*) FILTER (WHERE origin = 'listed') AS listed, "
         "count(*) FILTER (WHERE origin = 'listed' AND region_adcode IS NOT NULL) AS located "
         "FROM companies WHERE same_as IS NULL")[0]
     local = db.rows(compose(
-        "SELECT count(*) AS firms, count(*) FILTER (WHERE c.origin = 'listed') AS listed "
+        "SELECT count(*) AS firms, count(*) FILTER (WHERE c.origin = 'listed') AS listed, "
+        "count(*) FILTER (WHERE {universe}) AS chosen "
         "FROM companies c WHERE c.same_as IS NULL AND {local}",
+        universe=in_universe(about["universe"], "c"),
         local=in_area(place.level, place.adcode, "c")))[0]
     on_chain = db.scalar(compose(
-        "SELECT count(DISTINCT f.company_id) FROM chain_firms f WHERE {local}",
-        local=in_area(place.level, place.adcode, "f")))
-    return {"listed_total": int(national["listed"] or 0),
+        "SELECT count(DISTINCT f.company_id) FROM chain_firms f WHERE {local} AND {universe}",
+        local=in_area(place.level, place.adcode, "f"),
+        universe=in_universe(about["universe"], "f")))
+    return {**about, "listed_total": int(national["listed"] or 0),
             "located_total": int(national["located"] or 0),
             "local_firms": int(local["firms"] or 0), "local_listed": int(local["listed"] or 0),
-            "on_chain": int(on_chain or 0)}
+            "local_universe": int(local["chosen"] or 0), "on_chain": int(on_chain or 0)}
 
 
-def chain_local_firms(db: Database, region: Region | str) -> dict[str, int]:
-    """chain_id -> the region's distinct firms on that chain (chains without any left out)."""
+def chain_local_firms(db: Database, region: Region | str,
+                      universe: str | None = None) -> dict[str, int]:
+    """chain_id -> the region's distinct firms of the universe on that chain (chains
+    without any left out)."""
     place = as_region(db, region)
     return {str(chain_id): int(n) for chain_id, n in db.execute(compose(
         "SELECT f.chain_id, count(DISTINCT f.company_id) FROM chain_firms f WHERE {local} "
-        "GROUP BY f.chain_id", local=in_area(place.level, place.adcode, "f"))).fetchall()}
+        "AND {universe} GROUP BY f.chain_id", local=in_area(place.level, place.adcode, "f"),
+        universe=in_universe(as_universe(db, universe), "f"))).fetchall()}
 
 
 def chain_standing(db: Database, region: Region | str, chain: Chain | str, local_firms: int,
-                   leaders: int = LEADERS_PER_CHAIN) -> dict[str, Any]:
+                   leaders: int = LEADERS_PER_CHAIN,
+                   universe: str | None = None) -> dict[str, Any]:
     """One chain's line on the overview: the 强/弱/缺 summary of its leaves, the region's
     firms on it (``local_firms``, counted by :func:`chain_local_firms`), its strong
-    top-level segments and the region's ``leaders`` leaders."""
+    top-level segments and the region's ``leaders`` leaders, all of the universe."""
     region, chain = as_region(db, region), as_chain(db, chain)
-    profile = region_profile(db, region, chain)
+    chosen = as_universe(db, universe)
+    profile = region_profile(db, region, chain, universe=chosen)
     roots = [n for n in profile["nodes"] if n["level"] == 1]
     return {"chain_id": chain.chain_id, "name": chain.name_zh,
             "summary": profile["summary"], "local_firms": local_firms,
+            "lq_basis": profile["lq_basis"]["origin"],
             "strong_segments": [n["name_zh"] for n in roots if n["class"] == "强"],
-            "leaders": chain_leaders(db, chain, region, top=leaders).get("local", [])}
+            "leaders": chain_leaders(db, chain, region, top=leaders,
+                                     universe=chosen).get("local", [])}
 
 
-def region_overview(db: Database, region: Region | str,
-                    leaders: int = LEADERS_PER_CHAIN) -> dict[str, Any]:
-    """Key figures of a region across every stored chain (the 总览 page).
+def region_overview(db: Database, region: Region | str, leaders: int = LEADERS_PER_CHAIN,
+                    universe: str | None = None) -> dict[str, Any]:
+    """Key figures of a region across every stored chain (the 总览 page), counting the
+    firms of ``universe`` (None: the default).
 
     The :func:`firm_counts` keys, and ``chains``: per chain (by id) its
     :func:`chain_standing`.
     """
     place = as_region(db, region)
-    per_chain = chain_local_firms(db, place)
+    counts = firm_counts(db, place, universe)
+    chosen = str(counts["universe"])
+    per_chain = chain_local_firms(db, place, chosen)
     chains = [chain_standing(db, place, chain_from_text(db, str(row["chain_id"])),
-                             per_chain.get(str(row["chain_id"]), 0), leaders)
+                             per_chain.get(str(row["chain_id"]), 0), leaders, chosen)
               for row in list_chains(db)]
-    return {**firm_counts(db, place), "chains": chains}
+    return {**counts, "chains": chains}
 
 
-def region_firms(db: Database, region: Region | str,
-                 limit: int = REGION_FIRMS) -> list[dict[str, Any]]:
-    """The region's firms, biggest first (registered capital, then employees): company_id,
-    name (short, else full, else id), full_name ('' if none), code (stock code or —), city
-    (name or —)."""
+def region_firms(db: Database, region: Region | str, limit: int = REGION_FIRMS,
+                 universe: str | None = None) -> list[dict[str, Any]]:
+    """The region's firms of the universe, biggest first (registered capital, then
+    employees): company_id, name (short, else full, else id), full_name ('' if none), code
+    (stock code or —), city (name or —), origin."""
     place = as_region(db, region)
     return db.rows(compose(
         "SELECT c.company_id, coalesce(c.short_name, c.full_name, c.company_id) AS name, "
         "coalesce(c.full_name, '') AS full_name, coalesce(c.stock_code, '—') AS code, "
-        "coalesce(g.name, '—') AS city FROM companies c LEFT JOIN regions g "
-        "ON g.adcode = c.city_adcode WHERE c.same_as IS NULL AND {local} "
+        "coalesce(g.name, '—') AS city, c.origin FROM companies c LEFT JOIN regions g "
+        "ON g.adcode = c.city_adcode WHERE c.same_as IS NULL AND {local} AND {universe} "
         "ORDER BY {size}, c.company_id LIMIT {limit}", size=size_order("c"),
-        local=in_area(place.level, place.adcode, "c"), limit=param(int(limit))))
+        local=in_area(place.level, place.adcode, "c"),
+        universe=in_universe(as_universe(db, universe), "c"), limit=param(int(limit))))
 
 
 # --------------------------------------------------------------------------- firms

@@ -4,6 +4,9 @@ The index holds every name of every firm with its pinyin initials (以岭药业 
 built once per store build (keyed by the store path and its ``built_at``). Exact and prefix
 hits on codes and initials rank first; then rapidfuzz's WRatio tolerates typos and partial
 names (石家庄以岭 -> 石家庄以岭药业股份有限公司).
+
+Search finds every firm by default: someone typing a name wants that firm, whatever the
+universe the pages count; ``universe`` (listed, registry, all) narrows the hits on request.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pypinyin import Style, lazy_pinyin
 from rapidfuzz import fuzz, process
 
 from chainatlas.store import Database
+from chainatlas.store.lookup import as_universe
 
 _NON_WORD = re.compile(r"[\s*（）()·.-]+")
 
@@ -76,15 +80,20 @@ def search_index(db: Database) -> SearchIndex:
     return index
 
 
-def search_firms(db: Database, query: str, limit: int = 10) -> list[dict[str, Any]]:
-    """Firms matching ``query``, best first, each with the name that matched and a score."""
+def search_firms(db: Database, query: str, limit: int = 10,
+                 universe: str | None = None) -> list[dict[str, Any]]:
+    """Firms matching ``query``, best first, each with the name that matched and a score
+    (and its ``origin``); ``universe`` keeps the firms of that universe only."""
     text = query.strip()
     if not text:
         return []
     index = search_index(db)
+    chosen = None if universe is None else as_universe(db, universe)
     scores: dict[str, tuple[float, str]] = {}
 
     def offer(cid: str, score: float, matched: str) -> None:
+        if chosen not in (None, "all") and index.labels[cid]["origin"] != chosen:
+            return
         if score > scores.get(cid, (-1.0, ""))[0]:
             scores[cid] = (score, matched)
 
@@ -99,8 +108,10 @@ def search_firms(db: Database, query: str, limit: int = 10) -> list[dict[str, An
             if abbreviation.startswith(lowered):
                 offer(index.company_ids[i], 98.0 if abbreviation == lowered else 90.0,
                       index.names[i])
+    # a narrowed search looks further down the fuzzy list to still fill ``limit``
+    wider = 3 if chosen in (None, "all") else 20
     for name, score, i in process.extract(text, index.names, scorer=fuzz.WRatio,
-                                          limit=limit * 3, score_cutoff=60):
+                                          limit=limit * wider, score_cutoff=60):
         bonus = 5.0 if text in name else 0.0
         offer(index.company_ids[i], min(100.0, float(score) + bonus), name)
     ranked = sorted(scores.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]

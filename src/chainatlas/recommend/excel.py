@@ -2,7 +2,9 @@
 
 Sheets: 招商企业排名 (one row per firm), 推荐理由 (one row per reason), optionally
 重点发展环节 and 环节推荐理由 (the node ranking), and 说明 (what every score means, how it
-is computed, where the data comes from). Texts are written as plain strings; one starting
+is computed, where the data comes from). The workbook states its firm universe (企业范围)
+in 说明 and each firm's type (企业类型); with registry firms it carries the registry's
+licence among the sources. Texts are written as plain strings; one starting
 with = + - @ (or a tab / carriage return) is prefixed with an apostrophe so that no
 spreadsheet program ever evaluates it as a formula (formula injection).
 """
@@ -20,7 +22,12 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from chainatlas.analysis.regional import NODE_LEADER_RANK, STRONG_LQ, STRONG_MIN_FIRMS
+from chainatlas.analysis.regional import (
+    FIRMS_NOUN_ZH,
+    NODE_LEADER_RANK,
+    STRONG_LQ,
+    STRONG_MIN_FIRMS,
+)
 from chainatlas.recommend.firms import (
     DISTANCE_SCALE_KM,
     IMPORTANCE,
@@ -31,6 +38,8 @@ from chainatlas.recommend.firms import (
     WEIGHTS,
 )
 from chainatlas.recommend.nodes import WEIGHTS as NODE_WEIGHTS
+from chainatlas.store.query import UNIVERSES
+from chainatlas.store.stats import REGISTRY_LICENCE_ZH
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 SCORE = "0.000"
@@ -39,7 +48,8 @@ HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 
 # (header, width, number format) per column
 FIRM_COLUMNS = [("排名", 6, "0"), ("企业简称", 14, None), ("企业全称", 34, None),
-                ("股票代码", 10, None), ("所在省份", 10, None), ("所在城市", 12, None),
+                ("股票代码", 10, None), ("企业类型", 12, None), ("所在省份", 10, None),
+                ("所在城市", 12, None),
                 ("所属环节", 30, None), ("综合得分", 10, SCORE), ("匹配度", 9, PART),
                 ("企业实力", 10, PART), ("产业链关联", 11, PART), ("区位邻近", 10, PART),
                 ("主要理由", 90, None)]
@@ -62,6 +72,12 @@ SOURCES = [
     ("行政区划代码与中心点坐标（cpca 0.5.5 数据包）",
      "省、市、区县的名称、代码与中心点经纬度，用于计算距离。"),
 ]
+#: The source line added when registry firms are in the universe.
+REGISTRY_SOURCE = ("企业登记数据（1978–2004 年登记，Enterprise-Registration-Data）",
+                   "工商登记企业的名称、经营范围、注册资本与所在地；其所属环节由经营范围推断。"
+                   + REGISTRY_LICENCE_ZH)
+#: Each firm origin as the 企业类型 column shows it.
+ORIGIN_ZH = {"listed": "上市企业", "registry": "工商登记企业", "roster": "导入名录企业"}
 
 
 def safe_text(value: str) -> str:
@@ -120,6 +136,7 @@ def _firm_rows(firms: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
         nodes = f.get("nodes") or []
         rows.append([
             f.get("rank"), f.get("short_name"), f.get("full_name"), f.get("stock_code"),
+            ORIGIN_ZH.get(str(f.get("origin")), f.get("origin")),
             f.get("province"), f.get("city"),
             "、".join(str(n["name_zh"]) for n in nodes) if isinstance(nodes, list) else nodes,
             f.get("score"), *(_value(c.get(k)) for k in WEIGHTS),
@@ -182,14 +199,16 @@ def _node_weights() -> str:
     return f"环节综合得分 = {terms}。"
 
 
-def _node_notes() -> list[tuple[str, str]]:
+def _node_notes(universe: str) -> list[tuple[str, str]]:
     """The 说明 rows for the node ranking (computed by chainatlas.recommend.nodes)."""
+    noun = FIRMS_NOUN_ZH.get(universe, "企业")
     return [
         ("重点发展环节", "本地区在该产业链上建议优先发展的环节（本地没有或较弱的末级环节），"
          "按综合得分排序。" + _node_weights()),
         ("本地现状", f"强：本地企业集聚明显（区位商≥{STRONG_LQ:g} 且至少 {STRONG_MIN_FIRMS} 家"
-         f"企业，或拥有上市企业中全国规模前 {NODE_LEADER_RANK} 的企业）；弱：有企业但不突出；"
-         "缺：本地没有该环节企业。"),
+         f"企业，或拥有所选企业范围中规模前 {NODE_LEADER_RANK} 的企业）；弱：有企业但不突出；"
+         "缺：本地没有该环节企业。区位商按上市企业计算；企业范围含工商登记企业且本地在已载入"
+         "登记数据的省份内时，按工商登记企业计算，基准为已载入的省份。"),
         ("建议方向", "强链：本地已有企业但较弱，宜做大做强；补链：本地缺少该环节，而其上下游"
          "（或所属上级环节）已是本地强项，属于链条中间的缺口；延链：本地缺少该环节，"
          "向现有链条之外延伸。"),
@@ -197,18 +216,18 @@ def _node_notes() -> list[tuple[str, str]]:
          "企业分布计算），以在全国同类情形中的百分位表示。"),
         ("供应链邻接", "该环节与本地已有环节的上下游衔接程度：产业链模板中的上下游关系或"
          "企业产品间的原料关系，本地强项计满分、弱项计一半。"),
-        ("可招引", "本地区以外、该环节上的上市企业数量（取对数后与各产业链中企业最多的"
+        ("可招引", f"本地区以外、该环节上的{noun}数量（取对数后与各产业链中企业最多的"
          "末级环节相比）。"),
     ]
 
 
 def _write_notes(sheet: Worksheet, meta: list[tuple[str, str]],
-                 notes: list[tuple[str, str]]) -> None:
+                 notes: list[tuple[str, str]], sources: list[tuple[str, str]]) -> None:
     sheet.column_dimensions["A"].width = 26
     sheet.column_dimensions["B"].width = 110
     row = 1
     for block_title, block in (("基本信息", meta), ("得分说明", notes),
-                               ("数据来源", SOURCES)):
+                               ("数据来源", sources)):
         _put(sheet, row, 1, block_title)
         sheet.cell(row=row, column=1).font = Font(bold=True, size=12)
         row += 1
@@ -225,8 +244,17 @@ def _write_notes(sheet: Worksheet, meta: list[tuple[str, str]],
 def write_recommendations_xlsx(path: str | Path, *, region_name: str, chain_name: str,
                                generated_at: dt.datetime | str,
                                firms: list[dict[str, Any]],
-                               nodes: list[dict[str, Any]] | None = None) -> None:
-    """Write the firm ranking (and optionally the node ranking) with reasons and notes."""
+                               nodes: list[dict[str, Any]] | None = None,
+                               universe: str | None = None,
+                               coverage_zh: str | None = None) -> None:
+    """Write the firm ranking (and optionally the node ranking) with reasons and notes.
+
+    ``universe`` (listed, registry, all) is the firm universe the rankings counted,
+    stated in 说明 with ``coverage_zh`` (what it covers); None takes it from the results'
+    own ``universe`` field, and 上市企业 when they have none (rankings before universes).
+    """
+    universe = universe or next((str(r["universe"]) for r in [*firms, *(nodes or [])]
+                                 if r.get("universe")), "listed")
     book = Workbook()
     sheet = book.active
     assert sheet is not None  # a new workbook always has one sheet
@@ -238,14 +266,17 @@ def write_recommendations_xlsx(path: str | Path, *, region_name: str, chain_name
         _table(book.create_sheet("重点发展环节"), NODE_COLUMNS, _node_rows(nodes))
         _table(book.create_sheet("环节推荐理由"), NODE_REASON_COLUMNS,
                _reason_rows(nodes, "name_zh"))
-        notes += _node_notes()
+        notes += _node_notes(universe)
     when = (generated_at.strftime("%Y-%m-%d %H:%M") if isinstance(generated_at, dt.datetime)
             else str(generated_at))
-    meta = [("地区", region_name), ("产业链", chain_name), ("生成时间", when),
-            ("企业数", str(len(firms)))]
+    meta = [("地区", region_name), ("产业链", chain_name),
+            ("企业范围", UNIVERSES.get(universe, universe)),
+            *([("数据覆盖", coverage_zh)] if coverage_zh else []),
+            ("生成时间", when), ("企业数", str(len(firms)))]
     if nodes is not None:
         meta.append(("环节数", str(len(nodes))))
-    _write_notes(book.create_sheet("说明"), meta, notes)
+    sources = SOURCES + ([REGISTRY_SOURCE] if universe != "listed" else [])
+    _write_notes(book.create_sheet("说明"), meta, notes, sources)
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     book.save(target)

@@ -1,10 +1,12 @@
 """Which outside firms a region should approach first on a chain (精准招商), with reasons.
 
-Candidates are the firms placed on the chain (or on one node's subtree) that are located
-OUTSIDE the region: listed firms, plus roster firms of other regions when a roster was
-imported. Firms of unknown location are left out, since they cannot be shown to be
-outside. The score is a weighted sum of four components, each in [0, 1]
-(``WEIGHTS``: fit 0.25, strength 0.30, links 0.25, proximity 0.20):
+Candidates are the firms of one universe (``universe``: listed, registry or all, default
+``all`` once registry firms are loaded; every result names it) placed on the chain (or on
+one node's subtree) that are located OUTSIDE the region: under ``all`` listed firms,
+registry firms of the loaded provinces and roster firms of other regions. Firms of
+unknown location are left out, since they cannot be shown to be outside. The score is a
+weighted sum of four components, each in [0, 1] (``WEIGHTS``: fit 0.25, strength 0.30,
+links 0.25, proximity 0.20):
 
 - fit: the firm's placement confidence on the chain or node (the highest of its nodes).
 - strength: 0.35 × capital percentile + 0.25 × employees percentile + 0.15 × listed
@@ -13,9 +15,11 @@ outside. The score is a weighted sum of four components, each in [0, 1]
   placed it on the chain's (or node's) nodes, capped at 1.
 - links: supply links, either direction, between the firm's chain products and the
   products of the region's firms (the product relations behind ``firm_supply``, restricted
-  as explained at :func:`chainatlas.analysis.supply.firm_links`). Each local partner (per
+  as explained at :func:`chainatlas.analysis.supply.firm_links`), among the region's
+  firms of the same universe (registry firms have no products, so they never link). Each
+  local partner (per
   direction) contributes importance × (1 − exp(−weight / 0.02)), where importance is 1.0
-  for a local chain leader (the region's top 3 chain firms by
+  for a local chain leader (the region's top 3 chain firms of the universe by
   :func:`chainatlas.analysis.leaders.leader_frame` score), 0.75 for another local firm on
   the chain and 0.4 for any other local firm; the component is the noisy-OR
   1 − Π(1 − contribution) of all of them.
@@ -45,14 +49,16 @@ from chainatlas.analysis.supply import firm_links
 from chainatlas.chains.placements import placing_products
 from chainatlas.chains.signals import noisy_or
 from chainatlas.store import Database
-from chainatlas.store.lookup import Chain, Region, as_chain, as_region, region_names
+from chainatlas.store.lookup import Chain, Region, as_chain, as_region, as_universe, region_names
 from chainatlas.store.query import (
+    UNIVERSES,
     Q,
     compose,
     first_year_by,
     founded_by,
     ident,
     in_area,
+    in_universe,
     param,
     values,
 )
@@ -80,8 +86,8 @@ LINK_COLUMNS = ["candidate", "direction", "partner", "short_name", "up", "down",
 class FirmInputs:
     """What the query step hands to the scoring step for one region, chain and scope."""
 
-    #: one row per candidate: company_id, names, stock_code, origin, registered_capital,
-    #: employees, province/city adcodes and names, lon, lat, fit, revenue_share, products
+    #: one row per candidate: company_id, origin, registered_capital, employees,
+    #: province/city adcodes, lon, lat, fit, revenue_share, products (names: _labels)
     candidates: pd.DataFrame
     #: product pairs to local firms (see :func:`link_partners`), with role and leader_rank
     links: pd.DataFrame
@@ -89,25 +95,29 @@ class FirmInputs:
     centre: tuple[float, float] | None
     #: the region's province adcode (the same-province bonus)
     province: str
+    #: the firm universe of candidates and local partners
+    universe: str = "listed"
 
 
 def rank_firms(db: Database, region: Region | str, chain: Chain | str,
                node_id: str | None = None, top: int = 20,
-               as_of: int | None = None) -> list[dict[str, Any]]:
-    """Rank outside firms on the chain (or node subtree) to approach, best first.
+               as_of: int | None = None, universe: str | None = None) -> list[dict[str, Any]]:
+    """Rank outside firms of ``universe`` (None: the default) on the chain (or node
+    subtree) to approach, best first.
 
-    Each result carries the four score components with the raw figures behind them and
-    short Chinese reasons (``reasons_zh``). ``chain`` and ``node_id`` may be ids or
-    Chinese names (NotFoundError otherwise).
+    Each result carries the four score components with the raw figures behind them,
+    short Chinese reasons (``reasons_zh``) and its universe (``universe``,
+    ``universe_zh``). ``chain`` and ``node_id`` may be ids or Chinese names
+    (NotFoundError otherwise).
     """
     region, chain = as_region(db, region), as_chain(db, chain)
     scope = chain.subtree(node_id)
-    inputs = firm_inputs(db, region, chain, scope, as_of)
+    inputs = firm_inputs(db, region, chain, scope, as_of, universe)
     if inputs.candidates.empty:
         return []
     partners = link_partners(inputs.links)
-    frame = score_firms(inputs.candidates, partners, centre=inputs.centre,
-                        province=inputs.province).head(top)
+    frame = _labels(db, score_firms(inputs.candidates, partners, centre=inputs.centre,
+                                    province=inputs.province).head(top))
     placed = _direct_nodes(db, chain, scope, list(frame["company_id"]))
     context = {"region_name": region.name,
                "province_name": region_names(db, [region.province_adcode]).get(
@@ -117,6 +127,7 @@ def rank_firms(db: Database, region: Region | str, chain: Chain | str,
     for rank, row in enumerate(frame.to_dict("records"), start=1):
         cid = str(row["company_id"])
         record = _record(rank, row, placed.get(cid, []), partners.get(cid, []))
+        record["universe"], record["universe_zh"] = inputs.universe, UNIVERSES[inputs.universe]
         record["reasons_zh"] = _reasons(record, context)
         out.append(record)
     return out
@@ -126,30 +137,35 @@ def rank_firms(db: Database, region: Region | str, chain: Chain | str,
 
 
 def firm_inputs(db: Database, region: Region, chain: Chain, scope: Sequence[str],
-                as_of: int | None = None) -> FirmInputs:
-    """The query step: candidates on the ``scope`` nodes and their links to local firms."""
-    candidates = _candidates(db, region, chain, scope, as_of)
+                as_of: int | None = None, universe: str | None = None) -> FirmInputs:
+    """The query step: candidates of the universe on the ``scope`` nodes and their links
+    to local firms of the universe."""
+    chosen = as_universe(db, universe)
+    candidates = _candidates(db, region, chain, scope, as_of, chosen)
     centre = _centroid(db, region)
     if candidates.empty:
         return FirmInputs(candidates.assign(revenue_share=[], products=[]),
-                          pd.DataFrame(columns=LINK_COLUMNS), centre, region.province_adcode)
+                          pd.DataFrame(columns=LINK_COLUMNS), centre, region.province_adcode,
+                          chosen)
     shares = placing_products(db, chain.chain_id, scope)
-    candidates["revenue_share"] = candidates["company_id"].map(
-        lambda c: shares.get(c, (0.0, []))[0]).astype(float)
-    candidates["products"] = candidates["company_id"].map(
-        lambda c: list(shares.get(c, (0.0, []))[1]))
-    links = _links(db, region, chain, scope, set(candidates["company_id"]), as_of)
-    return FirmInputs(candidates, links, centre, region.province_adcode)
+    # plain dict look-ups: with the registry loaded there are ten thousand candidates and
+    # more, nearly all without products
+    ids = candidates["company_id"].tolist()
+    candidates["revenue_share"] = [float(shares[c][0]) if c in shares else 0.0 for c in ids]
+    candidates["products"] = [list(shares[c][1]) if c in shares else [] for c in ids]
+    links = _links(db, region, chain, scope, set(candidates["company_id"]), as_of, chosen)
+    return FirmInputs(candidates, links, centre, region.province_adcode, chosen)
 
 
 def _candidates(db: Database, region: Region, chain: Chain, scope: Sequence[str],
-                as_of: int | None) -> pd.DataFrame:
-    """Located firms outside the region on the scope's nodes, with size and place."""
+                as_of: int | None, universe: str) -> pd.DataFrame:
+    """Located firms of the universe outside the region on the scope's nodes, with size
+    and place (names come later, for the firms ranked: :func:`_labels`)."""
     return db.df(compose(
-        "SELECT f.company_id, c.short_name, c.full_name, c.stock_code, c.origin, "
-        "c.registered_capital, c.employees, f.province_adcode, f.city_adcode, "
-        "max(f.confidence) AS fit, any_value(rp.name) AS province, "
-        "any_value(coalesce(rc.name, rd.name)) AS city, "
+        "SELECT f.company_id, any_value(f.origin) AS origin, "
+        "any_value(c.registered_capital) AS registered_capital, "
+        "any_value(c.employees) AS employees, any_value(f.province_adcode) AS province_adcode, "
+        "any_value(f.city_adcode) AS city_adcode, max(f.confidence) AS fit, "
         "any_value(coalesce(rc.lon, rd.lon, rp.lon)) AS lon, "
         "any_value(coalesce(rc.lat, rd.lat, rp.lat)) AS lat "
         "FROM chain_firms f JOIN companies c USING (company_id) "
@@ -157,9 +173,27 @@ def _candidates(db: Database, region: Region, chain: Chain, scope: Sequence[str]
         "LEFT JOIN regions rd ON rd.adcode = f.region_adcode "
         "LEFT JOIN regions rp ON rp.adcode = f.province_adcode "
         "WHERE f.chain_id = {chain} AND f.node_id IN (SELECT unnest({scope})) "
-        "AND f.{column} IS NOT NULL AND f.{column} <> {adcode} AND {as_of} GROUP BY ALL",
+        "AND f.{column} IS NOT NULL AND f.{column} <> {adcode} AND {as_of} "
+        "AND {universe} GROUP BY f.company_id",
         chain=param(chain.chain_id), scope=values(scope), column=ident(region.column),
-        adcode=param(region.adcode), as_of=first_year_by(as_of, "f")))
+        adcode=param(region.adcode), as_of=first_year_by(as_of, "f"),
+        universe=in_universe(universe, "f")))
+
+
+def _labels(db: Database, ranked: pd.DataFrame) -> pd.DataFrame:
+    """The ranked candidates with their names, stock code and province and city names.
+
+    Read for the firms shown only: with the registry loaded there are ten thousand
+    candidates and more, and reading every name took a third of the ranking.
+    """
+    names = db.df(compose(
+        "SELECT c.company_id, c.short_name, c.full_name, c.stock_code, rp.name AS province, "
+        "coalesce(rc.name, rd.name) AS city FROM companies c "
+        "LEFT JOIN regions rc ON rc.adcode = c.city_adcode "
+        "LEFT JOIN regions rd ON rd.adcode = c.region_adcode "
+        "LEFT JOIN regions rp ON rp.adcode = c.province_adcode "
+        "WHERE list_contains({ids}, c.company_id)", ids=values(ranked["company_id"])))
+    return ranked.merge(names, on="company_id", how="left")
 
 
 def _centroid(db: Database, region: Region) -> tuple[float, float] | None:
@@ -172,32 +206,33 @@ def _centroid(db: Database, region: Region) -> tuple[float, float] | None:
     return None
 
 
-def local_firms(region: Region, as_of: int | None = None) -> Q:
-    """Condition on ``companies l``: a firm of the region (by ``as_of``), listed firm
-    counted once (roster twins of a listed firm are left out)."""
-    return compose("{area} AND l.same_as IS NULL AND {as_of}",
+def local_firms(region: Region, as_of: int | None = None, universe: str = "all") -> Q:
+    """Condition on ``companies l``: a firm of the universe in the region (by ``as_of``),
+    listed firm counted once (roster twins of a listed firm are left out)."""
+    return compose("{area} AND l.same_as IS NULL AND {as_of} AND {universe}",
                    area=in_area(region.level, region.adcode, "l"),
-                   as_of=founded_by(as_of, "l"))
+                   as_of=founded_by(as_of, "l"), universe=in_universe(universe, "l"))
 
 
 def _links(db: Database, region: Region, chain: Chain, scope: Sequence[str],
-           candidates: set[str], as_of: int | None) -> pd.DataFrame:
+           candidates: set[str], as_of: int | None, universe: str) -> pd.DataFrame:
     """Product pairs linking candidates' in-scope products to local firms' products, each
     with the local firm's role (leader / chain / other) and rank among the local leaders."""
-    pairs = firm_links(db, chain.chain_id, scope, local_firms(region, as_of))
+    pairs = firm_links(db, chain.chain_id, scope, local_firms(region, as_of, universe))
     pairs = pairs[pairs["candidate"].isin(candidates)].reset_index(drop=True)
     # leader scores are the costly part: only computed when there is a link to qualify
-    roles = _local_roles(db, region, chain, as_of) if len(pairs) else {}
+    roles = _local_roles(db, region, chain, as_of, universe) if len(pairs) else {}
     found = [roles.get(str(p), ("other", None)) for p in pairs["partner"]]
     pairs["role"] = [role for role, _ in found]
     pairs["leader_rank"] = pd.array([rank for _, rank in found], dtype="Int64")
     return pairs
 
 
-def _local_roles(db: Database, region: Region, chain: Chain,
-                 as_of: int | None) -> dict[str, tuple[str, int]]:
-    """Local chain firms -> (role, rank by leader score): the top ones are leaders."""
-    leaders = leader_frame(db, chain, as_of)
+def _local_roles(db: Database, region: Region, chain: Chain, as_of: int | None,
+                 universe: str) -> dict[str, tuple[str, int]]:
+    """Local chain firms of the universe -> (role, rank by leader score): the top ones
+    are leaders."""
+    leaders = leader_frame(db, chain, as_of, universe)
     if leaders.empty:
         return {}
     local = leaders[leaders[region.column] == region.adcode]
@@ -239,8 +274,8 @@ def score_firms(candidates: pd.DataFrame, partners: Partners, *,
     frame = candidates.copy()
     add_strength(frame)
     add_proximity(frame, centre, province)
-    frame["links"] = frame["company_id"].map(lambda c: noisy_or(
-        p["contribution"] for p in partners.get(c, []))).astype(float)
+    frame["links"] = [noisy_or(p["contribution"] for p in partners[c]) if c in partners
+                      else 0.0 for c in frame["company_id"]]
     frame["score"] = sum(w * frame[k] for k, w in weights.items())
     return frame.sort_values(["score", "registered_capital", "company_id"],
                              ascending=[False, False, True], na_position="last")

@@ -1,11 +1,16 @@
 """Which chain nodes a region should develop next (精准招商: 补链 / 延链 / 强链).
 
 Candidates are the chain's LEAF nodes the region does not hold strongly: class 弱 or 缺 in
-:func:`~chainatlas.analysis.regional.region_profile` (same as-of view). Each gets three
-components in [0, 1] and a score:
+:func:`~chainatlas.analysis.regional.region_profile` (same as-of view and firm universe:
+``universe`` listed, registry or all, default ``all`` once registry firms are loaded; each
+result names it). Each gets three components in [0, 1] and a score:
 
 - density: relatedness of the region's existing chain firms to the node, the product-space
-  density of :mod:`chainatlas.recommend.relatedness` (cities x leaf nodes, listed firms).
+  density of :mod:`chainatlas.recommend.relatedness` (cities x leaf nodes), counted on the
+  profile's LQ basis: listed firms nationally, or registry firms of the loaded provinces
+  (``basis`` in the component). A registry basis with fewer than ``MIN_DENSITY_PLACES``
+  places at the level (a province when one province is loaded) says nothing about
+  relatedness, and listed firms are used instead.
   A city uses its own row; a district uses its city's row (district matrices are too
   sparse, and a city's firms are the district's hinterland); a province is computed on a
   province x node matrix. The component is the density's percentile among all place x
@@ -19,9 +24,10 @@ components in [0, 1] and a score:
   downstream = nodes it supplies) the region's 强 and 弱 neighbours are combined by
   noisy-or, a 弱 one counting half; a 强 ancestor (the candidate sits in a strong parent's
   subtree) adds the hierarchy part. adjacency = min(1, 0.5 up + 0.5 down + 0.5 parent).
-- availability: how many firms there are to attract: log(1 + listed firms on the node
-  outside the region) / log(1 + the largest national count of any leaf of any chain), so
-  scores compare across chains.
+- availability: how many firms there are to attract: log(1 + firms of the universe on
+  the node outside the region) / log(1 + the largest count of the universe's firms on any
+  leaf of any chain), so scores compare across chains. Under ``registry`` or ``all`` the
+  registry part covers the loaded provinces only; the reasons say so.
 
 score = 0.40 density + 0.05 adjacency + 0.55 availability (``WEIGHTS``), the best of a
 0.05-step weight grid on the 2010 view of ``benchmarks/backtest_nodes.py`` only (predicting
@@ -47,6 +53,9 @@ Labels (strong = class 强 in the profile, inner nodes included):
 ``as_of`` builds every figure (classes, density, availability, product evidence, firms to
 attract) from firms founded or listed by that year.
 
+The weights were tuned on listed firms only; with the registry they rank the same
+components computed on more firms, not re-tuned ones.
+
 The ranking is a query step (:func:`chain_context`, region-independent, and the region's
 :func:`~chainatlas.analysis.regional.region_profile`) and a pure scoring step
 (:func:`score_node_candidates`) that needs no store.
@@ -57,18 +66,32 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from chainatlas.analysis.regional import STRONG_MIN_FIRMS, region_profile
+from chainatlas.analysis.regional import (
+    FIRMS_NOUN_ZH,
+    STRONG_MIN_FIRMS,
+    provinces_zh,
+    region_profile,
+    registry_provinces,
+)
 from chainatlas.analysis.supply import edge_evidence
 from chainatlas.chains.signals import noisy_or
 from chainatlas.recommend.relatedness import density_table
 from chainatlas.store import Database
-from chainatlas.store.lookup import Chain, NodeTree, Region, as_chain, as_region
-from chainatlas.store.query import compose, first_year_by, level_column, param, size_order
+from chainatlas.store.lookup import Chain, NodeTree, Region, as_chain, as_region, as_universe
+from chainatlas.store.query import (
+    UNIVERSES,
+    compose,
+    first_year_by,
+    in_universe,
+    level_column,
+    param,
+    size_order,
+)
 
 #: Weights of the score's components (sum 1), tuned on the 2010 backtest view.
 WEIGHTS: dict[str, float] = {"density": 0.4, "adjacency": 0.05, "availability": 0.55}
@@ -86,6 +109,8 @@ NAMED_FIRMS = 3
 STRONG, WEAK, MISSING = "强", "弱", "缺"
 #: Fewer firms outside the region than this: "可招引对象有限".
 PLENTY = 10
+#: A registry density matrix needs at least this many places, else listed firms are used.
+MIN_DENSITY_PLACES = 5
 
 #: A node of a region profile (see :func:`score_node_candidates`).
 Node = Mapping[str, Any]
@@ -93,7 +118,8 @@ Node = Mapping[str, Any]
 
 @dataclass(frozen=True)
 class ChainContext:
-    """Region-independent inputs of a chain's ranking for one as-of year and place level."""
+    """Region-independent inputs of a chain's ranking for one as-of year, place level,
+    firm universe and LQ basis (the origin the region's profile counts its LQ on)."""
 
     chain_id: str
     as_of: int | None
@@ -105,10 +131,22 @@ class ChainContext:
     outgoing: dict[str, list[dict[str, Any]]]
     #: the chain's node tree (ancestors of a node)
     tree: NodeTree
-    #: node_id -> biggest listed firms nationally (short_name and location columns).
+    #: node_id -> biggest firms of the universe (short_name and location columns).
     top_firms: dict[str, list[dict[str, Any]]]
-    #: the largest national listed-firm count of any leaf of any chain (availability's 1)
+    #: the largest count of the universe's firms on any leaf of any chain (availability's 1)
     biggest_leaf: int
+    #: the firm universe (listed, registry, all) and the LQ basis (listed, registry)
+    universe: str = "listed"
+    basis: str = "listed"
+    #: the origin the density table counts: ``basis``, or listed (MIN_DENSITY_PLACES)
+    density_basis: str = "listed"
+    #: the loaded registry provinces (adcode, name), [] when none or not used
+    provinces: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def key(self) -> tuple[str, int | None, str, str, str]:
+        """What a context was built for: chain, year, level, universe, basis."""
+        return self.chain_id, self.as_of, self.level, self.universe, self.basis
 
     def ancestors(self, node_id: str) -> tuple[str, ...]:
         """The node's ancestors, nearest first (none for a node outside the tree)."""
@@ -193,49 +231,59 @@ def density_percentile(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _top_firms(db: Database, chain: Chain, as_of: int | None,
+def _top_firms(db: Database, chain: Chain, as_of: int | None, universe: str,
                per_node: int = 12) -> dict[str, list[dict[str, Any]]]:
     # enough per node that NAMED_FIRMS remain after dropping the region's own
     frame = db.df(compose(
         "SELECT * FROM (SELECT f.node_id, c.short_name, f.province_adcode, f.city_adcode, "
         "f.region_adcode, row_number() OVER (PARTITION BY f.node_id ORDER BY {size}, "
         "f.confidence DESC, c.company_id) AS k FROM chain_firms f JOIN companies c "
-        "USING (company_id) WHERE f.chain_id = {chain} AND f.origin = 'listed' AND {as_of}) "
+        "USING (company_id) WHERE f.chain_id = {chain} AND {universe} AND {as_of}) "
         "WHERE k <= {per_node} ORDER BY node_id, k",
         size=size_order("c"), chain=param(chain.chain_id), as_of=first_year_by(as_of, "f"),
-        per_node=param(per_node)))
+        universe=in_universe(universe, "f"), per_node=param(per_node)))
     out: dict[str, list[dict[str, Any]]] = {}
     for row in frame.to_dict("records"):
         out.setdefault(str(row["node_id"]), []).append({str(k): v for k, v in row.items()})
     return out
 
 
-def _biggest_leaf(db: Database, as_of: int | None) -> int:
-    """The largest national listed-firm count of any leaf of any chain."""
+def _biggest_leaf(db: Database, as_of: int | None, universe: str) -> int:
+    """The largest count of the universe's firms on any leaf of any chain."""
     return int(db.scalar(compose(
         "SELECT max(n) FROM (SELECT count(DISTINCT f.company_id) AS n FROM chain_firms f "
-        "JOIN chain_nodes c USING (chain_id, node_id) WHERE c.is_leaf AND f.origin = "
-        "'listed' AND {as_of} GROUP BY f.chain_id, f.node_id)",
-        as_of=first_year_by(as_of, "f"))) or 0)
+        "JOIN chain_nodes c USING (chain_id, node_id) WHERE c.is_leaf AND {universe} "
+        "AND {as_of} GROUP BY f.chain_id, f.node_id)",
+        universe=in_universe(universe, "f"), as_of=first_year_by(as_of, "f"))) or 0)
 
 
 def chain_context(db: Database, chain: Chain | str, as_of: int | None = None,
-                  level: str = "city") -> ChainContext:
+                  level: str = "city", universe: str | None = None,
+                  basis: str | None = None) -> ChainContext:
     """Everything about a chain's ranking that does not depend on the region.
 
-    Pass it to :func:`rank_nodes` to rank many regions of one level on one chain and year
-    (the backtest does); ``rank_nodes`` builds it itself otherwise.
+    Pass it to :func:`rank_nodes` to rank many regions of one level, chain, year,
+    universe and LQ basis (the backtest does); ``rank_nodes`` builds it itself otherwise.
+    ``basis`` (the origin the regions' LQ counts: listed or registry) defaults to the
+    universe's own origin, listed for ``all``.
     """
     chain = as_chain(db, chain)
+    universe = as_universe(db, universe)
+    basis = basis or ("registry" if universe == "registry" else "listed")
     incoming: dict[str, list[dict[str, Any]]] = {}
     outgoing: dict[str, list[dict[str, Any]]] = {}
     for link in supply_links(db, chain, as_of).to_dict("records"):
         row = {str(k): v for k, v in link.items()}
         incoming.setdefault(str(row["target"]), []).append(row)
         outgoing.setdefault(str(row["source"]), []).append(row)
-    density = density_percentile(density_table(db, chain, as_of, level))
-    return ChainContext(chain.chain_id, as_of, level, density, incoming, outgoing,
-                        chain.tree, _top_firms(db, chain, as_of), _biggest_leaf(db, as_of))
+    provinces = [] if universe == "listed" else registry_provinces(db)
+    density_basis, table = basis, density_table(db, chain, as_of, level, basis)
+    if basis != "listed" and len(table[level_column(level)].unique()) < MIN_DENSITY_PLACES:
+        density_basis, table = "listed", density_table(db, chain, as_of, level, "listed")
+    return ChainContext(chain.chain_id, as_of, level, density_percentile(table), incoming,
+                        outgoing, chain.tree, _top_firms(db, chain, as_of, universe),
+                        _biggest_leaf(db, as_of, universe), universe, basis, density_basis,
+                        provinces)
 
 
 # --------------------------------------------------------------------------- scoring step
@@ -313,7 +361,7 @@ def _label(node: Node, adjacency: dict[str, Any]) -> str:
 
 def _availability(node: Node, region: Region, context: ChainContext) -> dict[str, Any]:
     national = int(node["national_firms"])
-    outside = national - int(node["local_listed"])
+    outside = national - int(node["local_firms"])
     # firms under special treatment (ST, *ST) are poor targets: left out of the names
     targets = [str(f["short_name"]) for f in context.top_firms.get(node["node_id"], [])
                if f[region.column] != region.adcode and f["short_name"]
@@ -371,23 +419,42 @@ def _supply_sentences(adjacency: dict[str, Any]) -> list[str]:
     return out
 
 
-def _market_sentences(availability: dict[str, Any], density: dict[str, Any]) -> list[str]:
+def _pool_zh(context: ChainContext) -> str:
+    """Where the universe's firms to attract come from, for a sentence."""
+    loaded = provinces_zh(context.provinces)
+    if context.universe == "listed" or not loaded:
+        return "全国" + ("" if context.universe == "listed" else "已知")
+    if context.universe == "registry":
+        return f"已载入的工商登记企业（{loaded}）中"
+    return f"全国上市企业与{loaded}工商登记企业中"
+
+
+def _market_sentences(availability: dict[str, Any], density: dict[str, Any],
+                      context: ChainContext) -> list[str]:
     national, outside = availability["national_firms"], availability["outside_firms"]
-    if national == 0:
+    pool, noun = _pool_zh(context), FIRMS_NOUN_ZH[context.universe]
+    if national == 0 and context.universe == "listed":
         out = ["全国尚无该环节上市企业，需培育或引进非上市企业"]
+    elif national == 0:
+        out = [f"{pool}尚无该环节{noun}，需培育或引进"]
     else:
         supply = "可招引对象充足" if outside >= PLENTY else "可招引对象有限"
-        out = [f"全国有 {national} 家上市企业，其中 {outside} 家在本地以外，{supply}"]
+        what = "上市企业" if context.universe == "listed" else f"该环节{noun}"
+        out = [f"{pool}有 {national} 家{what}，其中 {outside} 家在本地以外，{supply}"]
     if availability["targets"]:
         out.append(f"可重点对接：{'、'.join(availability['targets'])}")
     # a district is measured on its city's row (see the module docs): say so
     where = "本地" if density["own_row"] else "所在城市"
+    counted = FIRMS_NOUN_ZH[density["basis"]]
     if density["place_firms"] == 0:
-        out.append(f"{where}尚无本链上市企业，关联密度为 0")
+        out.append(f"{where}尚无本链{counted}，关联密度为 0")
     else:
         value, median = round(density["density"], 2), round(density["median"], 2)
         side = "高于" if value > median else "低于" if value < median else "持平于"
-        out.append(f"与{where}现有产业的关联密度 {value:.2f}，{side}本链节点中位数（{median:.2f}）")
+        basis = (f"（按{provinces_zh(context.provinces)}各地工商登记企业计算）"
+                 if density["basis"] == "registry" else "")
+        out.append(f"与{where}现有产业的关联密度 {value:.2f}{basis}，"
+                   f"{side}本链节点中位数（{median:.2f}）")
     return out
 
 
@@ -399,9 +466,10 @@ def _recommend(node: Node, region: Region, context: ChainContext,
     components = {"density": density, "adjacency": adjacency, "availability": availability}
     score = sum(WEIGHTS[k] * float(components[k]["value"]) for k in WEIGHTS)
     reasons = [_label_sentence(node, label, adjacency), *_supply_sentences(adjacency),
-               *_market_sentences(availability, density)]
+               *_market_sentences(availability, density, context)]
     return {"node_id": node["node_id"], "name_zh": node["name_zh"], "stage": node["stage"],
             "class": node["class"], "label": label, "score": round(score, 4),
+            "universe": context.universe, "universe_zh": UNIVERSES[context.universe],
             "components": components, "reasons_zh": reasons}
 
 
@@ -414,7 +482,7 @@ def _density_component(context: ChainContext, place: str | None, own_row: bool,
     return {n: {"value": round(row.get(n, {}).get("pct", 0.0), 4),
                 "density": round(row.get(n, {}).get("density", 0.0), 4),
                 "median": round(median, 4), "place": place, "own_row": own_row,
-                "place_firms": place_firms}
+                "place_firms": place_firms, "basis": context.density_basis}
             for n in leaves}
 
 
@@ -424,8 +492,9 @@ def score_node_candidates(profile_nodes: Sequence[Mapping[str, Any]], context: C
 
     ``profile_nodes`` are the ``nodes`` of :func:`~chainatlas.analysis.regional.
     region_profile` (node_id, name_zh, stage, is_leaf, class, national_firms,
-    local_firms, local_listed, lq, local_leaders); ``context`` the chain's
-    :func:`chain_context` at the level :func:`density_place` picks for ``region``.
+    local_firms, lq, local_leaders); ``context`` the chain's :func:`chain_context` at
+    the level :func:`density_place` picks for ``region``, for the profile's universe and
+    LQ basis. Each result names the context's universe.
     """
     _, place = density_place(region)
     nodes = {str(n["node_id"]): n for n in profile_nodes}
@@ -445,21 +514,26 @@ def score_node_candidates(profile_nodes: Sequence[Mapping[str, Any]], context: C
 
 def rank_nodes(db: Database, region: Region | str, chain: Chain | str,
                as_of: int | None = None, top: int | None = None, *,
-               context: ChainContext | None = None) -> list[dict[str, Any]]:
-    """Rank the chain's leaf nodes a region lacks or holds weakly, best first.
+               context: ChainContext | None = None,
+               universe: str | None = None) -> list[dict[str, Any]]:
+    """Rank the chain's leaf nodes a region lacks or holds weakly, best first, counting
+    the firms of ``universe`` (None: the default).
 
     ``region`` and ``chain`` are typed values or their ids / Chinese names (NotFoundError
     otherwise). Each result: node_id, name_zh, stage, class (弱/缺), label (补链/延链/强链),
-    score in [0, 1], rank, components {density, adjacency, availability} (each with
-    ``value`` in [0, 1] and the figures behind it) and reasons_zh. ``context`` (from
-    :func:`chain_context`, same chain, year and density level) saves rebuilding it.
+    score in [0, 1], rank, universe, universe_zh, components {density, adjacency,
+    availability} (each with ``value`` in [0, 1] and the figures behind it) and
+    reasons_zh. ``context`` (from :func:`chain_context`, same chain, year, density level,
+    universe and LQ basis) saves rebuilding it; ValueError when it does not fit.
     """
     region, chain = as_region(db, region), as_chain(db, chain)
     level, _ = density_place(region)
+    profile = region_profile(db, region, chain, as_of, universe)
+    key = (chain.chain_id, as_of, level, profile["universe"], profile["lq_basis"]["origin"])
     if context is None:
-        context = chain_context(db, chain, as_of, level)
-    elif (context.chain_id, context.as_of, context.level) != (chain.chain_id, as_of, level):
-        raise ValueError("context was built for another chain, year or place level")
-    profile = region_profile(db, region, chain, as_of)
+        context = chain_context(db, chain, as_of, level, key[3], key[4])
+    elif context.key != key:
+        raise ValueError(f"context was built for {context.key}, not for {key} "
+                         "(chain, year, place level, universe, LQ basis)")
     ranked = score_node_candidates(profile["nodes"], context, region)
     return ranked if top is None else ranked[:top]

@@ -1,12 +1,17 @@
 """Relatedness of a place to a chain's nodes: the product-space density of economic complexity.
 
 The chain's LEAF nodes play the role of products and cities (or provinces) the role of
-countries, with listed firms as the "exports":
+countries, with the firms of one origin as the "exports":
 
-- ``presence_matrix``: place x leaf node counts of distinct listed firms (``chain_firms``
-  rows on leaf nodes; a leaf row is always the node the firm was placed on). Firms placed
-  only on an inner node cannot be pinned to a leaf and are left out; roster firms are left
-  out because rosters exist only for the user's own region and would bias every share.
+- ``presence_matrix``: place x leaf node counts of distinct firms of one origin, the
+  ``basis`` (``listed`` by default, or ``registry``: the LQ basis of
+  :func:`chainatlas.analysis.regional.lq_origin`), from ``chain_firms`` rows on leaf
+  nodes (a leaf row is always the node the firm was placed on). Firms placed only on an
+  inner node cannot be pinned to a leaf and are left out. Origins are never mixed, and
+  roster firms never count: rosters exist only for the user's own region, and registry
+  firms only for the provinces loaded, so a mixed matrix would make those places look
+  diversified in everything. A registry matrix has as places the cities (or provinces)
+  of the loaded provinces only: relatedness within them.
 - ``relatedness_density``: Balassa RCA, presence Mcp = [RCA >= 1], the co-occurrence
   proximity phi(i, j) = |places with Mcp=1 on both| / max(ubiquity_i, ubiquity_j), and the
   density of place c around node p: sum_j Mcp[c, j] * phi(j, p) / sum_j phi(j, p), in
@@ -37,31 +42,36 @@ from chainatlas.store.query import compose, first_year_by, ident, level_column, 
 
 #: Place levels a presence matrix can be built at (districts are too sparse).
 LEVELS = ("city", "province")
+#: The firm origins a presence matrix can count.
+BASES = ("listed", "registry")
 
 _COLS = {"time": "time", "loc": "loc", "prod": "prod", "val": "val"}
 _OUTPUT = ("rca", "mcp", "density")
 
 
 def presence_matrix(db: Database, chain: Chain | str, as_of: int | None = None,
-                    level: str = "city") -> pd.DataFrame:
-    """Place x leaf node counts of distinct listed firms on a chain.
+                    level: str = "city", basis: str = "listed") -> pd.DataFrame:
+    """Place x leaf node counts of distinct firms of the ``basis`` origin on a chain.
 
     Rows are the places (``city_adcode`` or ``province_adcode``, the index's name) with at
-    least one listed firm on one of the chain's leaves; columns are every leaf node_id of
+    least one such firm on one of the chain's leaves; columns are every leaf node_id of
     the chain in template order, including leaves without any firm. ``as_of`` keeps firms
     founded or listed by that year. ``chain`` is a typed chain or its id / Chinese name
     (NotFoundError for an unknown one).
     """
     if level not in LEVELS:
         raise ValueError(f"level must be one of {sorted(LEVELS)}, not {level!r}")
+    if basis not in BASES:
+        raise ValueError(f"basis must be one of {list(BASES)}, not {basis!r}")
     chain = as_chain(db, chain)
     column = level_column(level)
     long = db.df(compose(
         "SELECT f.{column} AS place, f.node_id, count(DISTINCT f.company_id) AS firms "
         "FROM chain_firms f JOIN chain_nodes n USING (chain_id, node_id) "
-        "WHERE f.chain_id = {chain} AND n.is_leaf AND f.origin = 'listed' "
+        "WHERE f.chain_id = {chain} AND n.is_leaf AND f.origin = {basis} "
         "AND f.{column} IS NOT NULL AND {as_of} GROUP BY ALL",
-        column=ident(column), chain=param(chain.chain_id), as_of=first_year_by(as_of, "f")))
+        column=ident(column), chain=param(chain.chain_id), basis=param(basis),
+        as_of=first_year_by(as_of, "f")))
     wide = long.pivot(index="place", columns="node_id", values="firms") if len(long) else (
         pd.DataFrame(index=pd.Index([], dtype=object)))
     leaves = [n.node_id for n in chain.leaves()]
@@ -150,6 +160,6 @@ def proximity(counts: pd.DataFrame) -> pd.DataFrame:
 
 
 def density_table(db: Database, chain: Chain | str, as_of: int | None = None,
-                  level: str = "city") -> pd.DataFrame:
+                  level: str = "city", basis: str = "listed") -> pd.DataFrame:
     """``relatedness_density(presence_matrix(...))`` for a chain (cached by its matrix)."""
-    return relatedness_density(presence_matrix(db, chain, as_of, level))
+    return relatedness_density(presence_matrix(db, chain, as_of, level, basis))

@@ -3,6 +3,10 @@
 Every function here is side-effect free and returns a JSON-able dict that ``ui.echart``
 sends to the browser unchanged, so the charts are unit-tested without a browser.
 
+Every figure is of one firm universe (listed, registry or all firms): the builders read
+the result's ``universe`` (and the profile's ``lq_basis``) and label counts accordingly,
+with :mod:`chainatlas.analysis.regional`'s wording.
+
 Untrusted text (firm and product names) reaches two places in an option: canvas text
 (axis labels, series labels), which ECharts draws as plain text, and tooltips, which
 ECharts renders as HTML. Tooltips are therefore precomputed here as escaped HTML in each
@@ -16,6 +20,8 @@ import html
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+
+from chainatlas.analysis.regional import FIRMS_NOUN_ZH, NATIONAL_ZH
 
 #: Local fonts only (nothing is loaded from outside the server); WenQuanYi on Debian.
 FONT = ("'WenQuanYi Micro Hei', 'Microsoft YaHei', 'PingFang SC', 'Noto Sans CJK SC', "
@@ -116,16 +122,27 @@ def box_height(firms: int, most: int) -> float:
     return round(BOX_MIN_HEIGHT + (BOX_MAX_HEIGHT - BOX_MIN_HEIGHT) * math.sqrt(share), 1)
 
 
-def _node_tip(node: Mapping[str, Any]) -> str:
+def universe_of(result: Mapping[str, Any]) -> str:
+    """The universe a result names (listed for results from before universes)."""
+    universe = str(result.get("universe") or "listed")
+    return universe if universe in NATIONAL_ZH else "listed"
+
+
+def _lq_hint(profile: Mapping[str, Any]) -> str:
+    basis = profile.get("lq_basis") or {}
+    return "（按工商登记企业）" if basis.get("origin") == "registry" else ""
+
+
+def _node_tip(node: Mapping[str, Any], universe: str = "listed", lq_hint: str = "") -> str:
     cls = str(node.get("class", "缺"))
     leaders = "、".join(esc(f.get("short_name") or f.get("company_id"))
                        for f in node.get("local_leaders", []))
     lines = [f"<b>{esc(node['name_zh'])}</b>",
              f"{esc(node['stage'])} · <span style='color:{CLASS_BORDERS.get(cls, '#666')}'>"
              f"{esc(cls)}（{esc(CLASS_NAMES.get(cls, ''))}）</span>",
-             f"全国上市企业 {int(node.get('national_firms', 0))} 家，"
-             f"本地企业 {int(node.get('local_firms', 0))} 家",
-             f"区位商 {float(node.get('lq', 0.0)):.2f}"]
+             f"{NATIONAL_ZH[universe]} {int(node.get('national_firms', 0))} 家，"
+             f"本地{FIRMS_NOUN_ZH[universe]} {int(node.get('local_firms', 0))} 家",
+             f"区位商 {float(node.get('lq', 0.0)):.2f}{lq_hint}"]
     if leaders:
         lines.append(f"本地代表企业：{leaders}")
     lines.append("<span style='color:#6B7280'>点击查看企业名单</span>")
@@ -247,7 +264,7 @@ def _links(edges: Iterable[Mapping[str, Any]], spots: Mapping[str, tuple[float, 
 
 
 def _box(node: Mapping[str, Any], spot: tuple[float, float, float, int], most: int,
-         selected: str | None, linked: set[str]) -> dict[str, Any]:
+         selected: str | None, linked: set[str], tip: str) -> dict[str, Any]:
     left, y, width, _ = spot
     nid = str(node["node_id"])
     cls = str(node.get("class", "缺"))
@@ -257,7 +274,7 @@ def _box(node: Mapping[str, Any], spot: tuple[float, float, float, int], most: i
         "symbolSize": [width, box_height(int(node.get("national_firms", 0)), most)],
         # no border: ECharts scales a symbol's stroke with its (very wide) box
         "itemStyle": {"color": CLASS_COLOURS.get(cls, "#DDD"), "borderWidth": 0},
-        "label": _node_label(node, width), "tip": _node_tip(node), "class": cls,
+        "label": _node_label(node, width), "tip": tip, "class": cls,
         "stage": str(node["stage"]), "level": int(node.get("level", 1)),
         "national_firms": int(node.get("national_firms", 0)),
         "local_firms": int(node.get("local_firms", 0))}
@@ -296,7 +313,8 @@ def chain_graph_option(profile: Mapping[str, Any], edges: Sequence[Mapping[str, 
         spot = spots[str(node["node_id"])]
         left, y, w, _ = spot
         nid = str(node["node_id"])
-        data.append(_box(node, spot, most, selected, linked))
+        tip = _node_tip(node, universe_of(profile), _lq_hint(profile))
+        data.append(_box(node, spot, most, selected, linked, tip))
         data.append(_port(nid, "in", left, y))
         data.append(_port(nid, "out", left + w, y))
     series = {
@@ -319,8 +337,8 @@ def chart_size(option: Mapping[str, Any]) -> tuple[int, int]:
 
 
 # -- maps -------------------------------------------------------------------------------
-def _area_tip(area: Mapping[str, Any], scope: str) -> str:
-    lines = [f"<b>{esc(area['name'])}</b>", f"{esc(scope)}企业 {int(area['firms'])} 家"]
+def _area_tip(area: Mapping[str, Any], scope: str, noun: str = "企业") -> str:
+    lines = [f"<b>{esc(area['name'])}</b>", f"{esc(scope)}{noun} {int(area['firms'])} 家"]
     top = [esc(name) for name in area.get("top_firms", []) if name]
     if top:
         lines.append("代表企业：" + "、".join(top))
@@ -331,14 +349,16 @@ def _choropleth(map_data: Mapping[str, Any], map_name: str, highlight: str | Non
                 show_labels: bool) -> dict[str, Any]:
     areas = list(map_data.get("areas", []))
     scope = str(map_data.get("node_name") or map_data.get("chain_name") or "")
+    noun = FIRMS_NOUN_ZH[universe_of(map_data)]
     data: list[dict[str, Any]] = []
     for area in areas:
         item: dict[str, Any] = {"name": str(area["name"]), "value": int(area["firms"]),
-                                "adcode": str(area["adcode"]), "tip": _area_tip(area, scope)}
+                                "adcode": str(area["adcode"]),
+                                "tip": _area_tip(area, scope, noun)}
         data.append(item)
     if highlight and not any(d["name"] == highlight for d in data):
         data.append({"name": highlight, "value": 0, "adcode": "",
-                     "tip": f"<b>{esc(highlight)}</b><br/>{esc(scope)}企业 0 家"})
+                     "tip": f"<b>{esc(highlight)}</b><br/>{esc(scope)}{noun} 0 家"})
     for item in data:
         if item["name"] == highlight:
             item["itemStyle"] = {"borderColor": ACCENT, "borderWidth": 2.2}

@@ -1,4 +1,8 @@
-"""Routes of the analyses: chain panorama, region profile, map data, chain leaders."""
+"""Routes of the analyses: chain panorama, region profile, map data, chain leaders.
+
+Each takes ``universe`` (listed, registry, all; default all once registry firms are
+loaded) and its response says which (``universe``, ``universe_zh``, ``coverage_zh``).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from chainatlas.web.api.common import (
     NodeQ,
     OptRegionQ,
     RegionQ,
+    UniverseQ,
     area_router,
     chain_param,
     node_param,
@@ -25,6 +30,7 @@ from chainatlas.web.api.common import (
     province_param,
     region_param,
     top_query,
+    universe_param,
 )
 from chainatlas.web.state import request_db
 
@@ -35,19 +41,26 @@ router = area_router(tags=[TAG])
 
 @router.get("/panorama", summary="Chain panorama (产业链全景)")
 def panorama(chain: ChainQ, region: OptRegionQ = None,
-             top: Annotated[int, top_query(5, "每个环节的代表企业")] = 5) -> Response:
+             top: Annotated[int, top_query(5, "每个环节的代表企业")] = 5,
+             universe: UniverseQ = None) -> Response:
     """The chain's node tree with national (and the region's) firm counts and top firms."""
     with request_db() as db:
         place = region_param(db, region)
-        return ok(chain_panorama(db, chain_param(db, chain), place, top))
+        chosen = universe_param(db, universe)
+        return ok(chain_panorama(db, chain_param(db, chain), place, top, chosen),
+                  universe=chosen)
 
 
 @router.get("/region-profile",
             summary="A region's standing on a chain: LQ, 强/弱/缺 (区域产业画像)")
-def region_profile(chain: ChainQ, region: RegionQ, as_of: AsOfQ = None) -> Response:
-    """Per node: local and national firms, location quotient, class and local leaders."""
+def region_profile(chain: ChainQ, region: RegionQ, as_of: AsOfQ = None,
+                   universe: UniverseQ = None) -> Response:
+    """Per node: local and national firms, location quotient (and its basis), class and
+    local leaders."""
     with request_db() as db:
-        return ok(profile_of(db, region_from_text(db, region), chain_param(db, chain), as_of))
+        chosen = universe_param(db, universe)
+        return ok(profile_of(db, region_from_text(db, region), chain_param(db, chain), as_of,
+                             chosen), universe=chosen)
 
 
 @router.get("/map", summary="Firm counts per province or city (招商地图数据)")
@@ -57,20 +70,23 @@ def map_data(chain: ChainQ, node: NodeQ = None,
              within: Annotated[str | None, Query(min_length=1, max_length=64,
                                                  description="只看这个省的城市")] = None,
              top: Annotated[int, top_query(3, "每个地区的代表企业")] = 3,
-             as_of: AsOfQ = None) -> Response:
+             as_of: AsOfQ = None, universe: UniverseQ = None) -> Response:
     """Distinct firms of a chain (or of one node's subtree) per area, with top firms."""
     with request_db() as db:
         province = province_param(db, within) if within else None
         stored = chain_param(db, chain)
+        chosen = universe_param(db, universe)
         return ok(map_counts(db, stored, node_param(stored, node), level, province, top,
-                             as_of))
+                             as_of, chosen), universe=chosen)
 
 
 @router.get("/leaders", summary="Chain leaders (链主企业)")
 def leaders(chain: ChainQ, region: OptRegionQ = None,
             top: Annotated[int, top_query(10, "链主")] = 10,
-            as_of: AsOfQ = None) -> Response:
+            as_of: AsOfQ = None, universe: UniverseQ = None) -> Response:
     """National leaders of the chain, and the region's own when a region is given."""
     with request_db() as db:
         place = region_param(db, region)
-        return ok(chain_leaders(db, chain_param(db, chain), place, top, as_of))
+        chosen = universe_param(db, universe)
+        return ok(chain_leaders(db, chain_param(db, chain), place, top, as_of, chosen),
+                  universe=chosen)

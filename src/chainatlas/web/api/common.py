@@ -29,9 +29,15 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
-from chainatlas.errors import ChainAtlasError, InputError, Problem
+from chainatlas.errors import ChainAtlasError, InputError, NotFoundError, Problem
 from chainatlas.store import Database
-from chainatlas.store.lookup import Chain, Region, chain_from_text, region_from_text
+from chainatlas.store.lookup import (
+    Chain,
+    Region,
+    as_universe,
+    chain_from_text,
+    region_from_text,
+)
 
 log = logging.getLogger("chainatlas.web")
 
@@ -94,9 +100,15 @@ class ApiJSONResponse(JSONResponse):
         return encode_json(content)
 
 
-def ok(value: Any, status: int = 200) -> Response:
-    """A library result as the API's JSON response."""
-    return ApiJSONResponse(value, status_code=status)
+#: The response header naming the firm universe a result counted (lists carry it in
+#: each item too; an empty list only here).
+UNIVERSE_HEADER = "X-ChainAtlas-Universe"
+
+
+def ok(value: Any, status: int = 200, universe: str | None = None) -> Response:
+    """A library result as the API's JSON response (``universe`` echoed in a header)."""
+    headers = None if universe is None else {UNIVERSE_HEADER: universe}
+    return ApiJSONResponse(value, status_code=status, headers=headers)
 
 
 # -- errors ----------------------------------------------------------------------------
@@ -216,6 +228,10 @@ NodeQ = Annotated[str | None, Query(min_length=1, max_length=64,
                                     description="环节 id 或中文名（可选）")]
 AsOfQ = Annotated[int | None, Query(ge=1990, le=2030,
                                     description="只计成立或上市不晚于该年的企业")]
+UniverseQ = Annotated[str | None, Query(
+    min_length=1, max_length=16,
+    description="企业范围：listed（上市企业）、registry（工商登记企业）或 all（全部企业）；"
+                "默认：已载入工商登记数据时为 all，否则为 listed")]
 
 
 def top_query(default: int, what: str) -> Any:
@@ -242,6 +258,15 @@ def province_param(db: Database, text: str, field: str = "within") -> Region:
 def chain_param(db: Database, text: str) -> Chain:
     """The stored chain a parameter names (id or Chinese name)."""
     return chain_from_text(db, text)
+
+
+def universe_param(db: Database, text: str | None) -> str:
+    """The universe a parameter names (id or Chinese name; None: the store's default); a
+    422 InputError naming the choices for any other value."""
+    try:
+        return as_universe(db, text)
+    except NotFoundError as exc:
+        raise InputError.single("query", str(exc), field="universe") from None
 
 
 def node_param(chain: Chain, text: str | None) -> str | None:

@@ -1,4 +1,8 @@
-"""Routes of 精准招商: nodes to develop, firms to approach, both as an Excel workbook."""
+"""Routes of 精准招商: nodes to develop, firms to approach, both as an Excel workbook.
+
+Each takes ``universe`` (listed, registry, all); every ranked item names it, as does the
+``X-ChainAtlas-Universe`` header (an empty list has no item to say it) and the workbook.
+"""
 
 from __future__ import annotations
 
@@ -11,20 +15,24 @@ from urllib.parse import quote
 
 from fastapi.responses import Response
 
+from chainatlas.analysis.regional import describe_universe
 from chainatlas.recommend.excel import write_recommendations_xlsx
 from chainatlas.recommend.firms import rank_firms
 from chainatlas.recommend.nodes import rank_nodes
 from chainatlas.store.lookup import region_from_text
 from chainatlas.web.api.common import (
+    UNIVERSE_HEADER,
     AsOfQ,
     ChainQ,
     NodeQ,
     RegionQ,
+    UniverseQ,
     area_router,
     chain_param,
     node_param,
     ok,
     top_query,
+    universe_param,
 )
 from chainatlas.web.state import request_db
 
@@ -37,23 +45,26 @@ router = area_router(tags=[TAG])
 @router.get("/recommend/nodes", summary="Nodes to develop: 补链 / 延链 / 强链 (重点发展环节)")
 def recommend_nodes(chain: ChainQ, region: RegionQ,
                     top: Annotated[int, top_query(10, "环节")] = 10,
-                    as_of: AsOfQ = None) -> Response:
+                    as_of: AsOfQ = None, universe: UniverseQ = None) -> Response:
     """The chain's leaf nodes the region lacks or holds weakly, best first, with reasons."""
     with request_db() as db:
         place = region_from_text(db, region)
-        return ok(rank_nodes(db, place, chain_param(db, chain), as_of=as_of, top=top))
+        chosen = universe_param(db, universe)
+        return ok(rank_nodes(db, place, chain_param(db, chain), as_of=as_of, top=top,
+                             universe=chosen), universe=chosen)
 
 
 @router.get("/recommend/firms", summary="Outside firms to approach (招商企业清单)")
 def recommend_firms(chain: ChainQ, region: RegionQ, node: NodeQ = None,
                     top: Annotated[int, top_query(20, "企业")] = 20,
-                    as_of: AsOfQ = None) -> Response:
+                    as_of: AsOfQ = None, universe: UniverseQ = None) -> Response:
     """Firms outside the region, each score broken down, with reasons."""
     with request_db() as db:
         place = region_from_text(db, region)
         stored = chain_param(db, chain)
+        chosen = universe_param(db, universe)
         return ok(rank_firms(db, place, stored, node_param(stored, node), top=top,
-                             as_of=as_of))
+                             as_of=as_of, universe=chosen), universe=chosen)
 
 
 _UNSAFE_FILENAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
@@ -71,21 +82,26 @@ def content_disposition(filename: str, fallback: str) -> str:
             responses={200: {"content": {XLSX: {}}, "description": "The workbook"}})
 def recommend_xlsx(chain: ChainQ, region: RegionQ, node: NodeQ = None,
                    top: Annotated[int, top_query(20, "企业")] = 20,
-                   as_of: AsOfQ = None) -> Response:
+                   as_of: AsOfQ = None, universe: UniverseQ = None) -> Response:
     """Firm ranking, node ranking, reasons and notes, as ``chainatlas recommend --xlsx``."""
     with request_db() as db:
         place = region_from_text(db, region)
         stored = chain_param(db, chain)
-        firms = rank_firms(db, place, stored, node_param(stored, node), top=top, as_of=as_of)
-        nodes = rank_nodes(db, place, stored, as_of=as_of, top=top)
+        about = describe_universe(db, universe_param(db, universe))
+        chosen = str(about["universe"])
+        firms = rank_firms(db, place, stored, node_param(stored, node), top=top, as_of=as_of,
+                           universe=chosen)
+        nodes = rank_nodes(db, place, stored, as_of=as_of, top=top, universe=chosen)
     now = dt.datetime.now()
     with tempfile.TemporaryDirectory(prefix="chainatlas-xlsx-") as folder:
         target = FilePath(folder) / "recommendations.xlsx"
         write_recommendations_xlsx(target, region_name=place.name, chain_name=stored.name_zh,
-                                   generated_at=now, firms=firms, nodes=nodes)
+                                   generated_at=now, firms=firms, nodes=nodes,
+                                   universe=chosen, coverage_zh=about["coverage_zh"])
         body = target.read_bytes()
     stamp = now.strftime("%Y%m%d")
     disposition = content_disposition(
         f"{place.name}-{stored.name_zh}-招商推荐-{stamp}.xlsx",
         f"chainatlas-{place.adcode}-{stored.chain_id}-{stamp}.xlsx")
-    return Response(body, media_type=XLSX, headers={"Content-Disposition": disposition})
+    return Response(body, media_type=XLSX, headers={"Content-Disposition": disposition,
+                                                    UNIVERSE_HEADER: chosen})

@@ -8,7 +8,7 @@ from fastapi import Path, Query
 from fastapi.responses import Response
 
 from chainatlas.analysis import overview
-from chainatlas.web.api.common import area_router, chain_param, ok
+from chainatlas.web.api.common import UniverseQ, area_router, chain_param, ok, universe_param
 from chainatlas.web.state import request_db
 
 REGIONS = "regions 地区"
@@ -41,10 +41,12 @@ def get_region(region: Annotated[str, Path(max_length=64,
 
 
 @router.get("/chains", tags=[CHAINS], summary="The chains in the store (产业链列表)")
-def list_chains() -> Response:
-    """Every stored chain with its node, leaf, edge and firm counts."""
+def list_chains(universe: UniverseQ = None) -> Response:
+    """Every stored chain with its node, leaf, edge and firm counts (firms of the
+    universe, named in each row)."""
     with request_db() as db:
-        return ok(overview.chain_summaries(db))
+        chosen = universe_param(db, universe)
+        return ok(overview.chain_summaries(db, chosen), universe=chosen)
 
 
 @router.get("/chains/{chain}", tags=[CHAINS],

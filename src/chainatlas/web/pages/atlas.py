@@ -1,4 +1,8 @@
-"""招商地图 (/map): where a chain's (or a node's) firms are, by province and by city."""
+"""招商地图 (/map): where a chain's (or a node's) firms are, by province and by city.
+
+Counts are of the selection's firm universe; the page says what it covers, since with a
+partial registry the provinces loaded stand far above the rest.
+"""
 
 from __future__ import annotations
 
@@ -88,11 +92,14 @@ class MapView:
         if self.area is None:
             return
         chain = self.selection.chain
+        universe = self.selection.universe
         if self.province is None:
-            data = await load(map_counts, chain, self.node, "province", top=5)
+            data = await load(map_counts, chain, self.node, "province", top=5,
+                              universe=universe)
             map_name, url = "china", china_map_url()
         else:
-            data = await load(map_counts, chain, self.node, "city", self.province, top=5)
+            data = await load(map_counts, chain, self.node, "city", self.province, top=5,
+                              universe=universe)
             map_name = f"province-{self.province.adcode}"
             url = province_map_url(self.province.adcode)
         if self.note is not None:
@@ -101,8 +108,8 @@ class MapView:
                               else HAINAN_NOTE if adcode == HAINAN else "")
         self.area.clear()
         with self.area, ui.row().classes("w-full gap-4 flex-nowrap items-stretch"):
-            with section(self._title(data), f"合计 {data['total_firms']} 家企业") \
-                    .classes("ca-f3"):
+            with section(self._title(data), f"合计 {data['total_firms']} 家企业 · "
+                                            f"{data['coverage_zh']}").classes("ca-f3"):
                 if self.province is not None:
                     ui.button("返回全国", icon="arrow_back",
                               on_click=lambda: self.drill(None)) \
@@ -120,7 +127,7 @@ class MapView:
     def _title(self, data: dict[str, Any]) -> str:
         scope = data.get("node_name") or f"{data['chain_name']}产业链"
         where = self.province.name if self.province else "全国"
-        return f"{where} · {scope}企业分布"
+        return f"{where} · {scope}{data['universe_zh']}分布"
 
     def _chart(self, data: dict[str, Any], map_name: str) -> None:
         region = self.selection.region
@@ -166,4 +173,4 @@ async def _body(selection: Selection) -> None:
 def page() -> Frame:
     """The map page's frame."""
     return Frame("/map", "招商地图", _body,
-                 lambda s: f"{s.chain_name}产业链企业全国分布 · 点击省份查看地市")
+                 lambda s: f"{s.chain_name}产业链{s.universe_zh}全国分布 · 点击省份查看地市")

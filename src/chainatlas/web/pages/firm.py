@@ -34,7 +34,7 @@ from chainatlas.web.pages.widgets import (
 from chainatlas.web.state import write_lock
 
 ACTIONS = {"assign": "纳入该环节", "unassign": "移出该环节"}
-ORIGINS = {"listed": "A 股上市公司", "roster": "导入名录企业"}
+ORIGINS = {"listed": "A 股上市公司", "registry": "工商登记企业", "roster": "导入名录企业"}
 FIRMS_LISTED = 200
 
 
@@ -258,14 +258,18 @@ async def _firm_sections(profile: dict[str, Any], company_id: str, selection: Se
 
 
 async def _index_body(selection: Selection) -> None:
-    rows = await load(region_firms, selection.region, FIRMS_LISTED)
-    with section(f"{selection.region.name}企业", "点击企业查看画像；其他企业请使用右上角搜索"):
+    rows = await load(region_firms, selection.region, FIRMS_LISTED, selection.universe)
+    for row in rows:
+        row["origin"] = ORIGINS.get(str(row["origin"]), str(row["origin"]))
+    with section(f"{selection.region.name}{selection.universe_zh}",
+                 "点击企业查看画像；其他企业请使用右上角搜索"):
         if not rows:
             empty_note("本地区暂无企业")
             return
         link_table([{"name": "name", "label": "企业", "field": "name", "align": "left"},
                     {"name": "full_name", "label": "全称", "field": "full_name", "wrap": True},
                     {"name": "code", "label": "股票代码", "field": "code"},
+                    {"name": "origin", "label": "企业类型", "field": "origin"},
                     {"name": "city", "label": "所在地", "field": "city", "align": "left"}],
                    rows, page=20, marker="region-firms")
 

@@ -1,8 +1,13 @@
-"""The frame every page shares: header, navigation, firm search, region and chain pickers.
+"""The frame every page shares: header, navigation, firm search, region and chain pickers,
+and the firm-universe toggle (上市企业 / 工商登记企业 / 全部企业).
 
 The pickers' values live in ``app.storage.user`` (per browser, across pages), so the
-region and chain a user chose stay chosen on every page. Changing one re-renders the
-page's body in place; the body is an async function of the current :class:`Selection`.
+region, chain and universe a user chose stay chosen on every page; ``?region=``,
+``?chain=`` and ``?universe=`` in a shared link set them. Changing one re-renders the
+page's body in place; the body is an async function of the current :class:`Selection`,
+and every page passes ``selection.universe`` to the library and shows it in its subtitle.
+The toggle offers 工商登记企业 only when registry firms are loaded; an unknown or
+unavailable stored choice falls back to the store's default universe.
 """
 
 from __future__ import annotations
@@ -23,7 +28,14 @@ from chainatlas.analysis.overview import (
 from chainatlas.analysis.search import search_firms
 from chainatlas.errors import ChainAtlasError
 from chainatlas.store import Database
-from chainatlas.store.lookup import Chain, Region, chain_from_text, list_chains
+from chainatlas.store.lookup import (
+    Chain,
+    Region,
+    chain_from_text,
+    default_universe,
+    list_chains,
+)
+from chainatlas.store.query import UNIVERSES
 from chainatlas.store.stats import REGISTRY_LICENCE_ZH
 from chainatlas.web import charts
 from chainatlas.web.pages.widgets import load, with_db
@@ -81,11 +93,21 @@ body {{ background:#F2F5F9; font-family:{charts.FONT}; color:#1F2937; }}
 
 @dataclass(frozen=True)
 class Selection:
-    """The region and chain a page shows, as chosen in the pickers (resolved once)."""
+    """The region, chain and firm universe a page shows, as chosen in the pickers
+    (resolved once)."""
 
     region: Region
     chain: Chain
     chains: dict[str, str]
+    #: listed, registry or all (see chainatlas.analysis.regional)
+    universe: str = "listed"
+    #: the universes the toggle offers (id -> Chinese name)
+    universes: dict[str, str] | None = None
+
+    @property
+    def universe_zh(self) -> str:
+        """The chosen universe's Chinese name (上市企业, 工商登记企业, 全部企业)."""
+        return UNIVERSES[self.universe]
 
     @property
     def chain_id(self) -> str:
@@ -117,15 +139,24 @@ def _remember_query() -> None:
     """?region=130100&chain=biomedicine (a shared link) sets the pickers, when valid."""
     params = ui.context.client.request.query_params
     region, chain = params.get("region"), params.get("chain")
+    universe = params.get("universe")
     if region and with_db(lambda db: region_by_adcode(db, region)) is not None:
         remember("region", region)
     if chain and chain in with_db(chain_names):
         remember("chain", chain)
+    if universe and universe in with_db(universe_options):
+        remember("universe", universe)
 
 
 def chain_names(db: Database) -> dict[str, str]:
     """Every stored chain as id -> Chinese name, by id."""
     return {str(r["chain_id"]): str(r["name_zh"]) for r in list_chains(db)}
+
+
+def universe_options(db: Database) -> dict[str, str]:
+    """The universes the toggle offers: 工商登记企业 only when registry firms are loaded."""
+    loaded = registry_loaded(db)
+    return {k: v for k, v in UNIVERSES.items() if loaded or k != "registry"}
 
 
 def region_options(db: Database) -> dict[str, str]:
@@ -153,7 +184,11 @@ def current_selection(db: Database) -> Selection:
               or region_by_adcode(db, DEFAULT_REGION) or first_region(db))
     if region is None:
         raise ChainAtlasError("地区数据尚未载入：请先运行 chainatlas build。")
-    return Selection(region, chain_from_text(db, chain_id), chains)
+    universes = universe_options(db)
+    universe = _stored("universe", "")
+    if universe not in universes:
+        universe = default_universe(db)
+    return Selection(region, chain_from_text(db, chain_id), chains, universe, universes)
 
 
 class Frame:
@@ -201,6 +236,14 @@ class Frame:
             ui.select(selection.chains, value=selection.chain_id,
                       on_change=lambda e: self._picked("chain", e.value)) \
                 .props("dense outlined options-dense").classes("w-44").mark("chain-picker")
+            ui.label("企业范围").classes("ca-muted")
+            ui.toggle(selection.universes or {selection.universe: selection.universe_zh},
+                      value=selection.universe,
+                      on_change=lambda e: self._picked("universe", e.value)) \
+                .props("dense no-caps unelevated toggle-color=primary") \
+                .tooltip("上市企业：A 股上市公司；工商登记企业：已载入的企业登记数据；"
+                         "全部企业：两者及导入名录") \
+                .mark("universe-toggle")
 
     async def _picked(self, key: str, value: Any) -> None:
         if value is None or value == _stored(key, ""):
@@ -219,7 +262,8 @@ class Frame:
                 if self.subtitle_label is not None:
                     self.subtitle_label.text = (self.subtitle(selection) if self.subtitle
                                                 else f"{selection.region.name} · "
-                                                     f"{selection.chain_name}产业链")
+                                                     f"{selection.chain_name}产业链") + \
+                        f" · {selection.universe_zh}"
                 await self.body(selection)
             except ChainAtlasError as exc:
                 with ui.card().classes("ca-card w-full"):

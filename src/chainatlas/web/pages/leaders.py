@@ -53,14 +53,16 @@ def _panel(title: str, subtitle: str, leaders: list[dict[str, Any]], marker: str
 
 
 async def _body(selection: Selection) -> None:
-    data = await load(leader_scores.chain_leaders, selection.chain, selection.region, TOP)
+    data = await load(leader_scores.chain_leaders, selection.chain, selection.region, TOP,
+                      universe=selection.universe)
     weights = "、".join(f"{LEADER_LABELS[k]} {v:.0%}" for k, v in leader_scores.WEIGHTS.items())
-    ui.label(f"链主得分 = {weights}；各项为全国百分位，本地与全国可比。").classes("ca-note")
+    ui.label(f"链主得分 = {weights}；各项为{data['universe_zh']}中的全国百分位，本地与全国可比"
+             f"（{data['coverage_zh']}）。").classes("ca-note")
     with ui.row().classes("w-full gap-4 flex-nowrap items-start"):
-        _panel("全国链主企业", f"{data['chain_name']}产业链 · 全国前 {TOP}",
+        _panel("全国链主企业", f"{data['chain_name']}产业链 · {data['universe_zh']} · 全国前 {TOP}",
                data["national"], "national")
-        _panel(f"{selection.region.name}链主企业", f"本地前 {TOP}", data.get("local", []),
-               "local")
+        _panel(f"{selection.region.name}链主企业", f"{data['universe_zh']} · 本地前 {TOP}",
+               data.get("local", []), "local")
 
 
 def page() -> Frame:

@@ -22,16 +22,17 @@ from chainatlas.web.pages.widgets import (
 
 async def _body(selection: Selection) -> None:
     region = selection.region
-    data = await load(region_overview, region)
+    data = await load(region_overview, region, universe=selection.universe)
     chains = data["chains"]
     located = data["located_total"] / data["listed_total"] if data["listed_total"] else 0.0
     strong = sum(int(c["summary"].get("强", 0)) for c in chains)
     missing = sum(int(c["summary"].get("缺", 0)) for c in chains)
     with ui.row().classes("w-full gap-4 flex-nowrap"):
-        stat_card("本地上市企业", f"{data['local_listed']:,} 家",
-                  f"本地企业合计 {data['local_firms']:,} 家（含导入名录）")
+        stat_card(f"本地{data['universe_zh']}", f"{data['local_universe']:,} 家",
+                  f"其中上市企业 {data['local_listed']:,} 家；本地企业合计 "
+                  f"{data['local_firms']:,} 家（含工商登记与导入名录）")
         stat_card("重点产业链企业", f"{data['on_chain']:,} 家",
-                  f"位于 {len(chains)} 条重点产业链的本地企业", "#3E72B8")
+                  f"位于 {len(chains)} 条重点产业链的本地{data['universe_zh']}", "#3E72B8")
         stat_card("企业定位覆盖率", f"{located:.1%}",
                   f"全国 {data['listed_total']:,} 家上市企业中 {data['located_total']:,} 家已定位",
                   "#0F766E")
@@ -59,6 +60,7 @@ async def _body(selection: Selection) -> None:
                     {"name": "score", "label": "链主得分", "field": "score"},
                     {"name": "nodes", "label": "所在环节", "field": "nodes", "wrap": True}],
                    rows, page=15, marker="leaders-table")
+    ui.label(f"企业范围：{data['coverage_zh']}").classes("ca-note").mark("coverage-note")
 
 
 def _chain_table(chains: list[dict[str, Any]]) -> None:

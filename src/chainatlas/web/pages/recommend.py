@@ -29,12 +29,15 @@ TOP_CHOICES = {10: "前 10 家", 20: "前 20 家", 50: "前 50 家"}
 ALL_NODES = "__all__"
 
 
-def xlsx_url(chain_id: str, region: str, node: str | None, top: int) -> str:
-    """The REST API's Excel export of these recommendations."""
+def xlsx_url(chain_id: str, region: str, node: str | None, top: int,
+             universe: str | None = None) -> str:
+    """The REST API's Excel export of these recommendations (of ``universe``'s firms)."""
     query: dict[str, Any] = {"chain": chain_id, "region": region}
     if node:
         query["node"] = node
     query["top"] = top
+    if universe:
+        query["universe"] = universe
     return "/api/v1/recommend/xlsx?" + urlencode(query)
 
 
@@ -59,7 +62,8 @@ class RecommendView:
     def build(self) -> None:
         """Both sections; the firm section fills in asynchronously."""
         self._node_section()
-        with section("目标企业推荐", "本地以外、位于该链（或所选环节）的企业，按综合得分排序"):
+        with section("目标企业推荐", f"本地以外、位于该链（或所选环节）的"
+                                    f"{self.selection.universe_zh}，按综合得分排序"):
             self._controls()
             self.firm_area = ui.column().classes("w-full gap-3")
 
@@ -123,7 +127,7 @@ class RecommendView:
         if self.download is None:
             return
         url = xlsx_url(self.selection.chain_id, self.selection.region.adcode,
-                       self.node, self.top)
+                       self.node, self.top, self.selection.universe)
         # a plain link: the browser downloads the workbook the REST API builds
         self.download.props["href"] = url
         self.download.props["target"] = "_blank"
@@ -151,7 +155,8 @@ class RecommendView:
         if self.firm_area is None:
             return
         ranked = await load(firm_ranking.rank_firms, self.selection.region,
-                            self.selection.chain, self.node, self.top)
+                            self.selection.chain, self.node, self.top,
+                            universe=self.selection.universe)
         self.firm_area.clear()
         with self.firm_area:
             if not ranked:
@@ -178,7 +183,8 @@ class RecommendView:
 
 
 async def _body(selection: Selection) -> None:
-    nodes = await load(node_ranking.rank_nodes, selection.region, selection.chain)
+    nodes = await load(node_ranking.rank_nodes, selection.region, selection.chain,
+                       universe=selection.universe)
     view = RecommendView(selection, nodes)
     view.build()
     await view.load_firms()
