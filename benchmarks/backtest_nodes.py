@@ -99,9 +99,10 @@ def candidate_rows(db: Database, year: int) -> pd.DataFrame:
     rows = []
     for chain in chains:
         present, entries = _entries(db, chain, year)
-        context = nodes.chain_context(db, chain, year, "city")
+        context = nodes.chain_context(db, chain, year, "city", universe="listed")
         for city in cities:
-            for rec in nodes.rank_nodes(db, city, chain, year, context=context):
+            for rec in nodes.rank_nodes(db, city, chain, year, context=context,
+                                        universe="listed"):
                 key = (city.adcode, str(rec["node_id"]))
                 if key in present:
                     continue  # a 弱 node: the city already has it

@@ -29,8 +29,9 @@ def test_each_universe_counts_its_origins() -> None:
         in_universe("everything")
 
 
-def test_the_default_is_all_once_registry_firms_are_loaded() -> None:
-    assert default_universe(_store(["listed", "roster"])) == "listed"
+def test_the_default_is_all_once_unlisted_firms_are_loaded() -> None:
+    assert default_universe(_store(["listed"])) == "listed"
+    assert default_universe(_store(["listed", "roster"])) == "all"  # the user's own firms
     db = _store(["listed", "registry"])
     assert default_universe(db) == "all"
     assert as_universe(db, None) == "all"

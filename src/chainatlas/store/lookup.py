@@ -354,8 +354,9 @@ _UNIVERSE_WORDS = {"listed": "listed", "上市": "listed", "上市企业": "list
 
 
 def default_universe(db: Database) -> str:
-    """``all`` when registry firms are loaded, else ``listed`` (the issue's default)."""
-    loaded = db.scalar("SELECT EXISTS (SELECT 1 FROM companies WHERE origin = 'registry')")
+    """``all`` when firms other than listed ones (registry or the user's roster) are
+    loaded, else ``listed``: a roster user's own firms count only under ``all``."""
+    loaded = db.scalar("SELECT EXISTS (SELECT 1 FROM companies WHERE origin <> 'listed')")
     return "all" if loaded else "listed"
 
 

@@ -17,8 +17,15 @@ from fastapi.responses import FileResponse, Response
 from starlette.background import BackgroundTask
 
 from chainatlas.analysis.placement_table import placements_page, write_placements
-from chainatlas.store.query import UNIVERSES
-from chainatlas.web.api.common import OptRegionQ, area_router, chain_param, ok, region_param
+from chainatlas.web.api.common import (
+    OptRegionQ,
+    UniverseQ,
+    area_router,
+    chain_param,
+    ok,
+    region_param,
+    universe_param,
+)
 from chainatlas.web.api.recommend import XLSX, content_disposition
 from chainatlas.web.state import request_db
 
@@ -30,9 +37,6 @@ router = area_router(tags=[TAG])
 
 OptChainQ = Annotated[str | None, Query(min_length=1, max_length=64, description=(
     "产业链 id 或中文名（可选，默认全部产业链）"))]
-UniverseQ = Annotated[str | None, Query(min_length=1, max_length=16, description=(
-    "企业范围：" + "、".join(f"{k} {v}" for k, v in UNIVERSES.items())
-    + "（默认：已载入工商登记企业时为 all，否则 listed）"))]
 
 
 @router.get("/placements", summary="Placed firms, one row per firm and node (企业环节归属)")
@@ -47,8 +51,9 @@ def placements(chain: OptChainQ = None, region: OptRegionQ = None,
     node_name, top_node_id, top_node_name, confidence, method, evidence_zh."""
     with request_db() as db:
         stored = None if chain is None else chain_param(db, chain)
-        return ok(placements_page(db, stored, region_param(db, region), universe,
-                                  page=page, page_size=page_size))
+        return ok(placements_page(db, stored, region_param(db, region),
+                                  universe_param(db, universe), page=page,
+                                  page_size=page_size))
 
 
 @router.get("/placements.xlsx", summary="Placed firms as an Excel workbook (导出 Excel)",
@@ -63,7 +68,7 @@ def placements_xlsx(chain: OptChainQ = None, region: OptRegionQ = None,
         with request_db() as db:
             stored = None if chain is None else chain_param(db, chain)
             export = write_placements(db, folder / "placements.xlsx", stored,
-                                      region_param(db, region), universe)
+                                      region_param(db, region), universe_param(db, universe))
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
