@@ -31,7 +31,18 @@ def uscc(body: str) -> str:
     return body + uscc_check_digit(body)
 
 
+def regno(body: str) -> str:
+    """A valid 15-digit registration number from its first 14 digits (ISO 7064 MOD 11,10,
+    written independently of the code under test)."""
+    p = 10
+    for digit in body:
+        p = (p + int(digit)) % 10
+        p = (10 if p == 0 else p) * 2 % 11
+    return body + str((11 - p) % 10)
+
+
 A = uscc("91130100MA0000001")
+OLD = regno("13010000001234")
 B = uscc("91130100MA0000002")
 IND = uscc("92130526MA0A1NQT7")
 
@@ -97,7 +108,7 @@ def test_garbled_broken_and_shifted_rows_are_rejected_with_their_line() -> None:
 def test_codes_duplicates_and_old_registration_numbers() -> None:
     bad_check = A[:17] + ("0" if A[17] != "0" else "1")
     out = parse(row("甲公司", A), row("甲公司", A), row("另一公司", A),
-                row("老公司", "130100000012345"), row("错码公司", bad_check),
+                row("老公司", OLD), row("错码公司", bad_check),
                 row("怪码公司", "ABC"))
     issues: dict[str, list[object]] = {}
     rows = dedupe(out.rows, issues)  # type: ignore[arg-type]
@@ -105,8 +116,8 @@ def test_codes_duplicates_and_old_registration_numbers() -> None:
     assert [i.kind for i in issues["2001/河北.csv"]] == [  # type: ignore[attr-defined]
         "duplicate_row", "duplicate_code"]
     old = rows[1]
-    assert old["registration_no"] == "130100000012345" and old["uscc"] is None
-    assert old["company_id"] == "R130100000012345"
+    assert old["registration_no"] == OLD and old["uscc"] is None
+    assert old["company_id"] == "R" + OLD
     assert rows[2]["uscc"] == bad_check
     assert kinds(out) == {"uscc_check": 1, "bad_code": 1}
     assert rows[3]["company_id"].startswith("RH")  # no usable code: a stable name hash
@@ -146,3 +157,23 @@ def test_provinces_and_files(tmp_path: Path) -> None:
     assert [m.path for m in scan.missing] == ["2002/河北.csv"]
     got, digest = scan.found[0].read()
     assert got == data and digest == spec.sha256
+
+
+def test_an_unclosed_quote_costs_its_rows_not_the_file() -> None:
+    import csv
+
+    limit = csv.field_size_limit()
+    csv.field_size_limit(200)  # the real limit is 128 KiB: a quote left open that long
+    try:
+        out = parse(row("甲公司", A), '乙公司,"' + "很长的经营范围" * 40, row("丙公司", B))
+    finally:
+        csv.field_size_limit(limit)
+    assert [r["full_name"] for r in out.rows] == ["甲公司", "丙公司"]
+    assert kinds(out) == {"broken_row": 1}
+    assert "unreadable CSV" in out.issues[0].detail
+
+
+def test_a_name_of_nul_bytes_is_lost_text() -> None:
+    out = parse(row("\x00" * 30, A), row("乙公司", B))
+    assert [r["full_name"] for r in out.rows] == ["乙公司"]
+    assert kinds(out) == {"garbled_text": 1}

@@ -71,8 +71,8 @@ def test_newer_file_updates_and_keeps_history(store: Database, tmp_path: Path) -
     history = store.rows("SELECT field, old_value, new_value FROM company_history "
                          "ORDER BY field")
     assert history == [
-        {"field": "employees", "old_value": "120", "new_value": "150"},
-        {"field": "registered_capital", "old_value": "500.0", "new_value": "800.0"}]
+        {"field": "capital_amount", "old_value": "500.0", "new_value": "800.0"},
+        {"field": "employees", "old_value": "120", "new_value": "150"}]
     assert store.scalar("SELECT registered_capital FROM companies WHERE uscc = ?",
                         [uscc(1)]) == 800.0
 
@@ -80,7 +80,8 @@ def test_newer_file_updates_and_keeps_history(store: Database, tmp_path: Path) -
 def _bad_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     gbk = tmp_path / "gbk.csv"
     write_csv(gbk, rows(), encoding="gbk")
-    dup = write_csv(tmp_path / "dup.csv", [rows()[0], rows()[0]])
+    other = ["河北丙公司", *rows()[0][1:]]  # another firm under the same code
+    dup = write_csv(tmp_path / "dup.csv", [rows()[0], other])
     missing = tmp_path / "missing.csv"
     missing.write_text("统一社会信用代码,注册地址\n" + uscc(1) + ",石家庄\n", encoding="utf-8")
     empty = tmp_path / "empty.csv"
@@ -192,3 +193,165 @@ def test_store_round_trip(tmp_path: Path, batch: list[RosterRecord], as_xlsx: bo
         for a, b in ((got.registered_capital, record.registered_capital),
                      (got.revenue, record.revenue)):
             assert (a is None and b is None) or abs((a or 0) - (b or 0)) < 1e-6
+
+
+# ------------------------------------------------------- registry exports, registry columns
+
+REGISTRY_HEADER = ["企业名称", "统一社会信用代码", "注册日期", "企业类型", "法人代表", "注册资金",
+                   "经营范围", "所在省份", "地区", "注册地址"]
+
+
+def regno(body: str) -> str:
+    """A 15-digit registration number (ISO 7064 MOD 11,10 check digit)."""
+    p = 10
+    for digit in body:
+        p = (p + int(digit)) % 10
+        p = (10 if p == 0 else p) * 2 % 11
+    return body + str((11 - p) % 10)
+
+
+def write_registry_csv(path: Path, data: list[list[str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([REGISTRY_HEADER, *data])
+    return path
+
+
+def test_a_registry_export_fills_the_registry_columns(store: Database, tmp_path: Path) -> None:
+    old = regno("13010000001234")
+    data = [
+        ["河北甲实业有限公司", uscc(1), "2001-05-17", "有限责任公司", "张三", "18(万美元)",
+         "物业管理", "河北", "石家庄", "石家庄市长安区建设北大街1号"],
+        ["河北甲实业有限公司 石家庄 分公司", old, "N/A", "分公司", "N/A", "N/A", "N/A", "河北",
+         "石家庄", "N/A"],
+        ["任县某机械厂", uscc(3).replace("91", "92", 1)[:17] + uscc_check_digit(
+            uscc(3).replace("91", "92", 1)[:17]), "1998-03-02", "个体工商户", "李四",
+         "2(万元)", "机械加工", "河北", "邢台", "N/A"],
+    ]
+    report = import_roster(store, write_registry_csv(tmp_path / "2001-河北.csv", data))
+    assert (report.inserted, report.rejected) == (3, 0)
+    firms = {r["full_name"]: r for r in store.rows(
+        "SELECT * FROM companies WHERE origin = 'roster'")}
+    parent = firms["河北甲实业有限公司"]
+    assert parent["company_id"] == f"USCC:{uscc(1)}"
+    assert (parent["capital_amount"], parent["capital_currency"]) == (18.0, "USD")
+    assert parent["registered_capital"] == pytest.approx(18 * 8.2768)
+    assert (parent["enterprise_type"], parent["legal_rep"]) == ("有限责任公司", "张三")
+    branch = firms["河北甲实业有限公司石家庄分公司"]
+    assert (branch["company_id"], branch["uscc"], branch["registration_no"]) == (
+        f"REG:{old}", None, old)
+    assert branch["is_branch"] and branch["parent_id"] == parent["company_id"]
+    assert branch["legal_rep"] is None and branch["registered_capital"] is None
+    assert branch["city_adcode"] == "130100"  # no address: the province and city columns
+    person = firms["任县某机械厂"]
+    assert person["is_individual"] and not person["is_branch"]
+    again = import_roster(store, write_registry_csv(tmp_path / "again.csv", data))
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
+
+
+def test_rosters_stored_before_capital_amount_reimport_unchanged(store: Database,
+                                                                 tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "r.csv", rows())
+    import_roster(store, path)
+    # as an earlier ChainAtlas stored them: the amount in registered_capital, no amount column
+    store.execute("UPDATE companies SET capital_amount = NULL WHERE origin = 'roster'")
+    again = import_roster(store, path)
+    assert (again.updated, again.unchanged) == (0, 2)
+    assert [r.registered_capital for r in roster_from_db(store)] == [500.0, 10000.0]
+
+
+def test_verbatim_repeats_merge_and_are_counted(store: Database, tmp_path: Path) -> None:
+    report = import_roster(store, write_csv(tmp_path / "r.csv", [*rows(), rows()[0]]))
+    assert (report.inserted, report.merged, report.rejected) == (2, 1, 0)
+
+
+# ------------------------------------------------------------ incremental classification
+
+def _derived(db: Database) -> dict[str, list[tuple[object, ...]]]:
+    queries = {
+        "placements": "SELECT company_id, chain_id, node_id, confidence, method, evidence "
+                      "FROM placements",
+        "placement_products": "SELECT * FROM placement_products",
+        "chain_firms": "SELECT * FROM chain_firms",
+        "chain_centrality": "SELECT chain_id, company_id, round(pagerank, 12) "
+                            "FROM chain_centrality",
+        "firm_supply": "SELECT * FROM firm_supply"}
+    return {name: sorted(db.execute(sql).fetchall(), key=repr) for name, sql in queries.items()}
+
+
+def test_an_import_places_only_its_firms_as_a_full_run_would(store: Database,
+                                                             tmp_path: Path) -> None:
+    from chainatlas.build import classify
+
+    import_roster(store, write_csv(tmp_path / "r1.csv", rows()))
+    summary = classify(store)
+    assert summary["classified_firms"] == 2
+    placed = {r[0] for r in store.execute("SELECT DISTINCT company_id FROM placements "
+                                          "WHERE company_id LIKE 'USCC:%'").fetchall()}
+    assert placed == {f"USCC:{uscc(1)}", f"USCC:{uscc(2)}"}
+    incremental = _derived(store)
+    full = classify(store, full=True)
+    assert "classified_firms" not in full
+    assert _derived(store) == incremental
+    # unchanged file: nothing to place; one changed firm: only it
+    import_roster(store, write_csv(tmp_path / "r2.csv", rows()))
+    assert classify(store)["classified_firms"] == 0
+    newer = rows()
+    newer[1][4] = "集成电路设计、封装测试"
+    import_roster(store, write_csv(tmp_path / "r3.csv", newer))
+    assert classify(store)["classified_firms"] == 1
+
+
+def test_changed_templates_place_every_firm_again(store: Database, tmp_path: Path) -> None:
+    from chainatlas.build import classify
+
+    import_roster(store, write_csv(tmp_path / "r1.csv", rows()))
+    store.execute("UPDATE chains SET sha256 = 'edited' WHERE chain_id = "
+                  "(SELECT min(chain_id) FROM chains)")
+    assert "classified_firms" not in classify(store)
+
+
+def test_the_text_model_is_kept_beside_the_store(tmp_path: Path) -> None:
+    from chainatlas.build import _load_model, _save_model
+    from chainatlas.chains.textmodel import fit_text_model
+
+    texts = ["疫苗", "疫苗制剂", "疫苗生产", "芯片", "芯片封装", "芯片设计", "物业"]
+    labels = [["b:vac"]] * 3 + [["e:ic"]] * 3 + [[]]
+    model = fit_text_model(texts, labels)
+    assert model is not None
+    path = tmp_path / "s.duckdb.textmodel.npz"
+    _save_model(path, "digest-1", model)
+    loaded = _load_model(path, "digest-1")
+    assert loaded is not None and loaded.labels == model.labels
+    assert (loaded.predict_proba(texts) == model.predict_proba(texts)).all()
+    assert _load_model(path, "digest-2") is None  # trained on something else: not used
+
+
+# ---------------------------------------------------------- real registry files, strict
+
+@pytest.mark.parametrize("path", ["2002/上海.csv", "1984/广东.csv", "1980/四川.csv",
+                                  "1998/湖北.csv", "2000/河北.csv"])
+def test_a_real_registry_file_rejects_only_the_rows_the_registry_rejects(
+        tmp_path: Path, path: str) -> None:
+    import gzip
+
+    from chainatlas.sources.registry import dedupe, parse_registry_text
+    from chainatlas.sources.roster import read_roster
+    from tests.helpers import mirror_path
+
+    mirror = mirror_path()
+    source = mirror / "registry" / "csv" / (path + ".gz") if mirror else None
+    if source is None or not source.is_file():
+        pytest.skip("no registry mirror")
+    data = gzip.decompress(source.read_bytes())
+    registry = parse_registry_text(data.decode("utf-8"), path)
+    issues: dict[str, list[object]] = {}
+    dedupe(registry.rows, issues)  # type: ignore[arg-type]
+    kinds = [i.kind for i in registry.issues + issues.get(path, [])]  # type: ignore[attr-defined]
+    wrong = ("garbled_text", "broken_row", "shifted_fields", "no_name", "duplicate_code",
+             "uscc_check", "regno_check", "bad_code")
+    local = tmp_path / path.replace("/", "-")
+    local.write_bytes(data)
+    parse = read_roster(local, geocode=False)
+    assert len(parse.rejected_rows) == sum(k in wrong for k in kinds)
+    assert len(parse.merged) == kinds.count("duplicate_row")
+    assert len(parse.records) + len(parse.rejected_rows) + len(parse.merged) == registry.read

@@ -27,6 +27,7 @@ from chainatlas.sources.roster import (
     write_rejects,
     write_roster,
 )
+from chainatlas.sources.roster_values import MISSING
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -486,8 +487,12 @@ def test_write_rejects(tmp_path: Path, suffix: str) -> None:
 # ---------------------------------------------------------------- round trip
 
 CJK = st.characters(min_codepoint=0x4E00, max_codepoint=0x9FA5)
+# Texts the reader keeps as they are: no missing-value marker ("-" reads as no value).
 TEXT = st.text(st.one_of(CJK, st.sampled_from("ABCxyz019（）()-·、，,;\"'")), min_size=1,
-               max_size=30).filter(lambda s: s == s.strip() and not s.startswith("="))
+               max_size=30).filter(lambda s: s == s.strip() and not s.startswith("=")
+                                   and s not in MISSING)
+# Names lose the quotes around them, as registry names do.
+NAME = TEXT.filter(lambda s: s == s.strip('"“”'))
 USCC = st.text(st.sampled_from(ALPHABET), min_size=17, max_size=17).map(
     lambda base: base + check_digit(base))
 SECTION = {d: s for s, lo, hi in [("A", 1, 5), ("B", 6, 12), ("C", 13, 43), ("D", 44, 46),
@@ -507,7 +512,7 @@ def records(draw: st.DrawFn) -> dict[str, object]:
     section = draw(st.none() | st.just(SECTION[int(code[:2])])) if code else None
     capital = draw(st.none() | AMOUNT)
     return {
-        "name": draw(TEXT), "uscc": draw(st.none() | USCC), "address": draw(st.none() | TEXT),
+        "name": draw(NAME), "uscc": draw(st.none() | USCC), "address": draw(st.none() | TEXT),
         "industry_code": code, "industry_section": section,
         "business_scope": draw(st.none() | TEXT), "registered_capital": capital,
         "capital_currency": None if capital is None else draw(st.sampled_from(["CNY", "USD"])),
@@ -525,7 +530,7 @@ def _close(a: float | None, b: float | None) -> bool:
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(records(), min_size=1, max_size=6,
-                unique_by=lambda r: r["uscc"] or f"none-{id(r)}"))
+                unique_by=lambda r: r["uscc"] or f"name-{r['name']}"))  # one firm per code or name
 def test_write_then_read_round_trip(rows: list[dict[str, object]]) -> None:
     records_in = [RosterRecord(row=i + 2, adcode=None, location_level=None, raw={}, **r)  # type: ignore[arg-type]
                   for i, r in enumerate(rows)]
@@ -543,3 +548,180 @@ def test_write_then_read_round_trip(rows: list[dict[str, object]]) -> None:
                     assert getattr(got, name) == getattr(want, name), (suffix, name)
                 assert _close(got.registered_capital, want.registered_capital), suffix
                 assert _close(got.revenue, want.revenue), suffix
+
+
+# ---------------------------------------------------------------- registry exports as rosters
+
+REGISTRY_HEADER: list[object] = ["企业名称", "统一社会信用代码", "注册日期", "企业类型", "法人代表",
+                                 "注册资金", "经营范围", "所在省份", "地区", "注册地址"]
+
+
+def regno(body: str) -> str:
+    """A 15-digit registration number: ISO 7064 MOD 11,10, written independently."""
+    p = 10
+    for digit in body:
+        p = (p + int(digit)) % 10
+        p = (10 if p == 0 else p) * 2 % 11
+    return body + str((11 - p) % 10)
+
+
+OLD = regno("13010000001234")
+
+
+def registry_row(name: str, code: str, **cells: str) -> list[object]:
+    row: dict[str, str] = {"注册日期": "2001-05-17", "企业类型": "有限责任公司", "法人代表": "张三",
+                           "注册资金": "300(万元人民币)", "经营范围": "生产：片剂",
+                           "所在省份": "河北", "地区": "石家庄", "注册地址": "石家庄市长安区"}
+    row.update(cells)
+    return [name, code, *(row[str(h)] for h in REGISTRY_HEADER[2:])]
+
+
+def test_a_registry_export_reads_as_a_roster(tmp_path: Path) -> None:
+    old = OLD
+    rows: list[list[object]] = [REGISTRY_HEADER,
+            registry_row("甲公司", uscc(1), 法人代表="N/A", 企业类型="N/A", 注册资金="N/A",
+                         注册日期="N/A", 经营范围="—", 所在省份="N/A", 地区="N/A", 注册地址="无"),
+            registry_row("乙公司", uscc(2), 注册资金="18(万元美元)"),
+            registry_row("丙公司", uscc(3), 注册资金="50(万元人民币元)"),
+            registry_row("丁公司", uscc(4), 注册资金="万人民币"),
+            registry_row("唐山市 丰南区 钢铁厂", old, 注册资金="3,350(万丹麦克郎)"),
+            registry_row("戊公司", "3209231100626"),
+            registry_row("乙公司石家庄分公司", uscc(7), 企业类型="分公司"),
+            registry_row("任县某机械厂", uscc(8, "92130526"), 企业类型="个体工商户")]
+    parse = read_roster(write_csv(tmp_path / "2001-河北.csv", rows), geocode=False)
+    assert parse.problems == [] and parse.rejected_rows == []
+    first, usd, doubled, unit_only, spaced, thirteen, branch, person = parse.records
+    assert (first.setup_date, first.enterprise_type, first.legal_rep, first.registered_capital,
+            first.business_scope, first.province, first.address) == (None,) * 7
+    assert (usd.registered_capital, usd.capital_currency) == (18.0, "USD")
+    assert (doubled.registered_capital, doubled.capital_currency) == (50.0, "CNY")
+    assert unit_only.registered_capital is None and unit_only.capital_currency is None
+    assert (spaced.name, spaced.uscc, spaced.registration_no) == ("唐山市丰南区钢铁厂", None, old)
+    assert (spaced.registered_capital, spaced.capital_currency) == (3350.0, "DKK")
+    assert (thirteen.uscc, thirteen.registration_no) == (None, "3209231100626")
+    assert (usd.enterprise_type, usd.legal_rep, usd.province, usd.city) == (
+        "有限责任公司", "张三", "河北", "石家庄")
+    assert (branch.is_branch, branch.parent_name, branch.is_individual) == (True, "乙公司", False)
+    assert (person.is_individual, person.is_branch) == (True, False)
+
+
+def test_registry_rows_that_are_really_wrong_are_rejected(tmp_path: Path) -> None:
+    rows: list[list[object]] = [
+        REGISTRY_HEADER,
+        registry_row("甲公司", uscc(1)),                                       # row 2: fine
+        registry_row("甲公司", uscc(1)),                                       # verbatim: merged
+        registry_row("另一公司", uscc(1)),                                     # code taken
+        registry_row("\ufffd\ufffd公司", uscc(5)),                             # text lost
+        registry_row("丙公司", uscc(6), 所在省份="500(万元)"),                  # shifted
+        registry_row("丁公司", uscc(7), 注册日期="300(万元)"),                   # shifted
+        registry_row("戊公司", uscc(8), 注册资金="WAYNE"),                      # shifted
+        [*registry_row("己公司", uscc(9)), "多余"],                            # broken quoting
+        registry_row("庚公司", corrupt(uscc(10))),                             # check digit
+        registry_row("辛公司", OLD[:-1] + str((int(OLD[-1]) + 1) % 10)),        # regno check
+        registry_row("壬公司", "第二厂名"),                                      # no code
+    ]
+    parse = read_roster(write_csv(tmp_path / "r.csv", rows), geocode=False)
+    assert [r.name for r in parse.records] == ["甲公司"]
+    assert parse.merged == {3: 2}
+    assert parse.rejected_rows == list(range(4, 13))
+    fields = {p.row: p.field for p in parse.problems}
+    assert fields == {4: "统一社会信用代码", 5: "企业名称", 6: "所在省份", 7: "注册日期",
+                      8: "注册资金", 9: None, 10: "统一社会信用代码", 11: "统一社会信用代码",
+                      12: "统一社会信用代码"}
+    reasons = {p.row: p.reason for p in parse.problems}
+    assert "already used on row 2" in reasons[4] and "U+FFFD" in reasons[5]
+    assert "not a province" in reasons[6] and "cannot read amount 'WAYNE'" in reasons[8]
+    assert "check digit" in reasons[10] and "registration number" in reasons[11]
+    assert len(parse.problems) == 9
+
+
+def test_a_utf8_file_with_a_gbk_line_rejects_only_that_row(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_bytes("企业名称,注册地址\n甲公司,河北省\n".encode() + "乙公司,河北省\n".encode("gbk")
+                     + "丙公司,河北省\n".encode())
+    parse = read_roster(path, geocode=False)
+    assert parse.encoding == "utf-8 (some lines damaged)"
+    assert [r.name for r in parse.records] == ["甲公司", "丙公司"]
+    assert [(p.row, p.field) for p in parse.problems] == [(3, "企业名称")]
+
+
+def test_a_row_of_nul_bytes_is_rejected_not_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_bytes("企业名称,注册地址\n甲公司,河北省\n".encode() + b"\x00" * 300
+                     + ",河北省\n乙公司,河北省\n".encode())
+    parse = read_roster(path, geocode=False)
+    assert [r.name for r in parse.records] == ["甲公司", "乙公司"]
+    assert [p.row for p in parse.problems] == [3] and "NUL" in parse.problems[0].reason
+
+
+def org_code(body: str) -> str:
+    """An organization code with its GB 11714 check character, written independently."""
+    weights = (3, 7, 9, 10, 5, 8, 4, 2)
+    total = sum(int(c, 36) * w for c, w in zip(body, weights, strict=True))
+    check = 11 - total % 11
+    return f"{body}-{'X' if check == 10 else '0' if check == 11 else check}"
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    (uscc(1), (uscc(1), None)), (" " + uscc(1).lower() + " ", (uscc(1), None)),
+    ("".join(chr(ord(c) + 0xFEE0) for c in uscc(1)), (uscc(1), None)),  # full-width
+    (OLD, (None, OLD)), ("3209231100626", (None, "3209231100626")),
+    ("企合苏镇分字第0006", (None, "企合苏镇分字第0006")),
+    (org_code("13497257"), (None, org_code("13497257")))])
+def test_parse_code_reads_uscc_and_older_numbers(text: str,
+                                                 code: tuple[str | None, str | None]) -> None:
+    from chainatlas.sources.roster_values import parse_code
+
+    got = parse_code(text)
+    assert (got.uscc, got.registration_no) == code
+
+
+@pytest.mark.parametrize(("text", "kind", "reason"), [
+    (corrupt(uscc(1)), "uscc_check", "check digit"),
+    (uscc(1)[:8] + "I" + uscc(1)[9:], "uscc_check", "contains 'I'"),
+    (OLD[:-1] + str((int(OLD[-1]) + 1) % 10), "regno_check", "fails its check digit"),
+    ("9113010012345", "bad_code", "has 13 characters, expected 18"),  # a USCC cut short
+    (org_code("13497257")[:-1] + ("0" if org_code("13497257")[-1] != "0" else "1"),
+     "bad_code", "organization code"),
+    ("第二厂名:某厂", "bad_code", "nor is it a registration number")])
+def test_parse_code_says_why_a_code_is_unusable(text: str, kind: str, reason: str) -> None:
+    from chainatlas.sources.roster_values import CodeError, parse_code
+
+    with pytest.raises(CodeError, match=reason) as err:
+        parse_code(text)
+    assert err.value.kind == kind
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("300(万元人民币)", (300.0, "CNY", 300.0)), ("50(万元人民币元)", (50.0, "CNY", 50.0)),
+    ("18(万元美元)", (18.0, "USD", 18 * 8.2768)), ("5000元人民币", (0.5, "CNY", 0.5)),
+    ("3,350(万丹麦克郎)", (3350.0, "DKK", 3350 * 10.29 / 7.4399)),
+    ("万人民币", None), ("（万元）", None), ("N/A", None), ("-", None)])
+def test_parse_capital_shapes(text: str, expected: tuple[float, str, float] | None) -> None:
+    from chainatlas.sources.roster_values import parse_capital
+
+    got = parse_capital(text)
+    if expected is None:
+        assert got is None
+    else:
+        assert got is not None and (got.amount, got.currency) == pytest.approx(expected[:2])
+        assert got.cny == pytest.approx(expected[2])
+
+
+def test_parse_capital_refuses_a_name_in_the_capital_column() -> None:
+    from chainatlas.sources.roster_values import parse_capital
+
+    with pytest.raises(ValueError, match="cannot read amount"):
+        parse_capital("梁某某")
+
+
+@pytest.mark.parametrize(("text", "short"), [
+    ("河北", "河北"), ("河北省", "河北"), ("广西壮族自治区", "广西"), ("北京市", "北京"),
+    ("香港特别行政区", "香港")])
+def test_parse_province(text: str, short: str) -> None:
+    from chainatlas.sources.roster_values import parse_province
+
+    assert parse_province(text) == short
+    for wrong in ("河", "1", "普通合伙", "500(万元)"):
+        with pytest.raises(ValueError, match="not a province"):
+            parse_province(wrong)

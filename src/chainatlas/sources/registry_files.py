@@ -39,7 +39,9 @@ PROVINCES = ("北京", "天津", "河北", "山西", "内蒙古", "辽宁", "吉
 #: Upstream files whose bytes could not be had here, so no pin is known.
 UNPINNED = ("2001/山东.csv", "2002/山东.csv", "2003/山东.csv", "2004/山东.csv",
             "2004/北京.csv", "2004/广东.csv")
-_SUFFIXES = ("省", "市", "自治区", "壮族自治区", "回族自治区", "维吾尔自治区")
+#: Provinces without registry files, still valid in a province column.
+OTHER_PROVINCES = ("香港", "澳门", "台湾")
+_SUFFIXES = ("省", "市", "自治区", "壮族自治区", "回族自治区", "维吾尔自治区", "特别行政区")
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,15 @@ def _pins() -> dict[str, str]:
                                                text.splitlines() if line.strip())}
 
 
+def province_short(name: str) -> str | None:
+    """The short name of a province (河北, 河北省, 广西壮族自治区 -> 广西); None if none."""
+    for short in (name, *(name.removesuffix(s) for s in sorted(_SUFFIXES, key=len, reverse=True)
+                          if name.endswith(s))):
+        if short in PROVINCES or short in OTHER_PROVINCES:
+            return short
+    return None
+
+
 def province_list(text: str | Sequence[str] | None) -> tuple[str, ...]:
     """Provinces named by ``--registry``: ``河北``, ``河北省``, ``河北,山西`` or ``all``."""
     if text is None:
@@ -107,9 +118,8 @@ def province_list(text: str | Sequence[str] | None) -> tuple[str, ...]:
                 continue
             if name.lower() == "all":
                 return PROVINCES
-            short = next((name.removesuffix(s) for s in sorted(_SUFFIXES, key=len, reverse=True)
-                          if name.endswith(s) and name.removesuffix(s) in PROVINCES), name)
-            if short not in PROVINCES:
+            short = province_short(name)
+            if short is None or short not in PROVINCES:
                 raise InputError.single("--registry", f"{name!r} is not a province; use a name "
                                         "such as 河北 or 河北省, several separated by commas, "
                                         "or 'all'")

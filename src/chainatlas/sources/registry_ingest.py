@@ -3,8 +3,11 @@
 File-level problems never stop the others: a file missing upstream or from the mirror, a
 hash that is not the pinned one, bytes that are not UTF-8 or not gzip, a header that is not
 the registry's — each is recorded against that file (``ingest_issues``, action
-``file skipped``) and shown by ``stats``. A file whose last line has no line end was cut
-short: its last row is rejected (``truncated``) rather than stored with a cut value.
+``file skipped``) and shown by ``stats``. A UTF-8 file in which a few lines hold bytes of
+another encoding loads, those lines rejected as ``garbled_text``
+(:func:`~chainatlas.sources.roster_values.decode_mostly_utf8`). A file whose last line has
+no line end was cut short: its last row is rejected (``truncated``, and only that: a cut
+row that also fails another check counts once) rather than stored with a cut value.
 
 Location: the province and city columns give the city (``地区`` drops 市); the registered
 address refines it to the district where cpca places the address inside that city; where the
@@ -12,7 +15,8 @@ city column is missing, the address alone is used if it lies in the row's provin
 the city column contradicts both the address and the division code inside the USCC, the
 address wins (``location_source`` 'address+uscc').
 Branches (分公司 …) are linked to their parent firm (``parent_id``) when a firm of the
-store — registry or listed — has exactly the parent name the branch's name shows.
+store — registry, listed or roster — has exactly the parent name the branch's name shows
+(:func:`link_branches`, which roster imports use too).
 """
 
 from __future__ import annotations
@@ -28,8 +32,10 @@ import pandas as pd
 from chainatlas.sources import geography
 from chainatlas.sources.registry import RegistryRows, dedupe, parse_registry_text
 from chainatlas.sources.registry_files import LocalFile, RegistryFile, RegistryScan
+from chainatlas.sources.roster_values import decode_mostly_utf8
 from chainatlas.sources.staging import Issue, record_issues
 from chainatlas.store import Database
+from chainatlas.store.query import TRUE, Q, compose
 
 DATASET = "registry"
 COLUMNS = ("company_id", "origin", "short_name", "full_name", "uscc", "registration_no",
@@ -62,7 +68,7 @@ def _text(file: LocalFile) -> tuple[str | None, str, int, Issue | None]:
             f"sha256 {digest} is not the pinned {file.spec.sha256}: corrupt or another "
             "version; fetch it again or use an unmodified mirror")
     try:
-        text = data.decode("utf-8")
+        text = decode_mostly_utf8(data)
     except UnicodeDecodeError as exc:
         return None, digest, len(data), Issue(
             None, None, "not_utf8", "file skipped",
@@ -70,12 +76,19 @@ def _text(file: LocalFile) -> tuple[str | None, str, int, Issue | None]:
     return text, digest, len(data), None
 
 
-def _drop_truncated(out: RegistryRows, text: str, file: str, start: int) -> None:
-    """A file that does not end with a line end was cut: reject its last row."""
-    if text.endswith(("\n", "\r")) or len(out.rows) <= start:
+def _drop_truncated(out: RegistryRows, text: str, rows: int, issues: int) -> None:
+    """A file that does not end with a line end was cut: reject its last record (stored
+    or already rejected: either way one ``truncated`` issue). ``rows`` and ``issues`` are
+    where this file's entries start in ``out``."""
+    last = text.count("\n") + 1
+    if text.endswith(("\n", "\r")) or last < 2:
         return
-    last = out.rows.pop()
-    out.issues.append(Issue(last["line"], None, "truncated", "rejected",
+    if len(out.rows) > rows and out.rows[-1]["line"] == last:
+        out.rows.pop()
+    kept = [i for i in out.issues[issues:] if i.line != last]
+    del out.issues[issues:]
+    out.issues.extend(kept)
+    out.issues.append(Issue(last, None, "truncated", "rejected",
                             "the file ends inside this row (no line end): it was cut short"))
 
 
@@ -100,7 +113,7 @@ def read_files(db: Database, scan: RegistryScan, now: dt.datetime,
         if problem is None and text is not None:
             try:
                 parse_registry_text(text, file.spec.path, out)
-                _drop_truncated(out, text, file.spec.path, 0)
+                _drop_truncated(out, text, 0, 0)
             except ValueError as exc:
                 problem = Issue(1, None, "bad_header", "file skipped", str(exc))
         issues = [problem] if problem else out.issues
@@ -176,12 +189,26 @@ def store_firms(db: Database, rows: Sequence[dict[str, object]], now: dt.datetim
     db.execute("DELETE FROM companies WHERE origin = 'registry' AND list_contains(?, "
                "company_id)", [list(frame["company_id"])])
     db.insert_df("companies", frame[list(COLUMNS)])
-    db.execute(
+    link_branches(db)
+    return len(frame)
+
+
+def link_branches(db: Database, ids: Sequence[str] | None = None) -> None:
+    """Point branches at their parent: the one firm of the store (any origin) whose full
+    name is the parent name the branch's name shows. With ``ids``, only the branches among
+    those firms and the branches whose parent is among them (an import's own work)."""
+    scope = TRUE if ids is None else Q(
+        "(list_contains(?, b.company_id) OR b.parent_name IN (SELECT full_name FROM "
+        "companies WHERE list_contains(?, company_id)))", (list(ids), list(ids)))
+    names = TRUE if ids is None else Q(
+        "full_name IN (SELECT parent_name FROM companies WHERE list_contains(?, company_id) "
+        "UNION SELECT full_name FROM companies WHERE list_contains(?, company_id))",
+        (list(ids), list(ids)))
+    db.execute(compose(
         "UPDATE companies b SET parent_id = p.company_id FROM (SELECT full_name, "
         "min(company_id) AS company_id, count(*) AS n FROM companies WHERE full_name IS NOT "
-        "NULL GROUP BY full_name HAVING n = 1) p WHERE b.origin = 'registry' AND b.is_branch "
-        "AND b.parent_name = p.full_name")
-    return len(frame)
+        "NULL AND {names} GROUP BY full_name HAVING n = 1) p WHERE b.is_branch AND {scope} "
+        "AND b.parent_name = p.full_name", names=names, scope=scope))
 
 
 def ingest_registry(db: Database, scan: RegistryScan, now: dt.datetime,

@@ -13,12 +13,27 @@ the file, the spreadsheet row and the original header. Decisions worth knowing:
   first); the same header twice is an error.
 * Amounts are in 万元; bare numbers take the unit named in the header (``注册资本（元）``). Foreign
   capital keeps its amount and records its currency; revenue must be in CNY.
-* CSV text: a BOM decides; else strict UTF-8, then GBK/GB18030; charset-normalizer only after that.
+* CSV text: a BOM decides; else strict UTF-8, then UTF-8 with a few lines of another encoding
+  (those rows rejected, below), then GBK/GB18030; charset-normalizer only after that.
+
+Values are read by the rules the enterprise-registry reader uses too
+(:mod:`chainatlas.sources.roster_values`), so a registry export imports as a roster. Its
+quirks split in two. **Not wrong**, imported: the missing-value markers (``N/A``, ``-``,
+``—``, ``无``, empty; a capital unit with no figure); capital in any shape and currency; an
+older registration number (15 or 13 digits, 企合…字第…, organization code) in the USCC column,
+stored as ``registration_no``; names with spaces (folded); a row repeated verbatim (stored
+once, its row listed in ``merged``); 企业类型 and 法人代表 (stored; with the name and the USCC
+they flag branches and individual businesses). **Really wrong**, the row rejected with its
+row, column and reason: more cells than the header (broken quoting); shifted fields (a date
+that is no date, a capital that is a name or a scope, a province column that is no
+province); text lost to a wrong decoding upstream (U+FFFD: GBK text inside UTF-8); a USCC
+or a 15-digit registration number failing its check digit, or a code that is no code; a
+second row with the same code (without a code: the same name) that differs from the first;
+any other value that cannot be read (negative amounts, future dates, unknown GB/T codes).
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
 import datetime as dt
 import io
@@ -33,16 +48,26 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from chainatlas.errors import InputError, NotFoundError, Problem
-from chainatlas.sources.geography import locate_texts
+from chainatlas.sources.geography import city_adcode_from_names, level_from_adcode, locate_texts
 from chainatlas.sources.roster_values import (
+    Capital,
+    FirmCode,
     cell_str,
-    normalise_uscc,
+    clean_name,
+    clean_text,
+    decode_table,
+    firm_kind,
+    garbled,
+    is_missing,
     parse_amount,
     parse_amount_wan,
+    parse_capital,
+    parse_code,
     parse_currency,
     parse_date,
     parse_employees,
     parse_industry_code,
+    parse_province,
     uscc_check_digit,
     uscc_is_valid,
 )
@@ -72,15 +97,20 @@ FIELDS: dict[str, tuple[str, ...]] = {
                 "operating revenue", "sales"),
     "employees": ("从业人数", "员工人数", "职工人数", "从业人员", "员工数", "人数", "employees",
                   "employee count", "headcount", "staff"),
+    "enterprise_type": ("企业类型", "公司类型", "企业类别", "企业性质", "经济类型", "登记类型",
+                        "enterprise type", "company type"),
+    "legal_rep": ("法定代表人", "法人代表", "法人", "负责人", "经营者", "legal representative",
+                  "legal rep"),
+    "province": ("所在省份", "省份", "所在省", "province"),
+    "city": ("地区", "所在城市", "所在地市", "城市", "地市", "city"),
 }
 REJECT_ROW, REJECT_REASON = "原行号", "错误原因"
 _EXPORT = (("name", "企业名称"), ("uscc", "统一社会信用代码"), ("address", "注册地址"),
            ("industry_code", "行业代码"), ("business_scope", "经营范围"),
            ("registered_capital", "注册资本（万元）"),
            ("capital_currency", "注册资本币种"), ("setup_date", "成立日期"),
-           ("revenue", "营业收入（万元）"), ("employees", "从业人数"))
-_CJK = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
-_CJK_GAP = re.compile(f"(?<=[{_CJK}]) (?=[{_CJK}])")
+           ("revenue", "营业收入（万元）"), ("employees", "从业人数"),
+           ("enterprise_type", "企业类型"), ("legal_rep", "法人代表"))
 _BRACKETED = re.compile(r"[(\[【〔]([^)\]】〕]*)[)\]】〕]")
 _T = TypeVar("_T")
 _Rows = list[tuple[int, list[object]]]
@@ -106,6 +136,19 @@ class RosterRecord:
     adcode: str | None
     location_level: str | None
     raw: dict[str, str]
+    registration_no: str | None = None
+    enterprise_type: str | None = None
+    legal_rep: str | None = None
+    province: str | None = None
+    city: str | None = None
+    is_branch: bool = False
+    parent_name: str | None = None
+    is_individual: bool = False
+
+    @property
+    def code(self) -> str | None:
+        """The firm's code: its USCC, else its older registration number."""
+        return self.uscc or self.registration_no
 
 
 @dataclass(frozen=True)
@@ -113,7 +156,8 @@ class RosterParse:
     """The outcome of reading a roster: clean records plus every problem found.
 
     ``headers`` are the header row's cells (made unique), ``rejected_raw`` the original cells
-    of each rejected row by header, ``header_row`` the spreadsheet row of the header.
+    of each rejected row by header, ``header_row`` the spreadsheet row of the header,
+    ``merged`` the rows that repeat an earlier row verbatim (row -> that row), stored once.
     """
 
     file: str
@@ -125,6 +169,7 @@ class RosterParse:
     headers: list[str] = field(default_factory=list)
     rejected_raw: dict[int, dict[str, str]] = field(default_factory=dict)
     header_row: int = 1
+    merged: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -134,12 +179,6 @@ class _Col:
     factor: Decimal = Decimal(1)  # unit of bare numbers in 万, from the header
     currency: str | None = None
 
-
-
-def _clean_text(text: str) -> str:
-    """Fold whitespace (full-width spaces, newlines) to one space, and none between CJK."""
-    text = re.sub(r"\s+", " ", re.sub(r"[\u200b\ufeff]", "", text)).strip()
-    return _CJK_GAP.sub("", text)
 
 
 def _trim(cells: Sequence[object]) -> list[object]:
@@ -171,63 +210,6 @@ def _unit_hint(header: str) -> tuple[Decimal, str | None]:
     return Decimal(1), None
 
 
-def _not_table(file: str, data: bytes) -> None:
-    """Fail fast on binary content instead of parsing megabytes of it as a header."""
-    for magic, what in ((b"PK\x03\x04", "it is a zip archive (an .xlsx workbook? save it as "
-                         ".xlsx)"), (b"\xd0\xcf\x11\xe0", "it is a legacy .xls workbook")):
-        if data.startswith(magic):
-            raise InputError.single(file, f"not a CSV/Excel file: {what}")
-    nul = data.find(b"\x00", 0, 1 << 16)
-    if nul >= 0 and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise InputError.single(file, f"not a CSV/Excel file: binary content (NUL byte at "
-                                      f"offset {nul})")
-
-
-def _decode_declared(file: str, data: bytes, encoding: str) -> str:
-    try:
-        codec = codecs.lookup(encoding).name
-    except LookupError:
-        raise InputError.single(file, f"unknown text encoding {encoding!r}") from None
-    try:
-        return data.decode("utf-8-sig" if codec == "utf-8" else codec).removeprefix("\ufeff")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        hint = "; omit --encoding to detect the encoding automatically"
-        try:
-            data.decode("gb18030")
-            hint = ("; it looks like GBK (GB18030): omit --encoding to detect it "
-                    "automatically, or pass --encoding gbk")
-        except UnicodeDecodeError:
-            pass
-        label = "UTF-8" if codec == "utf-8" else encoding
-        raise InputError.single(file, f"the file is not valid {label} at byte offset "
-                                      f"{exc.start} (line {line}){hint}", row=line) from None
-
-
-def _decode(file: str, data: bytes, encoding: str | None) -> tuple[str, str]:
-    """Decode CSV bytes; return the text and the name of the encoding used."""
-    if encoding:
-        return _decode_declared(file, data, encoding), encoding.lower()
-    for bom, codec in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
-                       (codecs.BOM_UTF16_BE, "utf-16")):
-        if data.startswith(bom):
-            return _decode_declared(file, data, codec), codec
-    for codec in ("utf-8", "gbk", "gb18030"):
-        try:
-            return data.decode(codec), codec
-        except UnicodeDecodeError:
-            continue
-    from charset_normalizer import from_bytes
-
-    if (best := from_bytes(data[: 1 << 20]).best()) is not None:
-        try:
-            return data.decode(best.encoding), str(best.encoding)
-        except (UnicodeDecodeError, LookupError):
-            pass
-    raise InputError.single(file, "not a CSV/Excel file: cannot detect the text encoding "
-                                  "(neither UTF-8 nor GBK); save it as CSV UTF-8")
-
-
 def _sniff_delimiter(text: str) -> str:
     """Pick , tab ; or | by how many sample lines agree on a field count above one."""
     sample = [line for line in text[: 1 << 16].splitlines()[:50] if line.strip()]
@@ -241,12 +223,7 @@ def _sniff_delimiter(text: str) -> str:
 
 
 def _read_csv(file: str, data: bytes, encoding: str | None) -> tuple[_Rows, str]:
-    _not_table(file, data)
-    text, used = _decode(file, data, encoding)
-    head = text[: 1 << 16]
-    controls = sum(1 for c in head if (ord(c) < 32 and c not in "\t\n\r\f\v") or c == "\x7f")
-    if controls > max(8, len(head) // 100):
-        raise InputError.single(file, "not a CSV/Excel file: binary content (control characters)")
+    text, used = decode_table(file, data, encoding)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text))
     try:
         return [(n, _trim(cells)) for n, cells in enumerate(reader, start=1)], used
@@ -371,7 +348,7 @@ class _RowReader:
     def get(self, name: str, parse: Callable[[object, _Col], _T]) -> _T | None:
         col = self.cols.get(name)
         cell = self.cells[col.index] if col and col.index < len(self.cells) else None
-        if col is None or not cell_str(cell).strip():
+        if col is None or is_missing(cell):
             return None
         try:
             return parse(cell, col)
@@ -384,66 +361,105 @@ class _RowReader:
 
 
 def _text(value: object, col: _Col) -> str:
-    return _clean_text(cell_str(value))
+    return clean_text(cell_str(value))
 
 
 def _money(value: object, col: _Col) -> tuple[Decimal, str | None]:
     return parse_amount(value, col.factor, col.currency)
 
 
+_Key = tuple[str, str]  # (what identifies the firm: uscc, registration_no or name; value)
+
+
+def _capital(r: _RowReader, currency: str | None) -> Capital | None:
+    """The registered capital; bare numbers in the header's unit and currency (else the
+    currency column's). A currency named in the amount must agree with that column."""
+    capital = r.get("registered_capital", lambda v, c: parse_capital(
+        v, c.factor, c.currency or currency))
+    if capital and currency and capital.currency != currency:
+        r.fail("registered_capital", f"amount is in {capital.currency} but the currency "
+                                     f"column says {currency}")
+    return capital
+
+
 def _parse_row(cols: dict[str, _Col], number: int, cells: list[object],
-               raw: dict[str, str]) -> tuple[RosterRecord | None, _Errors, str | None]:
+               raw: dict[str, str]) -> tuple[RosterRecord | None, _Errors, _Key | None]:
     r = _RowReader(cols, cells)
-    if not (name := r.get("name", _text)) and not r.errors:
+    if lost := garbled(texts := [cell_str(c) for c in cells]):
+        header = next((c.header for c in sorted(cols.values(), key=lambda c: c.index)
+                       if c.index < len(texts) and garbled([texts[c.index]])), None)
+        r.errors.append((header, lost))
+    if not (name := r.get("name", lambda v, c: clean_name(cell_str(v)))) and not r.errors:
         r.fail("name", "company name is empty")
-    code = r.get("industry_code", lambda v, c: parse_industry_code(v))
-    capital = r.get("registered_capital", _money)
-    currency = r.get("capital_currency", lambda v, c: parse_currency(v))
-    if capital and capital[1] and currency and capital[1] != currency:
-        r.fail("registered_capital", f"amount is in {capital[1]} but the currency column "
-                                     f"says {currency}")
+    industry = r.get("industry_code", lambda v, c: parse_industry_code(v))
+    capital = _capital(r, r.get("capital_currency", lambda v, c: parse_currency(v)))
     if (revenue := r.get("revenue", _money)) and revenue[1] not in (None, "CNY"):
         r.fail("revenue", f"revenue must be in 人民币 (CNY), not {revenue[1]}")
-    uscc, setup = r.get("uscc", lambda v, c: normalise_uscc(v)), r.get(
-        "setup_date", lambda v, c: parse_date(v))
+    code: FirmCode | None = r.get("uscc", lambda v, c: parse_code(v))
+    setup = r.get("setup_date", lambda v, c: parse_date(v))
     employees = r.get("employees", lambda v, c: parse_employees(v))
-    address = r.get("address", _text)
-    scope = r.get("business_scope", _text)
+    address, scope = r.get("address", _text), r.get("business_scope", _text)
+    kind, legal_rep = r.get("enterprise_type", _text), r.get("legal_rep", _text)
+    province = r.get("province", lambda v, c: parse_province(v))
+    city = r.get("city", _text)
+    key: _Key | None = ((("uscc", code.uscc) if code.uscc else ("registration_no", str(
+        code.registration_no))) if code else ("name", name) if name else None)
     if r.errors or not name:
-        return None, r.errors, uscc
+        return None, r.errors, key
+    flags = firm_kind(name, kind, code.uscc if code else None)
     return RosterRecord(
-        number, name, uscc, address or None, code[0] if code else None,
-        code[1] if code else None, scope or None,
-        float(capital[0]) if capital else None,
-        (capital[1] or currency or "CNY") if capital else None, setup,
-        float(revenue[0]) if revenue else None, employees, None, None, raw), [], uscc
+        number, name, code.uscc if code else None, address or None,
+        industry[0] if industry else None, industry[1] if industry else None, scope or None,
+        capital.amount if capital else None, capital.currency if capital else None, setup,
+        float(revenue[0]) if revenue else None, employees, None, None, raw,
+        registration_no=code.registration_no if code else None, enterprise_type=kind or None,
+        legal_rep=legal_rep or None, province=province, city=city or None,
+        is_branch=flags.is_branch, parent_name=flags.parent_name,
+        is_individual=flags.is_individual), [], key
+
+
+_DUPLICATE = {"uscc": "duplicate unified social credit code {}: already used on row {}",
+              "registration_no": "duplicate registration number {}: already used on row {}",
+              "name": "duplicate company name {} and no code to tell the firms apart: already "
+                      "on row {}"}
+
+
+def _duplicate(cols: dict[str, _Col], key: _Key, first: int) -> tuple[str | None, str]:
+    what, value = key
+    header = cols["name" if what == "name" else "uscc"].header
+    return header, _DUPLICATE[what].format(value, first)
 
 
 def _parse_rows(file: str, keys: list[str], cols: dict[str, _Col], rows: _Rows, is_csv: bool,
-                ) -> tuple[list[RosterRecord], list[Problem], dict[int, dict[str, str]]]:
+                ) -> tuple[list[RosterRecord], list[Problem], dict[int, dict[str, str]],
+                           dict[int, int]]:
     records: list[RosterRecord] = []
     problems: list[Problem] = []
     rejected: dict[int, dict[str, str]] = {}
-    seen: dict[str, int] = {}
+    seen: dict[_Key, tuple[int, dict[str, str]]] = {}
+    merged: dict[int, int] = {}
     for number, cells in rows:
         raw = {key: cell_str(cells[i]) if i < len(cells) else "" for i, key in enumerate(keys)}
         raw |= {f"(column {i + 1})": cell_str(c) for i, c in enumerate(cells) if i >= len(keys)}
-        record, errors, uscc = _parse_row(cols, number, cells, raw)
+        record, errors, key = _parse_row(cols, number, cells, raw)
         if is_csv and len(cells) > len(keys):
             errors.append((None, f"row has {len(cells)} cells but the header has {len(keys)}: "
                                  "a value probably contains an unquoted delimiter (extra "
                                  f"values: {', '.join(map(cell_str, cells[len(keys):]))})"))
-        if uscc in seen:
-            errors.append((cols["uscc"].header, f"duplicate unified social credit code {uscc}: "
-                                                f"already used on row {seen[uscc]}"))
-        elif uscc:
-            seen[uscc] = number
+        first = seen.get(key) if key else None
+        if first is not None and first[1] == raw and not errors:
+            merged[number] = first[0]  # the same row again: nothing to choose between
+            continue
+        if first is not None and first[1] != raw and key:
+            errors.append(_duplicate(cols, key, first[0]))
+        elif key and first is None:
+            seen[key] = (number, raw)
         problems += [Problem(file, number, name, reason) for name, reason in errors]
         if errors:
             rejected[number] = raw
         elif record:
             records.append(record)
-    return records, problems, rejected
+    return records, problems, rejected, merged
 
 
 def _locate(records: list[RosterRecord]) -> list[RosterRecord]:
@@ -455,8 +471,13 @@ def _locate(records: list[RosterRecord]) -> list[RosterRecord]:
         if by_address and by_name and by_name.adcode != by_address.adcode and (
                 by_name.adcode.startswith(by_address.adcode.rstrip("0"))):
             hit = by_name  # e.g. address names only the province, the name its city
-        out.append(replace(record, adcode=hit.adcode, location_level=hit.level)
-                   if hit else record)
+        if hit:
+            out.append(replace(record, adcode=hit.adcode, location_level=hit.level))
+        elif city := city_adcode_from_names(record.province, record.city):
+            # neither address nor name places it: the province and city columns may
+            out.append(replace(record, adcode=city, location_level=level_from_adcode(city)))
+        else:
+            out.append(record)
     return out
 
 
@@ -476,7 +497,7 @@ def read_roster(path: str | Path, *, mapping: Mapping[str, str] | None = None,
     if not rows:
         raise InputError.single(file, "no header row: the file has no non-empty rows")
     start = _find_header(rows, set(_alias_index()) | set(user_map))
-    header_row, headers = rows[start][0], [_clean_text(cell_str(c)) for c in rows[start][1]]
+    header_row, headers = rows[start][0], [clean_text(cell_str(c)) for c in rows[start][1]]
     if problems := [Problem(file, header_row, headers[col - 1] if col <= len(headers) else None,
                             f"header cells {coord} are merged across several columns; unmerge "
                             "them so that every column has its own header")
@@ -488,11 +509,11 @@ def read_roster(path: str | Path, *, mapping: Mapping[str, str] | None = None,
                                 row=header_row)
     keys = [h or f"(column {i + 1})" for i, h in enumerate(headers)]
     keys = [k if k not in keys[:i] else f"{k} (column {i + 1})" for i, k in enumerate(keys)]
-    records, problems, rejected = _parse_rows(file, keys, cols, rows[start + 1:],
-                                              path.suffix.lower() != ".xlsx")
+    records, problems, rejected, repeats = _parse_rows(file, keys, cols, rows[start + 1:],
+                                                       path.suffix.lower() != ".xlsx")
     return RosterParse(file, encoding_used, {k: c.header for k, c in cols.items()},
                        _locate(records) if geocode and records else records, problems,
-                       list(rejected), keys, rejected, header_row)
+                       list(rejected), keys, rejected, header_row, repeats)
 
 
 def _write_table(path: Path, headers: list[str], rows: list[list[object]]) -> None:
@@ -520,10 +541,14 @@ def _write_table(path: Path, headers: list[str], rows: list[list[object]]) -> No
 
 
 def write_roster(records: Sequence[RosterRecord], path: Path) -> None:
-    """Write records as .xlsx or .csv (UTF-8 with BOM) under the canonical Chinese headers."""
-    rows = [[(record.industry_section or "") + record.industry_code  # e.g. C2710
-             if name == "industry_code" and record.industry_code else getattr(record, name)
-             for name, _ in _EXPORT] for record in records]
+    """Write records as .xlsx or .csv (UTF-8 with BOM) under the canonical Chinese headers;
+    a firm without a USCC has its registration number in that column (read back as such)."""
+    def value(record: RosterRecord, name: str) -> object:
+        if name == "industry_code" and record.industry_code:
+            return (record.industry_section or "") + record.industry_code  # e.g. C2710
+        return record.code if name == "uscc" else getattr(record, name)
+
+    rows = [[value(record, name) for name, _ in _EXPORT] for record in records]
     _write_table(Path(path), [header for _, header in _EXPORT], rows)
 
 

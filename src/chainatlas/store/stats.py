@@ -59,7 +59,12 @@ def _sources(db: Database) -> list[dict[str, Any]]:
 
 
 def _registry(db: Database) -> dict[str, Any] | None:
-    """Registry firms: how many, located, flagged; None when no registry was loaded."""
+    """Registry firms: how many, located, flagged, what was missing, in which currency, and
+    what ingest did with the rest (issues by kind, skipped files by name); None when no
+    registry was loaded."""
+    files = int(db.scalar("SELECT count(*) FROM sources WHERE dataset = 'registry'"))
+    if not files:
+        return None
     row = db.rows(
         "SELECT count(*) AS firms, count(city_adcode) AS located_city, "
         "count(*) FILTER (WHERE region_adcode <> city_adcode) AS located_district, "
@@ -67,12 +72,30 @@ def _registry(db: Database) -> dict[str, Any] | None:
         "count(parent_id) AS branches_linked, "
         "count(*) FILTER (WHERE is_individual) AS individual_businesses, "
         "count(*) FILTER (WHERE capital_currency <> 'CNY') AS foreign_currency_capital, "
-        "count(*) FILTER (WHERE registered_capital IS NULL) AS capital_missing "
+        "count(*) FILTER (WHERE registered_capital IS NULL) AS capital_missing, "
+        "count(uscc) AS with_uscc, count(registration_no) AS with_registration_no "
         "FROM companies WHERE origin = 'registry'")[0]
-    files = int(db.scalar("SELECT count(*) FROM sources WHERE dataset = 'registry'"))
-    if not files:
-        return None
-    return {**row, "files": files, "licence": REGISTRY_LICENCE}
+    missing = db.rows(
+        "SELECT count(*) - count(enterprise_type) AS enterprise_type, "
+        "count(*) - count(legal_rep) AS legal_rep, count(*) - count(capital_amount) AS capital, "
+        "count(*) - count(setup_date) AS setup_date, "
+        "count(*) - count(business_scope) AS business_scope, "
+        "count(*) - count(address) AS address FROM companies WHERE origin = 'registry'")[0]
+    currencies = {str(r["currency"]): int(r["n"]) for r in db.rows(
+        "SELECT capital_currency AS currency, count(*) AS n FROM companies WHERE origin = "
+        "'registry' AND capital_currency IS NOT NULL GROUP BY ALL ORDER BY n DESC, currency")}
+    issues = {str(r["kind"]): int(r["n"]) for r in db.rows(
+        "SELECT kind, count(*) AS n FROM ingest_issues i JOIN sources s USING (source_id) "
+        "WHERE s.dataset = 'registry' GROUP BY ALL ORDER BY n DESC, kind")}
+    skipped = db.rows(
+        "SELECT i.file, i.kind, i.detail FROM ingest_issues i JOIN sources s USING "
+        "(source_id) WHERE s.dataset = 'registry' AND i.action = 'file skipped' "
+        "ORDER BY i.file")
+    read = int(db.scalar("SELECT coalesce(sum(rows_read), 0) FROM sources "
+                         "WHERE dataset = 'registry'"))
+    return {**row, "files": files, "rows_read": read, "missing": missing,
+            "capital_currency": currencies, "issues": issues, "files_skipped": skipped,
+            "licence": REGISTRY_LICENCE}
 
 
 def stats_from_db(db: Database) -> dict[str, Any]:
