@@ -6,21 +6,47 @@ Rows imported from users' rosters, and analysts' corrections, survive a rebuild.
 This module orchestrates the stages: ingest (sources) -> classification (chains) ->
 derived tables, each refreshed by the stage that owns it (:func:`refresh_derived`:
 ``chain_firms`` by chains, the supply graph and centrality by analysis).
+
+A build classifies every firm. After a roster import, :func:`classify` places only the
+firms written since the last classification (their ``source_id`` is above the one recorded
+in ``meta``), as long as the chain templates are those the store was classified with; the
+work follows the new rows, not the store (:func:`classify_firms`). The text model such a run
+needs is kept beside the store file, keyed by what it was trained on (:func:`text_model`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+import os
+from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import sklearn
+from sklearn.feature_extraction.text import TfidfTransformer
+
 from chainatlas.analysis.supply import refresh_centrality, refresh_supply
-from chainatlas.chains.classify import classify_store
+from chainatlas.chains import classify as classify_module
+from chainatlas.chains.classify import (
+    Firm,
+    classify_store,
+    firm_evidence,
+    firms_from_db,
+    gbt_classes,
+    store_evidence,
+    train_model,
+    training_labels,
+)
 from chainatlas.chains.corrections import correct
 from chainatlas.chains.placements import refresh_chain_firms
-from chainatlas.chains.templates import load_templates
+from chainatlas.chains.signals import PLACE_THRESHOLD, Evidence
+from chainatlas.chains.templates import ChainTemplate, load_templates
+from chainatlas.chains.textmodel import TextModel
 from chainatlas.sources import chainkg, gbt, geography, listed
 from chainatlas.sources.fetch import FetchedFile, file_sha256
 from chainatlas.sources.registry_files import RegistryScan
@@ -29,7 +55,7 @@ from chainatlas.sources.roster_import import link_roster_to_listed
 from chainatlas.sources.staging import record_issues
 from chainatlas.store import Database
 from chainatlas.store.lookup import Chain
-from chainatlas.store.query import compose, ident, param
+from chainatlas.store.query import Q, compose, ident, param, values
 
 Progress = Callable[[str], None]
 
@@ -38,6 +64,9 @@ _OPEN_DATA_TABLES = ("regions", "industries", "industry_upstream", "products",
                      "product_relations")
 _LISTED_TABLES = ("company_names", "company_industries", "company_products")
 
+
+#: ``meta`` key: the highest ``source_id`` the last classification saw.
+CLASSIFIED_KEY = "classified_through_source"
 
 STEPS = ("regions", "industries", "companies", "company industries", "products",
          "provenance", "registry", "chains")
@@ -151,11 +180,29 @@ def _count_source_rows(db: Database, sources: dict[str, int]) -> None:
                [stored, stored, gbt_sid, gbt_sid])
 
 
-def refresh_derived(db: Database) -> dict[str, int]:
+def refresh_derived(db: Database, placed: Sequence[str] | None = None) -> dict[str, int]:
     """Rebuild every derived table (after a build, a classification or a correction):
-    ``chain_firms`` first, since centrality ranks each chain's firms; return row counts."""
+    ``chain_firms`` first, since centrality ranks each chain's firms; return row counts.
+
+    ``placed``: only these firms were (re)classified (none: nothing to refresh); when none
+    has products (roster firms), the supply graph, built from products alone, stays. ``chain_firms``
+    and centrality are rebuilt whole (their stages refresh no subset; both are SQL and
+    one PageRank per chain, well under a second on a province's registry).
+    """
+    if placed is not None and not placed:  # nothing new since the last refresh
+        return {t: int(db.scalar(compose("SELECT count(*) FROM {t}", t=ident(t))))
+                for t in ("chain_firms", "firm_supply", "chain_centrality")}
+    if placed is not None and not _have_products(db, placed):
+        return {"chain_firms": refresh_chain_firms(db),
+                "firm_supply": int(db.scalar("SELECT count(*) FROM firm_supply")),
+                "chain_centrality": refresh_centrality(db)}
     return {"chain_firms": refresh_chain_firms(db), "firm_supply": refresh_supply(db),
             "chain_centrality": refresh_centrality(db)}
+
+
+def _have_products(db: Database, ids: Sequence[str]) -> bool:
+    return bool(db.scalar("SELECT count(*) FROM company_products WHERE "
+                          "list_contains(?, company_id)", [list(ids)]))
 
 
 def apply_correction(db: Database, firm: str, chain: Chain | str, node: str, action: str,
@@ -175,17 +222,166 @@ def chain_dirs(db: Database, extra: Sequence[Path] = ()) -> list[Path]:
     return [Path(setting), *extra] if setting else list(extra)
 
 
+def _stale_firms(db: Database, hashes: dict[str, str]) -> list[str] | None:
+    """The firms written since the last classification, or None when every firm must be
+    placed (never classified, or the chain templates changed since)."""
+    mark = db.scalar("SELECT value FROM meta WHERE key = ?", [CLASSIFIED_KEY])
+    stored = dict(db.execute("SELECT chain_id, sha256 FROM chains").fetchall())
+    if mark is None or stored != hashes:
+        return None
+    return [str(r[0]) for r in db.execute(
+        "SELECT company_id FROM companies WHERE source_id > ? ORDER BY company_id",
+        [int(mark)]).fetchall()]
+
+
+def _mark_classified(db: Database) -> None:
+    db.execute("INSERT OR REPLACE INTO meta VALUES (?, (SELECT coalesce(max(source_id), 0) "
+               "FROM sources)::VARCHAR)", [CLASSIFIED_KEY])
+
+
 def classify(db: Database, extra_dirs: Sequence[Path] = (),
-             progress: Progress | None = None) -> dict[str, Any]:
-    """Load the chain templates (built-in, then user folders) and place every firm."""
+             progress: Progress | None = None, *, full: bool = False) -> dict[str, Any]:
+    """Load the chain templates (built-in, then user folders) and place the firms.
+
+    Every firm with ``full`` (a build), when the store was never classified or when the
+    templates changed; otherwise only the firms written since the last classification
+    (:func:`classify_firms`: a roster import's new and changed firms).
+    """
     dirs = chain_dirs(db, extra_dirs)
     templates = load_templates(dirs)
     hashes = {cid: file_sha256(Path(t.path)) for cid, t in templates.items()}
-    summary = classify_store(db, templates, hashes, progress)
-    if progress:
-        progress("supply graph and chain centrality")
-    summary["derived"] = refresh_derived(db)
+    stale = None if full else _stale_firms(db, hashes)
+    with db.transaction():
+        if stale is None:
+            summary = classify_store(db, templates, hashes, progress)
+        else:
+            summary = classify_firms(db, templates, stale, progress)
+        if progress:
+            progress("supply graph and chain centrality")
+        summary["derived"] = refresh_derived(db, stale)
+        _mark_classified(db)
     return summary
+
+
+def classify_firms(db: Database, templates: dict[str, ChainTemplate], ids: Sequence[str],
+                   progress: Progress | None = None) -> dict[str, Any]:
+    """Place only the firms ``ids`` and replace their placements; the others keep theirs.
+
+    The evidence :func:`chainatlas.chains.classify.classify_store` gives them (one firm's
+    evidence does not depend on the others', and the text model learns from the firms with
+    products alone): the rule signals (``firm_evidence``), the text model for the unlisted,
+    non-registry firms with a scope no rule places, the parents folded in
+    (``store_evidence``).
+    """
+    now = _now()
+    names = _shenwan_names(db)
+    todo = firms_from_db(db, compose("list_contains({ids}, c.company_id)",
+                                     ids=values(ids)))
+    evidence = firm_evidence(db, templates, todo, names, progress)
+    _model_fallback(db, templates, todo, evidence, names)
+    counts: dict[str, dict[str, int]] = {c: {"placements": 0, "firms": 0} for c in templates}
+    with db.transaction():
+        for table in ("placements", "placement_products"):
+            db.execute(compose("DELETE FROM {t} WHERE list_contains({ids}, company_id)",
+                               t=ident(table), ids=values(ids)))
+        store_evidence(db, templates, evidence, now, counts)
+    return dict(counts) | {"classified_firms": len(todo)}
+
+
+def _shenwan_names(db: Database) -> dict[str, str]:
+    return dict(db.execute("SELECT code, name FROM industries WHERE scheme = 'sw2021'"
+                           ).fetchall())
+
+
+def _model_fallback(db: Database, templates: dict[str, ChainTemplate], todo: list[Firm],
+                    evidence: dict[str, dict[tuple[str, str], Evidence]],
+                    names: dict[str, str]) -> None:
+    """The text model's placements of the firms no rule places: the rule of
+    ``chains.classify.add_model_evidence`` (firms with a scope and no products; registry
+    firms are left to the rules), with the model of :func:`text_model`."""
+    placed = {cid for ev in evidence.values() for (cid, _), e in ev.items()
+              if e.confidence() >= PLACE_THRESHOLD}
+    fallback = [f for f in todo if f.scope and not f.products and f.company_id not in placed
+                and f.origin != "registry"]
+    model = text_model(db, templates, names) if fallback else None
+    if model is None:
+        return
+    for firm, best in zip(fallback, model.top_labels([f.scope or "" for f in fallback]),
+                          strict=True):
+        for label, probability in best:
+            chain_id, node_id = label.split(":", 1)
+            evidence[chain_id].setdefault((firm.company_id, node_id),
+                                          Evidence()).model_probability = probability
+
+
+def text_model(db: Database, templates: dict[str, ChainTemplate],
+               names: dict[str, str]) -> TextModel | None:
+    """The text model as ``classify_store`` trains it: on every firm with products, with
+    the confident, product-backed labels of their rule evidence.
+
+    Read from beside the store file (``<store>.textmodel.npz``) when it was trained on the
+    same inputs (those firms, the templates, the GB/T classes, the chains code), else
+    trained — the one costly step of placing a roster — and saved there. Each firm's
+    products are taken by share, then name: ``firms_from_db`` leaves equal shares in no
+    fixed order, and the model reads the products as one text.
+    """
+    firms = [replace(f, products=sorted(f.products, key=lambda p: (-p[1], p[0])))
+             for f in firms_from_db(db, Q("c.company_id IN (SELECT company_id FROM "
+                                          "company_products)")) if f.products]
+    digest = hashlib.sha256(json.dumps(
+        [_model_code(), sorted((t.id, t.path) for t in templates.values()),
+         [file_sha256(Path(t.path)) for t in templates.values()], gbt_classes(db),
+         [(f.company_id, f.shenwan, f.gbt, f.scope, f.origin, f.name, f.products)
+          for f in firms]], ensure_ascii=False).encode()).hexdigest()
+    path = None if db.path == ":memory:" else Path(db.path + ".textmodel.npz")
+    if path is not None and (model := _load_model(path, digest)) is not None:
+        return model
+    evidence = firm_evidence(db, templates, firms, names)
+    labels: dict[str, list[str]] = defaultdict(list)
+    for chain_id in templates:
+        for cid, rows in training_labels(evidence[chain_id], chain_id).items():
+            labels[cid].extend(rows)
+    model = train_model(firms, labels)
+    if model is not None and path is not None:
+        _save_model(path, digest, model)
+    return model
+
+
+def _model_code() -> str:
+    """What else decides the model: the chains stage's code and the library versions."""
+    code = hashlib.sha256()
+    for module in sorted(Path(classify_module.__file__ or "").parent.glob("*.py")):
+        code.update(module.read_bytes())
+    return f"{code.hexdigest()} sklearn {sklearn.__version__} numpy {np.__version__}"
+
+
+def _load_model(path: Path, digest: str) -> TextModel | None:
+    """The saved model if it was trained on ``digest``'s inputs (arrays only, no pickle)."""
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            if str(saved["digest"]) != digest:
+                return None
+            tfidf = TfidfTransformer(**json.loads(str(saved["params"])))
+            tfidf.idf_ = saved["idf"]
+            tfidf.n_features_in_ = len(saved["idf"])
+            return TextModel([str(x) for x in saved["labels"]], tfidf, saved["remap"],
+                             saved["weights"], saved["intercepts"])
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def _save_model(path: Path, digest: str, model: TextModel) -> None:
+    """Save beside the store; a store folder that cannot be written just means no cache."""
+    part = path.with_name(path.name + ".part")
+    try:
+        with part.open("wb") as handle:
+            np.savez(handle, digest=np.array(digest), labels=np.array(model.labels),
+                     params=np.array(json.dumps(model.tfidf.get_params())),
+                     idf=model.tfidf.idf_, remap=model.remap, weights=model.weights,
+                     intercepts=model.intercepts)
+        os.replace(part, path)
+    except OSError:
+        part.unlink(missing_ok=True)
 
 
 def build_store(db: Database, bundle: Sequence[FetchedFile],
@@ -214,7 +410,7 @@ def build_store(db: Database, bundle: Sequence[FetchedFile],
         chainkg.ingest_industry_upstream(db, kg, sources)
 
     def chains() -> None:
-        classify(db, extra_chain_dirs, progress)
+        classify(db, extra_chain_dirs, progress, full=True)
 
     def enterprise_registry() -> None:
         if registry is not None:
