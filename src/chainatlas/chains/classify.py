@@ -75,7 +75,9 @@ def firms_from_db(db: Database, where: Q = TRUE) -> list[Firm]:
             "SELECT w.company_id, p.name, w.w FROM product_weights w "
             "JOIN products p ON p.product_id = w.product_id JOIN companies c "
             "ON c.company_id = w.company_id WHERE w.w > 0 AND {where} "
-            "ORDER BY w.company_id, w.revenue_share DESC NULLS LAST", where=where)).fetchall():
+            # p.name breaks ties of equal shares: the model's training texts stay the same.
+            "ORDER BY w.company_id, w.revenue_share DESC NULLS LAST, p.name",
+            where=where)).fetchall():
         products[cid].append((name, float(weight)))
     return [Firm(cid, shenwan.get(cid), gbt, scope, products.get(cid, []), origin, name)
             for cid, gbt, scope, origin, name in db.execute(compose(
