@@ -20,7 +20,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -34,17 +33,19 @@ from chainatlas.analysis.supply import refresh_centrality, refresh_supply
 from chainatlas.chains import classify as classify_module
 from chainatlas.chains.classify import (
     Firm,
+    apply_model,
     classify_store,
     firm_evidence,
     firms_from_db,
     gbt_classes,
+    model_fallback,
+    model_labels,
     store_evidence,
     train_model,
-    training_labels,
 )
 from chainatlas.chains.corrections import correct
 from chainatlas.chains.placements import refresh_chain_firms
-from chainatlas.chains.signals import PLACE_THRESHOLD, Evidence
+from chainatlas.chains.signals import Evidence
 from chainatlas.chains.templates import ChainTemplate, load_templates
 from chainatlas.chains.textmodel import TextModel
 from chainatlas.sources import chainkg, gbt, geography, listed
@@ -296,22 +297,10 @@ def _shenwan_names(db: Database) -> dict[str, str]:
 def _model_fallback(db: Database, templates: dict[str, ChainTemplate], todo: list[Firm],
                     evidence: dict[str, dict[tuple[str, str], Evidence]],
                     names: dict[str, str]) -> None:
-    """The text model's placements of the firms no rule places: the rule of
-    ``chains.classify.add_model_evidence`` (firms with a scope and no products; registry
-    firms are left to the rules), with the model of :func:`text_model`."""
-    placed = {cid for ev in evidence.values() for (cid, _), e in ev.items()
-              if e.confidence() >= PLACE_THRESHOLD}
-    fallback = [f for f in todo if f.scope and not f.products and f.company_id not in placed
-                and f.origin != "registry"]
-    model = text_model(db, templates, names) if fallback else None
-    if model is None:
-        return
-    for firm, best in zip(fallback, model.top_labels([f.scope or "" for f in fallback]),
-                          strict=True):
-        for label, probability in best:
-            chain_id, node_id = label.split(":", 1)
-            evidence[chain_id].setdefault((firm.company_id, node_id),
-                                          Evidence()).model_probability = probability
+    """The text model's placements of the firms no rule places (``classify``'s rule),
+    with the model of :func:`text_model`."""
+    fallback = model_fallback(evidence, todo)
+    apply_model(evidence, fallback, text_model(db, templates, names) if fallback else None)
 
 
 def text_model(db: Database, templates: dict[str, ChainTemplate],
@@ -336,12 +325,8 @@ def text_model(db: Database, templates: dict[str, ChainTemplate],
     path = None if db.path == ":memory:" else Path(db.path + ".textmodel.npz")
     if path is not None and (model := _load_model(path, digest)) is not None:
         return model
-    evidence = firm_evidence(db, templates, firms, names)
-    labels: dict[str, list[str]] = defaultdict(list)
-    for chain_id in templates:
-        for cid, rows in training_labels(evidence[chain_id], chain_id).items():
-            labels[cid].extend(rows)
-    model = train_model(firms, labels)
+    model = train_model(firms, model_labels(firm_evidence(db, templates, firms, names),
+                                            templates))
     if model is not None and path is not None:
         _save_model(path, digest, model)
     return model

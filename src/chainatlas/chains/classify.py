@@ -341,28 +341,47 @@ def classify_store(db: Database, templates: Mapping[str, ChainTemplate],
 def add_model_evidence(evidence: dict[str, dict[tuple[str, str], Evidence]],
                        templates: Mapping[str, ChainTemplate],
                        firms: Sequence[Firm]) -> TextModel | None:
-    """The text model's probabilities for the unlisted, non-registry firms with a scope
-    that no rule places anywhere; return the model (None when no firm needs it)."""
+    """Train the text model on ``firms`` and add its probabilities for the firms that
+    need it (:func:`model_fallback`); return the model (None when no firm needs it)."""
+    fallback = model_fallback(evidence, firms)
+    model = train_model(firms, model_labels(evidence, templates)) if fallback else None
+    apply_model(evidence, fallback, model)
+    return model
+
+
+def model_labels(evidence: Mapping[str, Mapping[tuple[str, str], Evidence]],
+                 templates: Mapping[str, ChainTemplate]) -> dict[str, list[str]]:
+    """company_id -> the confident, product-backed labels the text model learns."""
     labels: dict[str, list[str]] = defaultdict(list)
     for chain_id in templates:
         for cid, rows in training_labels(evidence[chain_id], chain_id).items():
             labels[cid].extend(rows)
+    return labels
+
+
+def model_fallback(evidence: Mapping[str, Mapping[tuple[str, str], Evidence]],
+                   firms: Sequence[Firm]) -> list[Firm]:
+    """The firms the text model places: a scope, no products, no rule placement anywhere,
+    and not from the registry — the model learned listed firms' product lists, and on
+    registration scopes it places firms no word of theirs supports (property managers on
+    重组蛋白)."""
     placed = {cid for ev in evidence.values() for (cid, _), e in ev.items()
               if e.confidence() >= PLACE_THRESHOLD}
-    # Registry firms are left to the rules: the model learned listed firms' product lists,
-    # and on registration scopes it places firms no word of theirs supports (property
-    # managers on 重组蛋白).
-    fallback = [f for f in firms if f.scope and not f.products and f.company_id not in placed
-                and f.origin != "registry"]
-    model = train_model(firms, labels) if fallback else None
-    if model is not None:
-        for firm, best in zip(fallback, model.top_labels([f.scope or "" for f in fallback]),
-                              strict=True):
-            for label, probability in best:
-                chain_id, node_id = label.split(":", 1)
-                evidence[chain_id].setdefault((firm.company_id, node_id),
-                                              Evidence()).model_probability = probability
-    return model
+    return [f for f in firms if f.scope and not f.products and f.company_id not in placed
+            and f.origin != "registry"]
+
+
+def apply_model(evidence: dict[str, dict[tuple[str, str], Evidence]],
+                fallback: Sequence[Firm], model: TextModel | None) -> None:
+    """Add the model's probabilities (p >= 0.5, best three) for the ``fallback`` firms."""
+    if model is None or not fallback:
+        return
+    for firm, best in zip(fallback, model.top_labels([f.scope or "" for f in fallback]),
+                          strict=True):
+        for label, probability in best:
+            chain_id, node_id = label.split(":", 1)
+            evidence[chain_id].setdefault((firm.company_id, node_id),
+                                          Evidence()).model_probability = probability
 
 
 def store_evidence(db: Database, templates: Mapping[str, ChainTemplate],
