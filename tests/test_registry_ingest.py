@@ -122,3 +122,24 @@ def test_a_city_column_contradicted_by_address_and_uscc_yields_to_them() -> None
     got = locate(frame)
     assert list(got["city_adcode"]) == ["130700", "130100", "130100"]
     assert list(got["location_source"]) == ["address+uscc", "registry", "address"]
+
+
+def test_a_registry_firm_that_is_a_listed_firm_counts_once(tmp_path: Path) -> None:
+    from chainatlas.build import build_store
+    from tests.helpers import make_bundle, unpinned_bundle
+
+    bundle = unpinned_bundle(make_bundle(tmp_path / "bundle"))
+    header = ",".join(HEADER) + "\n"
+    spec = write(tmp_path, "2001/河北.csv", header
+                 + line("华北制药股份有限公司", PARENT, "300(万元人民币)", "石家庄",
+                        "石家庄市长安区")
+                 + line("石家庄某制药厂", OTHER, "50(万元)", "石家庄", "石家庄市"))
+    db = Database()
+    build_store(db, bundle, registry=scan_mirror(tmp_path, [spec]))
+    twin = db.rows("SELECT c.same_as, l.short_name FROM companies c JOIN companies l "
+                   "ON l.company_id = c.same_as WHERE c.origin = 'registry'")
+    assert twin == [{"same_as": twin[0]["same_as"], "short_name": "华北制药"}]
+    registry_on_chains = {r[0] for r in db.execute(
+        "SELECT DISTINCT c.full_name FROM chain_firms f JOIN companies c USING (company_id) "
+        "WHERE c.origin = 'registry'").fetchall()}
+    assert registry_on_chains == {"石家庄某制药厂"}  # the twin is counted as the listed firm

@@ -52,7 +52,7 @@ from chainatlas.sources import chainkg, gbt, geography, listed
 from chainatlas.sources.fetch import FetchedFile, file_sha256
 from chainatlas.sources.registry_files import RegistryScan
 from chainatlas.sources.registry_ingest import RegistryReport, ingest_registry
-from chainatlas.sources.roster_import import link_roster_to_listed
+from chainatlas.sources.roster_import import link_twins
 from chainatlas.sources.staging import record_issues
 from chainatlas.store import Database
 from chainatlas.store.lookup import Chain
@@ -400,6 +400,7 @@ def build_store(db: Database, bundle: Sequence[FetchedFile],
     def enterprise_registry() -> None:
         if registry is not None:
             report.registry = ingest_registry(db, registry, now)
+        link_twins(db)  # before the chains step: a twin is placed once, as its listed firm
 
     steps: list[tuple[str, Callable[[], None]]] = [
         ("regions", lambda: _ingest_regions(db, sources)),
@@ -421,7 +422,6 @@ def build_store(db: Database, bundle: Sequence[FetchedFile],
             step()
             report.seconds[label] = (dt.datetime.now() - start).total_seconds()
         db.execute("INSERT OR REPLACE INTO meta VALUES ('built_at', ?)", [now.isoformat()])
-        link_roster_to_listed(db)
         for (name,) in db.execute("SELECT table_name FROM information_schema.tables "
                                   "WHERE table_catalog = 'temp'").fetchall():
             db.execute(compose('DROP TABLE "temp".{name}', name=ident(name)))

@@ -233,7 +233,7 @@ def import_roster_command(
     console.print(f"{report.file}: {report.rows} rows; {report.inserted} new, {report.updated} "
                   f"updated ({report.changed_fields} fields), {report.unchanged} unchanged, "
                   f"{report.rejected} rejected; {report.linked_to_listed} roster firms are "
-                  "listed firms too.")
+                  "listed or registry firms too (counted once).")
     if report.rejects_file:
         console.print(f"Rejected rows and reasons: {report.rejects_file}")
 

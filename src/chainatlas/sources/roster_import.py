@@ -188,14 +188,28 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def link_roster_to_listed(db: Database) -> int:
-    """Point roster firms at the listed firm of the same full or former name."""
+def link_twins(db: Database) -> int:
+    """Point each unlisted firm that is another firm of the store at it (``same_as``), so
+    that it is counted once: a roster or registry firm at the listed firm of the same
+    USCC or of the same full or former name (华北制药股份有限公司 is in 河北's registry and
+    listed), and a roster firm at the registry firm of the same USCC. Return how many
+    roster firms are linked (to a listed or a registry firm)."""
+    db.execute("UPDATE companies SET same_as = NULL WHERE origin <> 'listed'")
     db.execute(
         "UPDATE companies SET same_as = n.company_id FROM company_names n "
         "JOIN companies l ON l.company_id = n.company_id AND l.origin = 'listed' "
-        "WHERE companies.origin = 'roster' AND n.name = companies.full_name "
+        "WHERE companies.origin IN ('roster', 'registry') AND n.name = companies.full_name "
         "AND n.kind IN ('full', 'former')")
-    return int(db.scalar("SELECT count(*) FROM companies WHERE same_as IS NOT NULL"))
+    db.execute(
+        "UPDATE companies SET same_as = l.company_id FROM companies l "
+        "WHERE l.origin = 'listed' AND companies.origin IN ('roster', 'registry') "
+        "AND companies.same_as IS NULL AND companies.uscc = l.uscc")
+    db.execute(
+        "UPDATE companies SET same_as = r.company_id FROM companies r "
+        "WHERE r.origin = 'registry' AND r.same_as IS NULL AND companies.origin = 'roster' "
+        "AND companies.same_as IS NULL AND companies.uscc = r.uscc")
+    return int(db.scalar("SELECT count(*) FROM companies WHERE same_as IS NOT NULL "
+                         "AND origin = 'roster'"))
 
 
 def import_roster(db: Database, path: str | Path, *, mapping: Mapping[str, str] | None = None,
@@ -231,7 +245,7 @@ def import_roster(db: Database, path: str | Path, *, mapping: Mapping[str, str] 
         else:
             db.execute("UPDATE sources SET rows_read = ?, rows_stored = ? WHERE source_id = ?",
                        [report.rows, report.inserted + report.updated, source_id])
-        report.linked_to_listed = link_roster_to_listed(db)
+        report.linked_to_listed = link_twins(db)
     return report
 
 
