@@ -115,6 +115,8 @@ def rule_evidence(template: ChainTemplate, matcher: ChainMatcher, firms: Sequenc
     for firm in firms:
         for node_id, rows in merge_product_hits(product_hits, firm.products).items():
             out.setdefault((firm.company_id, node_id), Evidence()).products = rows
+        if not (firm.shenwan or firm.gbt):
+            continue  # most registry and roster firms carry no industry code
         for node in coded:
             if firm.shenwan and node.shenwan:
                 strength, code = shenwan_strength(firm.shenwan, node.shenwan)

@@ -21,6 +21,7 @@ from its name alone, at a lower weight.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -74,6 +75,8 @@ DRUG_GOODS = ("药品", "中成药", "中药材", "中药饮片", "西药", "化
 FOOD_GOODS = ("食品", "副食", "粮油", "粮食", "食用油", "水产品", "肉类", "肉食", "禽蛋", "蔬菜",
               "水果", "干鲜果品", "酒", "饮料", "茶叶", "乳制品", "糕点", "糖果", "调味品",
               "农副产品", "土特产", "冷饮")
+_GOODS = tuple((chain, re.compile("|".join(map(re.escape, words))), words)
+               for chain, words in (("biomedicine", DRUG_GOODS), ("modern_food", FOOD_GOODS)))
 # Food-chain inputs and equipment (seeds, feed, packaging, machinery) are not food: sold,
 # they are general trade (an agricultural-supplies shop is 商贸流通, not 食品流通).
 NOT_FOOD_GOODS = ("种子", "种苗", "饲料", "包装", "机械", "设备", "容器", "添加剂")
@@ -254,6 +257,7 @@ def _subtree(template: ChainTemplate, node_id: str) -> list[str]:
     return [node_id, *(n.id for n in template.descendants(node_id))]
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _head(text: str) -> str:
     """The first half of a goods list, by items (at least the first HEAD_ITEMS)."""
     items = _ITEMS.split(text)
@@ -265,13 +269,14 @@ def _in_head(text: str, words: tuple[str, ...]) -> bool:
     return any(w in head for w in words)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _goods_hits(text: str) -> dict[Key, tuple[str, ...]]:
-    """Drug or food goods named in a selling clause."""
+    """Drug or food goods named in a selling clause (cached: selling items repeat; the
+    result is shared, callers copy it)."""
     out: dict[Key, tuple[str, ...]] = {}
-    for chain, words in (("biomedicine", DRUG_GOODS), ("modern_food", FOOD_GOODS)):
-        found = tuple(w for w in words if w in text)
-        if found:
-            out[(chain, TRADE_HOMES[chain])] = found
+    for chain, pattern, words in _GOODS:
+        if pattern.search(text):
+            out[(chain, TRADE_HOMES[chain])] = tuple(w for w in words if w in text)
     return out
 
 

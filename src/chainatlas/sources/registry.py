@@ -240,20 +240,35 @@ def parse_registry_text(text: str, file: str, out: RegistryRows | None = None) -
     return out
 
 
+class Deduper:
+    """One row per company id across files read one after another: the first read is
+    kept, identical repeats merge and other firms on a taken code are rejected, each
+    reported in the file it came from. It remembers only (file, line, name) per id, so a
+    whole registry is deduplicated without holding its rows."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, tuple[str, int, str]] = {}
+
+    def keep(self, rows: list[dict[str, Any]], issues_by_file: dict[str, list[Issue]]
+             ) -> list[dict[str, Any]]:
+        """The rows of ``rows`` whose company id was not read before."""
+        out = []
+        for row in rows:
+            first = self.seen.get(row["company_id"])
+            if first is None:
+                self.seen[row["company_id"]] = (row["file"], row["line"], row["full_name"])
+                out.append(row)
+                continue
+            same = first[2] == row["full_name"]
+            issues_by_file.setdefault(row["file"], []).append(Issue(
+                row["line"], "code", "duplicate_row" if same else "duplicate_code",
+                "merged" if same else "rejected",
+                f"{row['company_id'][1:]} already read at {first[0]}:{first[1]}"
+                + ("" if same else f" for {first[2]}")))
+        return out
+
+
 def dedupe(rows: list[dict[str, Any]], issues_by_file: dict[str, list[Issue]]
            ) -> list[dict[str, Any]]:
-    """Keep one row per company id: identical repeats merge, other firms on a taken code
-    are rejected; each is reported in the file it came from."""
-    kept: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        first = kept.get(row["company_id"])
-        if first is None:
-            kept[row["company_id"]] = row
-            continue
-        same = first["full_name"] == row["full_name"]
-        issues_by_file.setdefault(row["file"], []).append(Issue(
-            row["line"], "code", "duplicate_row" if same else "duplicate_code",
-            "merged" if same else "rejected",
-            f"{row['company_id'][1:]} already read at {first['file']}:{first['line']}"
-            + ("" if same else f" for {first['full_name']}")))
-    return list(kept.values())
+    """Keep one row per company id (:class:`Deduper` over one list of rows)."""
+    return Deduper().keep(rows, issues_by_file)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from chainatlas.sources import geography
-from chainatlas.sources.registry import RegistryRows, dedupe, parse_registry_text
+from chainatlas.sources.registry import Deduper, RegistryRows, parse_registry_text
 from chainatlas.sources.registry_files import LocalFile, RegistryFile, RegistryScan
 from chainatlas.sources.roster_values import decode_mostly_utf8
 from chainatlas.sources.staging import Issue, record_issues
@@ -38,6 +38,8 @@ from chainatlas.store import Database
 from chainatlas.store.query import TRUE, Q, compose
 
 DATASET = "registry"
+#: Registry rows stored at a time (bounded memory for a whole registry).
+STORE_BATCH = 100_000
 COLUMNS = ("company_id", "origin", "short_name", "full_name", "uscc", "registration_no",
            "enterprise_type", "legal_rep", "registered_capital", "capital_amount",
            "capital_currency", "setup_date", "business_scope", "province_adcode",
@@ -92,39 +94,24 @@ def _drop_truncated(out: RegistryRows, text: str, rows: int, issues: int) -> Non
                             "the file ends inside this row (no line end): it was cut short"))
 
 
-def read_files(db: Database, scan: RegistryScan, now: dt.datetime,
-               progress: Callable[[RegistryFile], None] | None = None
-               ) -> tuple[list[dict[str, object]], dict[str, tuple[int, list[Issue]]]]:
-    """Parse every found file; register a source row for each file (missing ones too).
-
-    Returns the rows (with their ``source_id``) and, per file, (source_id, issues).
-    """
-    per_file: dict[str, tuple[int, list[Issue]]] = {}
-    rows: list[dict[str, object]] = []
-    for spec in scan.missing:
-        sid = db.add_source(DATASET, "registry/" + spec.path, "", 0, url=spec.url)
-        per_file[spec.path] = (sid, [Issue(None, None, "missing_file", "file skipped",
-                                           "not in the mirror or not to be had upstream")])
-    for file in scan.found:
-        text, digest, size, problem = _text(file)
-        sid = db.add_source(DATASET, "registry/" + file.spec.path, digest, size,
-                            url=file.spec.url, fetched_at=now)
-        out = RegistryRows()
-        if problem is None and text is not None:
-            try:
-                parse_registry_text(text, file.spec.path, out)
-                _drop_truncated(out, text, 0, 0)
-            except ValueError as exc:
-                problem = Issue(1, None, "bad_header", "file skipped", str(exc))
-        issues = [problem] if problem else out.issues
-        per_file[file.spec.path] = (sid, issues)
-        db.execute("UPDATE sources SET rows_read = ? WHERE source_id = ?", [out.read, sid])
-        for row in out.rows:
-            row["source_id"] = sid
-        rows.extend(out.rows if problem is None else [])
-        if progress:
-            progress(file.spec)
-    return rows, per_file
+def read_file(db: Database, file: LocalFile, now: dt.datetime
+              ) -> tuple[list[dict[str, object]], int, list[Issue]]:
+    """Parse one found file and register its source row: (rows with their
+    ``source_id``, source_id, issues)."""
+    text, digest, size, problem = _text(file)
+    sid = db.add_source(DATASET, "registry/" + file.spec.path, digest, size,
+                        url=file.spec.url, fetched_at=now)
+    out = RegistryRows()
+    if problem is None and text is not None:
+        try:
+            parse_registry_text(text, file.spec.path, out)
+            _drop_truncated(out, text, 0, 0)
+        except ValueError as exc:
+            problem = Issue(1, None, "bad_header", "file skipped", str(exc))
+    db.execute("UPDATE sources SET rows_read = ? WHERE source_id = ?", [out.read, sid])
+    for row in out.rows:
+        row["source_id"] = sid
+    return (out.rows if problem is None else []), sid, [problem] if problem else out.issues
 
 
 def _place(city: str | None, province: str | None, found: geography.Located | None,
@@ -178,8 +165,10 @@ def locate(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def store_firms(db: Database, rows: Sequence[dict[str, object]], now: dt.datetime) -> int:
-    """Insert registry firms (replacing earlier registry rows of the same ids)."""
+def store_firms(db: Database, rows: Sequence[dict[str, object]], now: dt.datetime,
+                link: bool = True) -> int:
+    """Insert registry firms (replacing earlier registry rows of the same ids); with
+    ``link``, then point branches at their parents."""
     if not rows:
         return 0
     frame = locate(pd.DataFrame(list(rows)))
@@ -189,7 +178,8 @@ def store_firms(db: Database, rows: Sequence[dict[str, object]], now: dt.datetim
     db.execute("DELETE FROM companies WHERE origin = 'registry' AND list_contains(?, "
                "company_id)", [list(frame["company_id"])])
     db.insert_df("companies", frame[list(COLUMNS)])
-    link_branches(db)
+    if link:
+        link_branches(db)
     return len(frame)
 
 
@@ -213,11 +203,30 @@ def link_branches(db: Database, ids: Sequence[str] | None = None) -> None:
 
 def ingest_registry(db: Database, scan: RegistryScan, now: dt.datetime,
                     progress: Callable[[RegistryFile], None] | None = None) -> RegistryReport:
-    """Load the scanned registry files into the store (inside the caller's transaction)."""
-    rows, per_file = read_files(db, scan, now, progress)
+    """Load the scanned registry files into the store (inside the caller's transaction).
+
+    Files are read one after another and their firms stored :data:`STORE_BATCH` rows at a
+    time, so a whole registry never sits in memory as rows (deduplication across files
+    keeps only each id's first file, line and name).
+    """
+    per_file: dict[str, tuple[int, list[Issue]]] = {}
+    for spec in scan.missing:
+        sid = db.add_source(DATASET, "registry/" + spec.path, "", 0, url=spec.url)
+        per_file[spec.path] = (sid, [Issue(None, None, "missing_file", "file skipped",
+                                           "not in the mirror or not to be had upstream")])
     extra: dict[str, list[Issue]] = {}
-    kept = dedupe(rows, extra)
-    report = RegistryReport(firms_stored=store_firms(db, kept, now))
+    deduper, batch, report = Deduper(), [], RegistryReport()
+    for file in scan.found:
+        rows, sid, issues = read_file(db, file, now)
+        per_file[file.spec.path] = (sid, issues)
+        batch.extend(deduper.keep(rows, extra))
+        if len(batch) >= STORE_BATCH:
+            report.firms_stored += store_firms(db, batch, now, link=False)
+            batch = []
+        if progress:
+            progress(file.spec)
+    report.firms_stored += store_firms(db, batch, now, link=False)
+    link_branches(db)
     for path, (sid, issues) in per_file.items():
         issues = issues + extra.get(path, [])
         record_issues(db, sid, "registry/" + path, issues)
