@@ -24,7 +24,7 @@ from typing import Any
 
 import ahocorasick_rs
 
-from chainatlas.chains.scope import PRODUCE, SERVICE, ScopeItem
+from chainatlas.chains.scope import PRODUCE, SERVICE, TAIL_FACTOR, ScopeItem, in_list_head
 from chainatlas.chains.templates import ChainTemplate
 
 #: Strength of a class term found in a scope item, scaled by the item's weight; a class
@@ -115,8 +115,12 @@ class ClassReader:
             if activity not in (PRODUCE, SERVICE):
                 continue  # what a firm sells is read by the trade rules
             for index, _, _ in self._ac.find_matches_as_indexes(item.text):
+                term = self._terms[index]
+                # The scope reader's rule: a line named in a long list's tail weighs half.
+                weight = item.weight * (1.0 if in_list_head(item.text, (term,))
+                                        else TAIL_FACTOR)
                 for code in self._codes[index]:
-                    self._put(out, code, self._terms[index], item.weight)
+                    self._put(out, code, term, weight)
         return out
 
     def _put(self, out: dict[tuple[str, str], ClassHit], code: str, term: str,

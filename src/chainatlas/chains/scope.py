@@ -238,3 +238,24 @@ def name_activity(name: str | None) -> str | None:
     if maker and (not trader or maker.end() > trader[-1]):
         return PRODUCE
     return TRADE if trader else None
+
+
+#: A list's head: its first half, and never fewer than this many items.
+HEAD_ITEMS = 3
+#: Weight factor of a line named in the tail (second half) of a long making/serving list.
+TAIL_FACTOR = 0.5
+_ITEMS = re.compile(r"[、，,；;]+")
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def list_head(text: str) -> str:
+    """The first half of an item list, by items (at least the first HEAD_ITEMS)."""
+    items = _ITEMS.split(text)
+    return "、".join(items[: max((len(items) + 1) // 2, HEAD_ITEMS)])
+
+
+def in_list_head(text: str, words: Sequence[str]) -> bool:
+    """Whether one of ``words`` is named in the head of the list ``text``: a line named
+    only in the tail of a long list is a side line."""
+    head = list_head(text)
+    return any(w in head for w in words)

@@ -32,9 +32,11 @@ from chainatlas.chains.matcher import ScopeMatcher
 from chainatlas.chains.scope import (
     PRODUCE,
     SERVICE,
+    TAIL_FACTOR,
     TRADE,
     ScopeItem,
     clause_activity,
+    in_list_head,
     name_activity,
     scope_items,
 )
@@ -61,13 +63,8 @@ REPAIR_REACH = 6
 _EQUIPMENT_WORDS = ("汽车", "机动车", "车辆", "货车", "摩托车", "农机", "机械", "机电", "电机",
                     "电梯", "锅炉", "机械设备", "机电设备")
 NAME_WEIGHT = 0.8
-#: Weight factor of a line named in the tail (second half) of a long making/serving list.
-TAIL_FACTOR = 0.5
 _SERVICE_WORDS = ("业务", "服务", "工程")
 _BUILDING = ("工程", "施工", "建筑", "承包")
-#: A goods list's head: its first half, and never fewer than this many items.
-HEAD_ITEMS = 3
-_ITEMS = re.compile(r"[、，,；;]+")
 # Goods words of registration scopes (generic, unlike the templates' product keywords):
 # a selling clause naming them trades drugs or food, whatever else it lists.
 DRUG_GOODS = ("药品", "中成药", "中药材", "中药饮片", "西药", "化学药", "生物制品", "医疗器械",
@@ -200,12 +197,12 @@ class ScopeReader:
         def weight(words: tuple[str, ...], old: ClauseHit | None) -> float:
             # A line named in the tail of a long list is a side line: half weight.
             # (A selling list's tail is skipped before this point.)
-            tail = activity != TRADE and not _in_head(item.text, words)
+            tail = activity != TRADE and not in_list_head(item.text, words)
             own = item.weight * TAIL_FACTOR if tail else item.weight
             return max(own, old.weight) if old else own
 
         for key, words in hits.items():
-            if activity == TRADE and not _in_head(item.text, words):
+            if activity == TRADE and not in_list_head(item.text, words):
                 continue  # goods at the tail of a long list are a side line
             if activity == TRADE and all(_is_service(w) for w in words):
                 put(key, words)  # a service sold (电话业务, 网络工程) is the service
@@ -255,18 +252,6 @@ def _subtree(template: ChainTemplate, node_id: str) -> list[str]:
     if node_id not in {n.id for n in template.nodes}:
         return []
     return [node_id, *(n.id for n in template.descendants(node_id))]
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _head(text: str) -> str:
-    """The first half of a goods list, by items (at least the first HEAD_ITEMS)."""
-    items = _ITEMS.split(text)
-    return "、".join(items[: max((len(items) + 1) // 2, HEAD_ITEMS)])
-
-
-def _in_head(text: str, words: tuple[str, ...]) -> bool:
-    head = _head(text)
-    return any(w in head for w in words)
 
 
 @functools.lru_cache(maxsize=1 << 16)
