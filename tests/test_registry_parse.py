@@ -177,3 +177,12 @@ def test_a_name_of_nul_bytes_is_lost_text() -> None:
     out = parse(row("\x00" * 30, A), row("乙公司", B))
     assert [r["full_name"] for r in out.rows] == ["乙公司"]
     assert kinds(out) == {"garbled_text": 1}
+
+
+def test_a_capital_no_firm_has_is_set_missing_not_a_shifted_row() -> None:
+    # 4 registry rows read 150-200,0000000(万) (十几万亿元): the firm is kept without it.
+    text = (",".join(HEADER) + "\n" + "某某公司,,2001-05-17,有限责任公司,张三,"
+            '"200,0000000(万)",生产：片剂,河北,石家庄,石家庄市\n')
+    out = parse_registry_text(text, "2001/河北.csv")
+    assert len(out.rows) == 1 and out.rows[0]["capital_amount"] is None
+    assert [(i.kind, i.action) for i in out.issues] == [("capital_range", "set missing")]

@@ -27,7 +27,7 @@ from chainatlas.sources.roster import (
     write_rejects,
     write_roster,
 )
-from chainatlas.sources.roster_values import MISSING
+from chainatlas.sources.roster_values import MISSING, parse_employees
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -725,3 +725,24 @@ def test_parse_province(text: str, short: str) -> None:
     for wrong in ("河", "1", "普通合伙", "500(万元)"):
         with pytest.raises(ValueError, match="not a province"):
             parse_province(wrong)
+
+
+@pytest.mark.parametrize(("value", "reason"), [
+    ("1E9999999", "larger than any firm"), ("1E309", "larger than any firm"),
+    (5e9, "larger than any firm"), ("(500)", "accounting bracket"),
+    ("（500）", "accounting bracket")])
+def test_amounts_out_of_any_firms_range_are_refused(value: object, reason: str) -> None:
+    # Before: 1E9999999 raised decimal.Overflow, 1E309 was stored as inf (a national
+    # leader), (500) as +500 (issue 10 point 5).
+    with pytest.raises(ValueError, match=reason):
+        parse_amount_wan(value)
+    assert parse_amount_wan("300(万元人民币)") == (300.0, "CNY")
+
+
+def test_employee_counts_and_times_are_range_checked() -> None:
+    with pytest.raises(ValueError, match="larger than any firm"):
+        parse_employees(str(2**31))  # overflowed the store's INTEGER with a traceback
+    for bad in ("2020-01-01 25:00", "2020-01-01 23:61", "2020-01-01 23:59:60"):
+        with pytest.raises(ValueError, match="no such time"):
+            parse_date(bad)
+    assert parse_date("2020-01-01 23:59").isoformat() == "2020-01-01"

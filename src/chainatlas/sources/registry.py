@@ -46,6 +46,7 @@ from typing import Any
 from chainatlas.sources.roster_values import (
     MISSING,
     CodeError,
+    OutOfRange,
     clean_name,
     firm_kind,
     garbled,
@@ -127,9 +128,23 @@ def capital_from_text(raw: str) -> tuple[float, str, float | None] | str | None:
     """
     try:
         capital = parse_capital(raw)
+    except OutOfRange:
+        return None  # a figure, but no firm's: set missing (see _row's capital_range)
     except ValueError as exc:
         return str(exc)
     return None if capital is None else (capital.amount, capital.currency, capital.cny)
+
+
+@functools.lru_cache(maxsize=1024)
+def capital_out_of_range(raw: str) -> str | None:
+    """The reason a readable capital is no firm's (200,0000000(万)), else None."""
+    try:
+        parse_capital(raw)
+    except OutOfRange as exc:
+        return str(exc)
+    except ValueError:
+        return None
+    return None
 
 
 @functools.lru_cache(maxsize=65536)
@@ -179,6 +194,9 @@ def _row(cells: list[str], line: int, file: str, issues: list[Issue]) -> dict[st
     if problem:
         issues.append(problem)
     parsed = None if raw["capital"] is None else capital_from_text(raw["capital"])
+    if parsed is None and raw["capital"] is not None and (
+            reason := capital_out_of_range(raw["capital"])):
+        issues.append(Issue(line, "capital", "capital_range", "set missing", reason))
     amount, currency, cny = parsed if isinstance(parsed, tuple) else (None, None, None)
     setup = _date(raw["date"]) if raw["date"] else None
     if isinstance(setup, str):

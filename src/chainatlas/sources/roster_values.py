@@ -40,12 +40,37 @@ from typing import TypeVar
 from chainatlas.errors import InputError
 from chainatlas.sources.registry_files import province_short
 
-__all__ = ["CNY_PER_UNIT", "MISSING", "Capital", "CodeError", "FirmCode", "FirmKind",
-           "cell_str", "clean_name", "clean_text", "cny_wan", "decode_mostly_utf8", "decode_table",
-           "firm_kind", "garbled", "is_missing", "normalise_uscc", "parse_amount",
-           "parse_amount_wan", "parse_capital", "parse_code", "parse_currency", "parse_date",
-           "parse_employees", "parse_industry_code", "parse_province", "text_value",
-           "uscc_check_digit", "uscc_is_valid"]
+__all__ = [
+    "CNY_PER_UNIT",
+    "MISSING",
+    "Capital",
+    "CodeError",
+    "FirmCode",
+    "FirmKind",
+    "OutOfRange",
+    "cell_str",
+    "clean_name",
+    "clean_text",
+    "cny_wan",
+    "decode_mostly_utf8",
+    "decode_table",
+    "firm_kind",
+    "garbled",
+    "is_missing",
+    "normalise_uscc",
+    "parse_amount",
+    "parse_amount_wan",
+    "parse_capital",
+    "parse_code",
+    "parse_currency",
+    "parse_date",
+    "parse_employees",
+    "parse_industry_code",
+    "parse_province",
+    "text_value",
+    "uscc_check_digit",
+    "uscc_is_valid",
+]
 
 _L = TypeVar("_L", str, bytes)
 #: Cell texts that stand for "no value" in every column (the registry writes ``N/A``).
@@ -90,7 +115,17 @@ _UNITS = {unit: Decimal(wan) for unit, wan in (  # unit word -> 万
 _AMOUNT_RE = re.compile(r"([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:E[+-]?\d+)?)"
                         r"(万亿|十万|百万|千万|万|千|百|亿)?(元{1,2})?")
 _DATE_RE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
-                      r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
+                      r"(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?")
+class OutOfRange(ValueError):
+    """A readable value outside what any firm can have (a typing or export error)."""
+
+
+#: Range checks: no firm has registered capital above 10 万亿元 (the largest are about
+#: 1 万亿) nor more than 10 million employees; larger values are typing or export errors
+#: (and 2**31 employees overflows the store's INTEGER).
+MAX_AMOUNT_WAN = Decimal("1E9")
+MAX_EMPLOYEES = 10_000_000
+_ACCOUNTING_NEGATIVE = re.compile(r"\s*[(（]\s*[\d.,]+\s*[)）]\s*")
 _AMOUNT_HINT = "expected e.g. 500, 500万元, 1.2亿元 or 5000000元"
 
 
@@ -157,6 +192,8 @@ def parse_amount(value: object, factor: Decimal,
     if isinstance(value, int | float) and not isinstance(value, bool):
         number, unit, found = Decimal(str(value)), factor, set[str]()
     else:
+        if _ACCOUNTING_NEGATIVE.fullmatch(cell_str(value)):
+            raise ValueError(f"amount {value!r} is negative (an accounting bracket)")
         text = re.sub(r"[\s,()\[\]【】]", "", unicodedata.normalize("NFKC", cell_str(value)))
         text, found = text.upper(), set()
         for token, code in _CURRENCY_TOKENS:
@@ -173,6 +210,11 @@ def parse_amount(value: object, factor: Decimal,
         raise ValueError(f"cannot read amount {value!r} ({_AMOUNT_HINT})")
     if number < 0:
         raise ValueError(f"amount {value!r} is negative")
+    # Compare magnitudes before multiplying: 1E9999999 must not overflow the context.
+    if number.adjusted() + unit.adjusted() > MAX_AMOUNT_WAN.adjusted() or (
+            number * unit > MAX_AMOUNT_WAN):
+        raise OutOfRange(f"amount {value!r} is larger than any firm's "
+                         f"({MAX_AMOUNT_WAN:,.0f} 万 at most)")
     return number * unit, (found.pop() if found else currency)
 
 
@@ -224,6 +266,9 @@ def parse_date(value: object) -> dt.date:
         text = unicodedata.normalize("NFKC", cell_str(value)).strip()
         if match := _DATE_RE.fullmatch(text):
             day = _ymd(text, int(match[1]), int(match[2]), int(match[3]))
+            if match[4] is not None and (int(match[4]) > 23 or int(match[5]) > 59
+                                         or int(match[6] or 0) > 59):
+                raise ValueError(f"date {text!r} has no such time of day")
         elif re.fullmatch(r"\d{8}", text):
             day = _ymd(text, int(text[:4]), int(text[4:6]), int(text[6:]))
         elif re.fullmatch(r"\d{4,5}(?:\.\d+)?", text):
@@ -280,6 +325,9 @@ def parse_employees(value: object) -> int:
         raise ValueError(f"cannot read employee count {text!r} (expected e.g. 120 or 1,200人)")
     if (count := int(Decimal(text))) < 0:
         raise ValueError(f"employee count {text!r} is negative")
+    if count > MAX_EMPLOYEES:
+        raise OutOfRange(f"employee count {text!r} is larger than any firm's "
+                         f"({MAX_EMPLOYEES:,} at most)")
     return count
 
 
