@@ -746,3 +746,18 @@ def test_employee_counts_and_times_are_range_checked() -> None:
         with pytest.raises(ValueError, match="no such time"):
             parse_date(bad)
     assert parse_date("2020-01-01 23:59").isoformat() == "2020-01-01"
+
+
+def test_csv_exports_never_write_a_formula(tmp_path: Path) -> None:
+    # Before: export roster and --rejects wrote =HYPERLINK(…), +cmd|…, @SUM(…) verbatim
+    # (issue 10 point 7); xlsx exports were guarded already.
+    names = ["=HYPERLINK(\"http://x\",\"y\")", "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3"]
+    rows = [["企业名称", "注册资本"], *[[n, "5"] for n in names]]
+    parse = read_roster(write_csv(tmp_path / "r.csv", rows), geocode=False)
+    out = tmp_path / "back.csv"
+    write_roster(parse.records, out)
+    with out.open(encoding="utf-8-sig", newline="") as handle:
+        cells = [row[0] for row in csv.reader(handle)][1:]
+    assert cells == ["'" + n for n in names]
+    # Our own guarded export reads back as it was.
+    assert [r.name for r in read_roster(out, geocode=False).records] == names

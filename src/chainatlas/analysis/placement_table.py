@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from chainatlas.chains.evidence import evidence_from_json, evidence_zh
 from chainatlas.chains.signals import PLACE_THRESHOLD
 from chainatlas.errors import ChainAtlasError, InputError, NotFoundError
+from chainatlas.sources.roster_values import FORMULA_PREFIXES
 from chainatlas.store import Database
 from chainatlas.store.lookup import (
     Chain,
@@ -65,8 +67,8 @@ XLSX_MAX_ROWS = 1_048_576
 CHUNK_ROWS = 10_000
 SHEET = "企业环节归属"
 NOTES_SHEET = "说明"
-#: Cell starts a spreadsheet would evaluate in a CSV file (formula injection).
-FORMULA_START = r"^[=+\-@\t\r]"
+#: Cell starts a spreadsheet would evaluate in a CSV file (the one list, roster_values).
+FORMULA_START = "^[" + re.escape("".join(FORMULA_PREFIXES)) + "]"
 
 #: ``progress(rows written so far, rows in all)``, called after every chunk.
 Progress = Callable[[int, int], None]

@@ -38,10 +38,10 @@ from chainatlas.recommend.firms import (
     WEIGHTS,
 )
 from chainatlas.recommend.nodes import WEIGHTS as NODE_WEIGHTS
+from chainatlas.sources.roster_values import formula_safe
 from chainatlas.store.query import UNIVERSES
 from chainatlas.store.stats import REGISTRY_LICENCE_ZH
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 SCORE = "0.000"
 PART = "0.00"
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
@@ -82,8 +82,7 @@ ORIGIN_ZH = {"listed": "上市企业", "registry": "工商登记企业", "roster
 
 def safe_text(value: str) -> str:
     """A string safe to put in a cell: no illegal control characters, never a formula."""
-    text = str(ILLEGAL_CHARACTERS_RE.sub("", value))
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    return formula_safe(str(ILLEGAL_CHARACTERS_RE.sub("", value)))
 
 
 def _put(sheet: Worksheet, row: int, column: int, value: Any,

@@ -57,6 +57,8 @@ from chainatlas.sources.roster_values import (
     clean_text,
     decode_table,
     firm_kind,
+    formula_safe,
+    formula_unsafe,
     garbled,
     is_missing,
     parse_amount,
@@ -226,7 +228,8 @@ def _read_csv(file: str, data: bytes, encoding: str | None) -> tuple[_Rows, str]
     text, used = decode_table(file, data, encoding)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text))
     try:
-        return [(n, _trim(cells)) for n, cells in enumerate(reader, start=1)], used
+        return [(n, _trim([formula_unsafe(c) for c in cells]))
+                for n, cells in enumerate(reader, start=1)], used
     except csv.Error as exc:
         raise InputError.single(file, f"not a readable CSV file: {exc} (line {reader.line_num})",
                                 row=reader.line_num) from None
@@ -521,7 +524,8 @@ def _write_table(path: Path, headers: list[str], rows: list[list[object]]) -> No
     if suffix in (".csv", ".txt"):
         with path.open("w", encoding="utf-8-sig", newline="") as handle:
             csv.writer(handle).writerows([headers, *([
-                (repr(v) if isinstance(v, float) and not v.is_integer() else cell_str(v))
+                (repr(v) if isinstance(v, float) and not v.is_integer() else
+                 formula_safe(v) if isinstance(v, str) else cell_str(v))
                 for v in row] for row in rows)])
         return
     if suffix != ".xlsx":

@@ -116,6 +116,26 @@ _AMOUNT_RE = re.compile(r"([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:E[+-]?\d+)?)"
                         r"(万亿|十万|百万|千万|万|千|百|亿)?(元{1,2})?")
 _DATE_RE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
                       r"(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?")
+#: Cell starts a spreadsheet evaluates in a CSV file (formula injection: =HYPERLINK(…),
+#: +cmd|…, @SUM(…)); every text export prefixes such a text with ``'``, which Excel
+#: shows as plain text and :func:`formula_unsafe` takes off again on import.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+
+
+def formula_safe(text: str) -> str:
+    """The text, with a leading ``'`` when a spreadsheet would read it as a formula (a
+    plain signed number such as -1 is left alone: it evaluates to itself)."""
+    if text.startswith(FORMULA_PREFIXES) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def formula_unsafe(text: str) -> str:
+    """The text :func:`formula_safe` guarded, as it was (an import of our own export)."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_PREFIXES) else text
+
+
 class OutOfRange(ValueError):
     """A readable value outside what any firm can have (a typing or export error)."""
 
