@@ -284,7 +284,8 @@ def test_empty_link_frame_has_no_partners() -> None:
 def test_safe_text_guards_formulas() -> None:
     assert safe_text("=1+1") == "'=1+1"
     assert safe_text("@SUM(A1)") == "'@SUM(A1)"
-    assert safe_text("-2") == "'-2" and safe_text("+2") == "'+2"
+    assert safe_text("-2+3") == "'-2+3" and safe_text("+cmd|x") == "'+cmd|x"
+    assert safe_text("-2") == "-2"  # a plain signed number evaluates to itself
     assert safe_text("华北制药") == "华北制药"
     assert safe_text("a\x00b") == "ab"
 
