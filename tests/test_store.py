@@ -61,3 +61,22 @@ def test_v1_store_migrates_forward(tmp_path: Path) -> None:
         assert store.schema_version() == SCHEMA_VERSION
         assert store.rows("SELECT company_id, same_as FROM companies") == [
             {"company_id": "000001.SZ", "same_as": None}]
+
+
+def test_a_file_that_is_no_store_gives_a_message_not_a_traceback(tmp_path: Path) -> None:
+    # Before: --db pointing at a CSV, or a truncated or bit-flipped store, raised DuckDB's
+    # own exceptions (issue 10 point 8).
+    csv_file = tmp_path / "firms.csv"
+    csv_file.write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(StoreError, match="firms.csv is not a ChainAtlas store"):
+        Database(csv_file, read_only=True)
+    good = tmp_path / "good.duckdb"
+    Database(good).close()
+    data = good.read_bytes()
+    flipped = tmp_path / "flipped.duckdb"
+    flipped.write_bytes(data[:4096] + bytes(b ^ 0xFF for b in data[4096:4104]) + data[4104:])
+    cut = tmp_path / "cut.duckdb"
+    cut.write_bytes(data[: len(data) // 3])
+    for broken in (flipped, cut):
+        with pytest.raises(StoreError, match=str(broken.name)):
+            Database(broken, read_only=True)

@@ -37,14 +37,20 @@ class Database:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
             self.conn = duckdb.connect(self.path, read_only=read_only)
+            self._depth = 0
+            version = self.schema_version()
         except duckdb.IOException as exc:
             raise StoreError(f"Cannot open the store {self.path}: {exc}") from exc
-        self._depth = 0
+        except duckdb.Error as exc:
+            # A CSV, a truncated or a bit-flipped file named by --db: say so, no traceback.
+            raise StoreError(
+                f"{self.path} is not a ChainAtlas store (a DuckDB file written by "
+                f"'chainatlas build'), or it is damaged: {exc}") from exc
         if not read_only:
             self.migrate()
-        elif self.schema_version() != SCHEMA_VERSION:
+        elif version != SCHEMA_VERSION:
             raise StoreError(
-                f"The store {self.path} is at schema version {self.schema_version()}, "
+                f"The store {self.path} is at schema version {version}, "
                 f"this ChainAtlas needs {SCHEMA_VERSION}; open it once without read-only "
                 "access to migrate it."
             )
