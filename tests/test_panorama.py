@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from chainatlas.analysis.audit import audit_chain
-from chainatlas.analysis.panorama import chain_panorama, node_firms, scope_items
+from chainatlas.analysis.panorama import chain_panorama, node_firms
 from chainatlas.chains.classify import classify_store
+from chainatlas.chains.evidence import placing_scope_items as scope_items
 from chainatlas.chains.placements import refresh_chain_firms
 from chainatlas.chains.templates import load_templates
 from chainatlas.errors import NotFoundError

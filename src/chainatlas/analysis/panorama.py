@@ -11,19 +11,18 @@ placement confidence. It is the size figure the open data has for nearly every l
 firm; revenue is not in it.
 
 Evidence: a firm placed by its business scope (registry and roster firms) carries the
-scope items (经营范围条目) that placed it (:func:`scope_items`), shown beside the
+scope items (经营范围条目) that placed it
+(:func:`chainatlas.chains.evidence.placing_scope_items`), shown beside the
 one-line evidence of :func:`chainatlas.chains.evidence.evidence_zh`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
 from chainatlas.analysis.regional import describe_universe
-from chainatlas.chains.evidence import evidence_from_json
 from chainatlas.store import Database
 from chainatlas.store.lookup import Chain, Region, as_chain, as_region, as_universe
 from chainatlas.store.query import (
@@ -40,8 +39,6 @@ from chainatlas.store.query import (
 _TOP_COLUMNS = ("company_id", "short_name", "origin", "registered_capital", "employees",
                 "confidence")
 SIZE_MEASURE = "registered capital (万元), then employees"
-#: Scope items shown per firm (the clauses that placed it).
-SCOPE_ITEMS = 3
 
 
 def node_firms(db: Database, chain: Chain | str, region: Region | str | None = None,
@@ -84,14 +81,6 @@ def node_firms(db: Database, chain: Chain | str, region: Region | str | None = N
 
 def _in(region: Region) -> Q:
     return in_area(region.level, region.adcode, "c")
-
-
-def scope_items(evidence: Any, limit: int = SCOPE_ITEMS) -> list[str]:
-    """The business-scope items (clauses) that placed a firm, from its evidence (JSON
-    text or dict); [] for a firm placed otherwise. Pure."""
-    clauses = evidence_from_json(evidence).get("scope_clauses") or []
-    found = [str(c["clause"]) for c in clauses if isinstance(c, Mapping) and c.get("clause")]
-    return list(dict.fromkeys(found))[:limit]
 
 
 def chain_panorama(db: Database, chain: Chain | str, region: Region | str | None = None,

@@ -32,7 +32,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from chainatlas.chains.evidence import evidence_from_json, evidence_zh
+from chainatlas.chains.evidence import METHOD_NAMES, evidence_from_json, evidence_zh
 from chainatlas.chains.signals import PLACE_THRESHOLD
 from chainatlas.errors import ChainAtlasError, InputError, NotFoundError
 from chainatlas.sources.roster_values import FORMULA_PREFIXES
@@ -57,7 +57,7 @@ COLUMNS_ZH = {
     "node_id": "环节编号", "node_name": "环节（企业直接归属的环节）",
     "top_node_id": "所属一级环节编号", "top_node_name": "所属一级环节",
     "confidence": f"置信度（0–1，≥ {PLACE_THRESHOLD} 才归入环节；分析员校正为 1）",
-    "method": "归属方式：rules 规则匹配，model 文本模型，manual 分析员校正",
+    "method": "归属方式：" + "，".join(f"{k} {v}" for k, v in METHOD_NAMES.items()),
     "evidence_zh": "归属依据",
 }
 COLUMNS = tuple(COLUMNS_ZH)

@@ -11,6 +11,23 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+#: How a placement was made, in Chinese (the ``method`` column).
+METHOD_NAMES = {"rules": "规则匹配", "model": "文本模型", "manual": "分析员校正"}
+#: Scope items shown per firm (the clauses that placed it).
+SCOPE_ITEMS = 3
+
+
+def placing_scope_items(evidence: Any, limit: int = SCOPE_ITEMS) -> list[str]:
+    """The business-scope items (clauses) that placed a firm, from its evidence (JSON
+    text or dict), distinct, first ones first; [] for a firm placed otherwise."""
+    found = [str(c["clause"]) for c in _scope_clauses(evidence_from_json(evidence))
+             if c.get("clause")]
+    return list(dict.fromkeys(found))[:limit]
+
+
+def _scope_clauses(evidence: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [c for c in evidence.get("scope_clauses") or [] if isinstance(c, Mapping)]
+
 
 def evidence_zh(evidence: Mapping[str, Any]) -> str:
     """One line of Chinese text summarising a placement's evidence JSON.
@@ -36,7 +53,7 @@ def evidence_zh(evidence: Mapping[str, Any]) -> str:
         if isinstance(info, Mapping):
             label = info.get("name") or info.get("matched") or info.get("code")
             parts.append(f"{name}：{label}（{info.get('code') or info.get('matched')}）")
-    clauses = evidence.get("scope_clauses") or []
+    clauses = _scope_clauses(evidence)
     if clauses:
         # The registry firm's own words: the scope items that placed it, first ones first.
         shown = [f"「{str(c.get('clause', ''))[:30]}」"

@@ -14,9 +14,9 @@ from urllib.parse import urlencode
 from nicegui import events, ui
 
 from chainatlas.analysis.overview import chain_edges
-from chainatlas.analysis.panorama import node_firms, scope_items
+from chainatlas.analysis.panorama import node_firms
 from chainatlas.analysis.regional import FIRMS_NOUN_ZH, NATIONAL_ZH, region_profile
-from chainatlas.chains.evidence import evidence_from_json, evidence_zh
+from chainatlas.chains.evidence import evidence_from_json, evidence_zh, placing_scope_items
 from chainatlas.store import Database
 from chainatlas.store.lookup import Chain, Region, region_names
 from chainatlas.store.query import UNIVERSES
@@ -74,7 +74,8 @@ def firm_rows(db: Database, chain: Chain, region: Region, node_id: str,
             "capital": capital_zh(row["registered_capital"]),
             "confidence": f"{float(row['confidence']):.2f}",
             "evidence": evidence_zh(evidence),
-            "scope": "；".join(f"「{item}」" for item in scope_items(evidence)) or "—"})
+            "scope": "；".join(f"「{item}」" for item in placing_scope_items(evidence))
+            or "—"})
     return rows
 
 

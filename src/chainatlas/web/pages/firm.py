@@ -9,14 +9,13 @@ from nicegui import ui
 from chainatlas.analysis.overview import firm_name, firm_province, region_firms
 from chainatlas.analysis.profile import firm_profile
 from chainatlas.build import apply_correction
-from chainatlas.chains.evidence import evidence_zh
+from chainatlas.chains.evidence import METHOD_NAMES, evidence_zh
 from chainatlas.errors import ChainAtlasError
 from chainatlas.store import Database
 from chainatlas.store.lookup import Chain, chain_from_text
 from chainatlas.web import charts
 from chainatlas.web.pages.layout import Frame, Selection
 from chainatlas.web.pages.widgets import (
-    METHOD_NAMES,
     capital_zh,
     china_map_url,
     chip,

@@ -22,7 +22,6 @@ T = TypeVar("T")
 
 LABEL_COLOURS = {"补链": "#C8102E", "延链": "#1D4F91", "强链": "#2E9D5B"}
 LABEL_HINTS = {"补链": "补齐本地链条缺口", "延链": "向上下游延伸", "强链": "做大做强已有基础"}
-METHOD_NAMES = {"rules": "规则匹配", "model": "文本模型", "manual": "分析员校正"}
 
 
 async def load(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
