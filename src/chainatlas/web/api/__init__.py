@@ -43,8 +43,10 @@ from chainatlas.web.api.common import (
     API_PREFIX,
     GEO_PREFIX,
     JSON_PREFIXES,
+    XLSX,
     ApiJSONResponse,
     GuardedRoute,
+    content_disposition,
     encode_json,
     error_response,
     internal_error_response,
@@ -52,7 +54,6 @@ from chainatlas.web.api.common import (
     library_error_response,
     validation_error_response,
 )
-from chainatlas.web.api.recommend import XLSX, content_disposition
 
 #: Every /api/v1 route, area by area (the order the OpenAPI document lists them in). The
 #: area routers' routes are taken as they are (they carry the prefix, route class and

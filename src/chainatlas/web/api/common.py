@@ -14,11 +14,13 @@ import datetime as dt
 import json
 import logging
 import math
+import re
 from collections.abc import Callable, Coroutine, Mapping
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path as FilePath
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -237,6 +239,19 @@ UniverseQ = Annotated[str | None, Query(
 def top_query(default: int, what: str) -> Any:
     """A ``top`` parameter: how many to return, 1..200."""
     return Query(ge=1, le=200, description=f"返回{what}数量（1–200，默认 {default}）")
+
+
+# -- downloads ------------------------------------------------------------------------
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_UNSAFE_FILENAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
+
+
+def content_disposition(filename: str, fallback: str) -> str:
+    """An attachment header with an ASCII ``filename`` and the UTF-8 ``filename*``."""
+    name = _UNSAFE_FILENAME.sub("_", filename)
+    ascii_name = _UNSAFE_FILENAME.sub("_", fallback).encode("ascii", "replace").decode()
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 # -- typed values at the edge ----------------------------------------------------------

@@ -18,15 +18,16 @@ from starlette.background import BackgroundTask
 
 from chainatlas.analysis.placement_table import placements_page, write_placements
 from chainatlas.web.api.common import (
+    XLSX,
     OptRegionQ,
     UniverseQ,
     area_router,
     chain_param,
+    content_disposition,
     ok,
     region_param,
     universe_param,
 )
-from chainatlas.web.api.recommend import XLSX, content_disposition
 from chainatlas.web.state import request_db
 
 TAG = "placements 企业环节归属"

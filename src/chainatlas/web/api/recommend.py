@@ -7,11 +7,9 @@ Each takes ``universe`` (listed, registry, all); every ranked item names it, as 
 from __future__ import annotations
 
 import datetime as dt
-import re
 import tempfile
 from pathlib import Path as FilePath
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi.responses import Response
 
@@ -22,6 +20,7 @@ from chainatlas.recommend.nodes import rank_nodes
 from chainatlas.store.lookup import region_from_text
 from chainatlas.web.api.common import (
     UNIVERSE_HEADER,
+    XLSX,
     AsOfQ,
     ChainQ,
     NodeQ,
@@ -29,6 +28,7 @@ from chainatlas.web.api.common import (
     UniverseQ,
     area_router,
     chain_param,
+    content_disposition,
     node_param,
     ok,
     top_query,
@@ -37,7 +37,6 @@ from chainatlas.web.api.common import (
 from chainatlas.web.state import request_db
 
 TAG = "recommend 精准招商"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 router = area_router(tags=[TAG])
 
@@ -65,16 +64,6 @@ def recommend_firms(chain: ChainQ, region: RegionQ, node: NodeQ = None,
         chosen = universe_param(db, universe)
         return ok(rank_firms(db, place, stored, node_param(stored, node), top=top,
                              as_of=as_of, universe=chosen), universe=chosen)
-
-
-_UNSAFE_FILENAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
-
-
-def content_disposition(filename: str, fallback: str) -> str:
-    """An attachment header with an ASCII ``filename`` and the UTF-8 ``filename*``."""
-    name = _UNSAFE_FILENAME.sub("_", filename)
-    ascii_name = _UNSAFE_FILENAME.sub("_", fallback).encode("ascii", "replace").decode()
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 @router.get("/recommend/xlsx", summary="The recommendations as an Excel workbook (导出 Excel)",
