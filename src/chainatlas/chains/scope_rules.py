@@ -124,7 +124,6 @@ class ScopeReader:
         self.matcher = ScopeMatcher(templates)
         #: GB/T class terms (names and official notes), read when classes are given.
         self.classes = ClassReader(templates, classes) if classes else None
-        self._hint: str | None = None
         self._nodes = {(cid, n.id) for cid, t in templates.items() for n in t.nodes}
         self._trade = {(cid, nid) for cid, home in TRADE_HOMES.items() if cid in templates
                        for nid in _subtree(templates[cid], home)}
@@ -142,37 +141,32 @@ class ScopeReader:
         """:meth:`read`, and the GB/T classes the making/serving items name
         (:mod:`chainatlas.chains.gbt_terms`; empty without classes)."""
         items = scope_items(scope)
-        classes: dict[Key, ClassHit] = {}
-        if self.classes is not None and items:
-            hint = name_activity(name)
-            classes = self.classes.read(items, [clause_activity(i, hint) for i in items])
-        return self._read_all(items, name), classes
-
-    def _read_all(self, items: list[ScopeItem], name: str | None
-                  ) -> dict[Key, list[ClauseHit]]:
-        out = self._read_items(items, name)
+        hint = name_activity(name)
+        kinds = [clause_activity(item, hint) for item in items]  # read once, used twice
+        classes = ({} if self.classes is None or not items
+                   else self.classes.read(items, kinds))
+        out = self._read_items(items, kinds, name, hint)
         if not out and name and not any(item.activities for item in items):
             # The scope names no business of its own (N/A, boilerplate, "the parent's
             # licensed scope"): read the name, as an analyst would (…卫生院, …营业厅).
             out = self._read_items([ScopeItem(name, 0, NAME_WEIGHT, frozenset(), False)],
-                                   name)
-        return out
+                                   [hint], name, hint)
+        return out, classes
 
-    def _read_items(self, items: list[ScopeItem], name: str | None
-                    ) -> dict[Key, list[ClauseHit]]:
-        hint = self._hint = name_activity(name)
+    def _read_items(self, items: list[ScopeItem], kinds: list[str | None], name: str | None,
+                    hint: str | None) -> dict[Key, list[ClauseHit]]:
+        """The hits of ``items``, whose activities (:func:`clause_activity`) are ``kinds``."""
         out: dict[Key, list[ClauseHit]] = {}
         # An unnamed trade line counts only where trading is the firm's main line.
-        trader = bool(items) and clause_activity(items[0], hint) == TRADE
+        trader = bool(items) and kinds[0] == TRADE
         # A pharmacy's 日用百货 and food, a fuel station's snacks: side lines of one trade.
         keep = ("biomedicine",) if any(w in (name or "") for w in _MEDICAL_NAME) else (
             GENERAL_TRADE[0],) if any(w in (name or "") for w in _FUEL_NAME) else None
         matched = self.matcher.match_cached([item.text for item in items])
         vet = any(w in (name or "") for w in VET_WORDS) or any(
             w in item.text for item in items[:2] for w in VET_WORDS)
-        for index, (item, hits) in enumerate(zip(items, matched, strict=True)):
-            activity = clause_activity(item, hint)
-            for key, hit in self._clause(item, hits, activity, trader, index == 0,
+        for index, (item, hits, activity) in enumerate(zip(items, matched, kinds, strict=True)):
+            for key, hit in self._clause(item, hits, activity, trader, hint, index == 0,
                                          vet).items():
                 if keep and activity == TRADE and key[0] not in keep:
                     continue
@@ -180,7 +174,8 @@ class ScopeReader:
         return out
 
     def _clause(self, item: ScopeItem, matched: Mapping[Key, list[str]], activity: str | None,
-                trader: bool, first: bool, vet: bool = False) -> dict[Key, ClauseHit]:
+                trader: bool, hint: str | None, first: bool, vet: bool
+                ) -> dict[Key, ClauseHit]:
         hits = {key: tuple(words) for key, words in matched.items()}
         if activity == TRADE:
             hits.update(_goods_hits(item.text))
@@ -228,7 +223,7 @@ class ScopeReader:
         # The unnamed-goods trade line needs a selling verb: a verbless list read as trade
         # (实业投资，创业投资，企业管理…) sells nothing unless it names goods.
         if activity == TRADE and not found and trader and (
-                TRADE in item.activities or self._hint == TRADE
+                TRADE in item.activities or hint == TRADE
                 or any(w in item.text for w in GOODS_WORDS)) and not any(
                 w in item.text for w in NOT_GOODS):
             put(self._trade_home(GENERAL_TRADE[0], item.text), ("销售",), None)
