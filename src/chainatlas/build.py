@@ -21,7 +21,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -310,13 +310,10 @@ def text_model(db: Database, templates: dict[str, ChainTemplate],
 
     Read from beside the store file (``<store>.textmodel.npz``) when it was trained on the
     same inputs (those firms, the templates, the GB/T classes, the chains code), else
-    trained — the one costly step of placing a roster — and saved there. Each firm's
-    products are taken by share, then name: ``firms_from_db`` leaves equal shares in no
-    fixed order, and the model reads the products as one text.
+    trained — the one costly step of placing a roster — and saved there.
     """
-    firms = [replace(f, products=sorted(f.products, key=lambda p: (-p[1], p[0])))
-             for f in firms_from_db(db, Q("c.company_id IN (SELECT company_id FROM "
-                                          "company_products)")) if f.products]
+    firms = [f for f in firms_from_db(db, Q("c.company_id IN (SELECT company_id FROM "
+                                            "company_products)")) if f.products]
     digest = hashlib.sha256(json.dumps(
         [_model_code(), sorted((t.id, t.path) for t in templates.values()),
          [file_sha256(Path(t.path)) for t in templates.values()], gbt_classes(db),

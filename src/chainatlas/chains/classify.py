@@ -75,8 +75,9 @@ def firms_from_db(db: Database, where: Q = TRUE) -> list[Firm]:
             "SELECT w.company_id, p.name, w.w FROM product_weights w "
             "JOIN products p ON p.product_id = w.product_id JOIN companies c "
             "ON c.company_id = w.company_id WHERE w.w > 0 AND {where} "
-            # p.name breaks ties of equal shares: the model's training texts stay the same.
-            "ORDER BY w.company_id, w.revenue_share DESC NULLS LAST, p.name",
+            # By weight, then name: one fixed order, so the model's training texts (and a
+            # model cached beside the store) are the same run to run.
+            "ORDER BY w.company_id, w.w DESC, p.name",
             where=where)).fetchall():
         products[cid].append((name, float(weight)))
     return [Firm(cid, shenwan.get(cid), gbt, scope, products.get(cid, []), origin, name)
