@@ -37,6 +37,7 @@ import gzip
 import random
 import re
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 SEED = 20240611
@@ -99,6 +100,30 @@ def well_formed(province: str, fields: list[str]) -> bool:
     return not any("\ufffd" in f for f in fields)
 
 
+def draw_theme(picked: list[tuple[str, str, str, list[str]]], taken: set[str], group: str,
+               eligible: list[tuple[str, list[str]]], quota: int, rng: random.Random,
+               matches: Callable[[list[str]], bool]) -> None:
+    """Draw up to ``quota`` rows that ``matches``, not taken yet, one province at a time
+    (provinces and each province's rows in a random order), into ``picked``."""
+    by_prov: dict[str, list[tuple[str, list[str]]]] = defaultdict(list)
+    for source, fields in eligible:
+        if fields[1] not in taken and matches(fields):
+            by_prov[fields[7]].append((source, fields))
+    provinces = sorted(by_prov)
+    rng.shuffle(provinces)
+    for prov in provinces:
+        rng.shuffle(by_prov[prov])
+    n = 0
+    while n < quota and any(by_prov.values()):
+        for prov in provinces:
+            if n >= quota or not by_prov[prov]:
+                continue
+            source, fields = by_prov[prov].pop()
+            picked.append(("theme", group, source, fields))
+            taken.add(fields[1])
+            n += 1
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--registry", default="/work/shared/data/registry/csv", type=Path)
@@ -145,51 +170,14 @@ def main() -> None:
 
     for group, words in THEME_GROUPS.items():
         pattern = re.compile("|".join(map(re.escape, words)))
-        by_prov: dict[str, list[tuple[str, list[str]]]] = defaultdict(list)
-        for source, fields in eligible:
-            if fields[1] in taken:
-                continue
-            if pattern.search(fields[0]) or pattern.search(fields[6]):
-                by_prov[fields[7]].append((source, fields))
-        provinces = sorted(by_prov)
-        rng.shuffle(provinces)
-        for prov in provinces:
-            rng.shuffle(by_prov[prov])
-        n = 0
-        while n < args.n_theme and any(by_prov.values()):
-            for prov in provinces:
-                if n >= args.n_theme:
-                    break
-                while by_prov[prov]:
-                    source, fields = by_prov[prov].pop()
-                    if fields[1] not in taken:
-                        picked.append(("theme", group, source, fields))
-                        taken.add(fields[1])
-                        n += 1
-                        break
+        draw_theme(picked, taken, group, eligible, args.n_theme, rng,
+                   lambda f, p=pattern: bool(p.search(f[0]) or p.search(f[6])))
 
     for group, (name_words, scope_words) in THEME_MAKER_GROUPS.items():
         name_pat = re.compile("|".join(map(re.escape, name_words)))
         scope_pat = re.compile("|".join(map(re.escape, scope_words)))
-        by_prov = defaultdict(list)
-        for source, fields in eligible:
-            if fields[1] in taken:
-                continue
-            if name_pat.search(fields[0]) and scope_pat.search(fields[6]):
-                by_prov[fields[7]].append((source, fields))
-        provinces = sorted(by_prov)
-        rng.shuffle(provinces)
-        for prov in provinces:
-            rng.shuffle(by_prov[prov])
-        n = 0
-        while n < args.n_maker and any(by_prov.values()):
-            for prov in provinces:
-                if n >= args.n_maker or not by_prov[prov]:
-                    continue
-                source, fields = by_prov[prov].pop()
-                picked.append(("theme", group, source, fields))
-                taken.add(fields[1])
-                n += 1
+        draw_theme(picked, taken, group, eligible, args.n_maker, rng,
+                   lambda f, n=name_pat, sc=scope_pat: bool(n.search(f[0]) and sc.search(f[6])))
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with open(args.out, "w", encoding="utf-8", newline="") as fh:
