@@ -11,6 +11,7 @@ from pathlib import Path
 import openpyxl
 
 from chainatlas.sources.fetch import BUNDLE, FetchedFile, read_mirror
+from chainatlas.sources.roster_values import uscc_check_digit
 from chainatlas.store import Database
 
 REPO = Path(__file__).resolve().parents[1]
@@ -145,6 +146,21 @@ def add_firm(db: Database, cid: str, *, shenwan: str | None = None, gbt: str | N
             db.execute("INSERT INTO products VALUES (?, ?, 'product', 1)", [pid, name])
         db.execute("INSERT INTO company_products VALUES (?, ?, ?, ?, 1)",
                    [cid, pid, share, share < 0])
+
+
+def valid_uscc(body: str) -> str:
+    """A valid USCC from its first 17 characters."""
+    return body + uscc_check_digit(body)
+
+
+def regno(body: str) -> str:
+    """A valid 15-digit registration number from its first 14 digits (ISO 7064 MOD 11,10,
+    written independently of the code under test)."""
+    p = 10
+    for digit in body:
+        p = (p + int(digit)) % 10
+        p = (10 if p == 0 else p) * 2 % 11
+    return body + str((11 - p) % 10)
 
 
 XSS = "<script>alert(1)</script>"

@@ -10,14 +10,10 @@ from pathlib import Path
 from chainatlas.sources.registry import HEADER
 from chainatlas.sources.registry_files import RegistryFile, scan_mirror
 from chainatlas.sources.registry_ingest import ingest_registry
-from chainatlas.sources.roster_values import uscc_check_digit
 from chainatlas.store import Database
+from tests.helpers import valid_uscc as uscc
 
 NOW = dt.datetime(2026, 1, 1)
-
-
-def uscc(body: str) -> str:
-    return body + uscc_check_digit(body)
 
 
 PARENT = uscc("91130100MA0000001")

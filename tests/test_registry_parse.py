@@ -23,23 +23,8 @@ from chainatlas.sources.registry_files import (
     registry_files,
     scan_mirror,
 )
-from chainatlas.sources.roster_values import uscc_check_digit
-
-
-def uscc(body: str) -> str:
-    """A valid USCC from its first 17 characters."""
-    return body + uscc_check_digit(body)
-
-
-def regno(body: str) -> str:
-    """A valid 15-digit registration number from its first 14 digits (ISO 7064 MOD 11,10,
-    written independently of the code under test)."""
-    p = 10
-    for digit in body:
-        p = (p + int(digit)) % 10
-        p = (10 if p == 0 else p) * 2 % 11
-    return body + str((11 - p) % 10)
-
+from tests.helpers import regno
+from tests.helpers import valid_uscc as uscc
 
 A = uscc("91130100MA0000001")
 OLD = regno("13010000001234")

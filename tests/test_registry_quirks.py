@@ -28,26 +28,13 @@ from chainatlas.build import build_store
 from chainatlas.sources.registry import HEADER
 from chainatlas.sources.registry_files import RegistryFile, scan_mirror
 from chainatlas.sources.registry_ingest import ingest_registry
-from chainatlas.sources.roster_values import uscc_check_digit
 from chainatlas.store import Database
 from chainatlas.store.stats import stats_from_db
-from tests.helpers import make_bundle, unpinned_bundle
+from tests.helpers import make_bundle, regno, unpinned_bundle
+from tests.helpers import valid_uscc as uscc
 
 FILE = "2001/河北.csv"
 NOW = dt.datetime(2026, 1, 1)
-
-
-def uscc(body: str) -> str:
-    return body + uscc_check_digit(body)
-
-
-def regno(body: str) -> str:
-    """A 15-digit registration number with its ISO 7064 MOD 11,10 check digit."""
-    p = 10
-    for digit in body:
-        p = (p + int(digit)) % 10
-        p = (10 if p == 0 else p) * 2 % 11
-    return body + str((11 - p) % 10)
 
 
 def clean_rows() -> list[list[str]]:

@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 
 from chainatlas.build import build_store
 from chainatlas.errors import InputError
+from chainatlas.sources.registry import HEADER as REGISTRY_FIELDS
 from chainatlas.sources.roster import RosterRecord, uscc_check_digit, write_roster
 from chainatlas.sources.roster_import import export_roster, import_roster, roster_from_db
 from chainatlas.store import Database
-from tests.helpers import unpinned_bundle
+from tests.helpers import regno, unpinned_bundle
 
 HEADER = ["企业名称", "统一社会信用代码", "注册地址", "行业代码", "经营范围", "注册资本",
           "成立日期", "营业收入", "从业人数"]
@@ -197,17 +198,7 @@ def test_store_round_trip(tmp_path: Path, batch: list[RosterRecord], as_xlsx: bo
 
 # ------------------------------------------------------- registry exports, registry columns
 
-REGISTRY_HEADER = ["企业名称", "统一社会信用代码", "注册日期", "企业类型", "法人代表", "注册资金",
-                   "经营范围", "所在省份", "地区", "注册地址"]
-
-
-def regno(body: str) -> str:
-    """A 15-digit registration number (ISO 7064 MOD 11,10 check digit)."""
-    p = 10
-    for digit in body:
-        p = (p + int(digit)) % 10
-        p = (10 if p == 0 else p) * 2 % 11
-    return body + str((11 - p) % 10)
+REGISTRY_HEADER = list(REGISTRY_FIELDS)
 
 
 def write_registry_csv(path: Path, data: list[list[str]]) -> Path:

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chainatlas.errors import InputError, Problem
+from chainatlas.sources.registry import HEADER
 from chainatlas.sources.roster import (
     RosterParse,
     RosterRecord,
@@ -28,6 +29,7 @@ from chainatlas.sources.roster import (
     write_roster,
 )
 from chainatlas.sources.roster_values import MISSING, parse_employees
+from tests.helpers import regno
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -552,17 +554,7 @@ def test_write_then_read_round_trip(rows: list[dict[str, object]]) -> None:
 
 # ---------------------------------------------------------------- registry exports as rosters
 
-REGISTRY_HEADER: list[object] = ["企业名称", "统一社会信用代码", "注册日期", "企业类型", "法人代表",
-                                 "注册资金", "经营范围", "所在省份", "地区", "注册地址"]
-
-
-def regno(body: str) -> str:
-    """A 15-digit registration number: ISO 7064 MOD 11,10, written independently."""
-    p = 10
-    for digit in body:
-        p = (p + int(digit)) % 10
-        p = (10 if p == 0 else p) * 2 % 11
-    return body + str((11 - p) % 10)
+REGISTRY_HEADER: list[object] = list(HEADER)
 
 
 OLD = regno("13010000001234")
