@@ -59,3 +59,10 @@ def request_db() -> Iterator[Database]:
         yield cursor
     finally:
         cursor.conn.close()
+
+
+@contextmanager
+def write_db() -> Iterator[Database]:
+    """A Database for one write (a correction, a user, an import), one writer at a time."""
+    with write_lock, request_db() as db:
+        yield db

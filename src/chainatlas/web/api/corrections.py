@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chainatlas.build import apply_correction
 from chainatlas.web.api.common import area_router, chain_param, ok
-from chainatlas.web.state import request_db, write_lock
+from chainatlas.web.state import write_db
 
 TAG = "firms 企业"
 
@@ -33,7 +33,7 @@ class CorrectionIn(BaseModel):
              summary="Correct a firm's placement (人工修正企业所属环节)")
 def post_correction(body: CorrectionIn) -> Response:
     """Record an assign/unassign correction; it survives rebuilds and reclassification."""
-    with write_lock, request_db() as db:
+    with write_db() as db:
         chain = chain_param(db, body.chain)
         node = chain.node(body.node).node_id
         row = apply_correction(db, body.firm, chain, node, body.action, body.reason,
