@@ -253,6 +253,38 @@ def test_rosters_stored_before_capital_amount_reimport_unchanged(store: Database
 def test_verbatim_repeats_merge_and_are_counted(store: Database, tmp_path: Path) -> None:
     report = import_roster(store, write_csv(tmp_path / "r.csv", [*rows(), rows()[0]]))
     assert (report.inserted, report.merged, report.rejected) == (2, 1, 0)
+    assert report.notes == ["1 row repeats an earlier row exactly and was stored once "
+                            "(重复行已合并): row 4 (= row 2)"]
+
+
+def test_repeated_rows_without_a_code_are_reported_not_lost(store: Database,
+                                                            tmp_path: Path) -> None:
+    firm = ["石家庄丙制药有限公司", "", "河北省石家庄市长安区", "", "", "500万元", "", "", ""]
+    others = [[f"石家庄丁{i}制药有限公司", *firm[1:]] for i in range(10)]
+    path = write_csv(tmp_path / "r.csv", [firm] * 50_000 + others)
+    report = import_roster(store, path)
+    assert (report.rows, report.inserted, report.merged, report.rejected) == (
+        50_010, 11, 49_999, 0)
+    assert report.notes[0].startswith("49,999 rows repeat an earlier row exactly")
+    assert "rows 3 (= row 2), 4 (= row 2)" in report.notes[0]
+    assert "and 49,994 more" in report.notes[0]
+    from chainatlas.store.stats import stats_from_db
+
+    (source,) = [s for s in stats_from_db(store)["sources"] if s["file"] == str(path)]
+    assert (source["merged"], source["rejected"]) == (49_999, 0)
+
+
+def test_same_name_rows_that_differ_reject_the_file(store: Database, tmp_path: Path) -> None:
+    firm = ["石家庄丙制药有限公司", "", "河北省石家庄市长安区", "", "", "500万元", "", "", ""]
+    other = [*firm[:5], "300万元", *firm[6:]]
+    before = store.table_counts()
+    path = write_csv(tmp_path / "r.csv", [firm, firm, other])
+    with pytest.raises(InputError) as error:
+        import_roster(store, path)
+    (problem,) = error.value.problems
+    assert (problem.file, problem.row, problem.field) == (str(path), 4, "企业名称")
+    assert "同名企业无统一社会信用代码，无法区分" in problem.reason and "注册资本" in problem.reason
+    assert store.table_counts() == before
 
 
 # ------------------------------------------------------------ incremental classification

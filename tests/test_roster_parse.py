@@ -347,7 +347,7 @@ def test_duplicate_and_invalid_uscc(tmp_path: Path) -> None:
     assert all(p.file == str(path) and p.field == "信用代码" for p in parse.problems)
     assert "check digit" in by_row[3].reason and corrupt(uscc(2)) in by_row[3].reason
     assert by_row[4].reason == (f"duplicate unified social credit code {uscc(1)}: "
-                                "already used on row 2")
+                                "already used on row 2; the rows differ in 企业名称")
     assert "has 13 characters, expected 18" in by_row[5].reason
     assert "contains 'I'" in by_row[6].reason
 
@@ -753,3 +753,64 @@ def test_csv_exports_never_write_a_formula(tmp_path: Path) -> None:
     assert cells == ["'" + n for n in names]
     # Our own guarded export reads back as it was.
     assert [r.name for r in read_roster(out, geocode=False).records] == names
+
+
+# ------------------------------------------------------------------ broken CSV rows
+
+CUT_HEADER = "企业名称,注册地址,注册资本,从业人数\n"
+FULL_ROW = "石家庄甲制药有限公司,河北省石家庄市长安区,503万元,2762"
+
+
+@pytest.mark.parametrize("cut", [len(FULL_ROW) - 1, len(FULL_ROW) - 3, 30, 25, 12])
+def test_a_file_cut_mid_row_rejects_its_last_row(tmp_path: Path, cut: int) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text(CUT_HEADER + FULL_ROW + "\n" + FULL_ROW.replace("甲", "乙")[:cut],
+                    encoding="utf-8")
+    parse = read_roster(path, geocode=False)
+    assert [r.row for r in parse.records] == [2]
+    cut_problems = [p for p in parse.problems if "文件在此行被截断" in p.reason]
+    assert [(p.file, p.row) for p in cut_problems] == [(str(path), 3)]
+    fields = CUT_HEADER.strip().split(",")
+    cells = FULL_ROW[:cut].split(",")
+    assert cut_problems[0].field == fields[len(cells) - 1]  # the value that may be cut
+    assert repr(cells[-1]) in cut_problems[0].reason
+    assert parse.rejected_rows == [3]
+
+
+def test_a_complete_file_ending_in_a_line_break_is_not_cut(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    for ending in ("\n", "\r\n"):
+        path.write_text(CUT_HEADER + FULL_ROW + ending, encoding="utf-8")
+        parse = read_roster(path, geocode=False)
+        assert (parse.problems, [r.employees for r in parse.records]) == ([], [2762])
+
+
+def test_a_csv_row_short_of_fields_is_broken(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text(CUT_HEADER + "甲公司,河北省,500\n乙公司,河北省,,\n丙公司\n",
+                    encoding="utf-8")
+    parse = read_roster(path, geocode=False)
+    assert [r.name for r in parse.records] == ["乙公司"]  # empty cells, delimiters all there
+    by_row = {p.row: p for p in parse.problems}
+    assert sorted(by_row) == [2, 4]
+    assert by_row[2].field == "从业人数" and "missing 从业人数" in by_row[2].reason
+    assert by_row[4].field == "注册地址"
+    assert "missing 注册地址, 注册资本, 从业人数" in by_row[4].reason
+
+
+def test_an_xlsx_row_with_empty_trailing_cells_is_whole(tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    book.active.append(["企业名称", "注册地址", "注册资本", "从业人数"])
+    book.active.append(["甲公司"])
+    book.save(tmp_path / "r.xlsx")
+    parse = read_roster(tmp_path / "r.xlsx", geocode=False)
+    assert (parse.problems, [r.name for r in parse.records]) == ([], ["甲公司"])
+
+
+def test_same_name_rows_that_differ_name_the_differing_fields(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "r.csv", [["企业名称", "注册地址", "注册资本"],
+                                          ["甲公司", "河北省", "500"], ["甲公司", "河北省", "300"]])
+    (problem,) = read_roster(path, geocode=False).problems
+    assert (problem.row, problem.field) == (3, "企业名称")
+    assert "同名企业无统一社会信用代码，无法区分" in problem.reason
+    assert problem.reason.endswith("the rows differ in 注册资本")

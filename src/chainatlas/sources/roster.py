@@ -5,6 +5,10 @@ or an explicit ``mapping`` that wins over them) and reports *every* bad value as
 the file, the spreadsheet row and the original header. Decisions worth knowing:
 
 * A row with any problem is rejected whole (kept for :func:`write_rejects`); empty rows are skipped.
+* Workbooks are read within bounds, hidden sheets never (:mod:`~chainatlas.sources.roster_xlsx`):
+  the first visible sheet with a header; the sheets not read are named in ``notes``.
+* A CSV row with fewer delimiters than the header, and the last row of a CSV that does not
+  end with a line break (cut off: 503万元 read as 5), are broken rows.
 * The header row is the first of the first 10 non-empty rows matching two known headers (else one).
 * Excel merges spanning one column (``企业名称`` merged down a two-row header) are filled down, as
   the user sees them; merges across several columns *in the header row* are ambiguous and raise
@@ -22,9 +26,10 @@ quirks split in two. **Not wrong**, imported: the missing-value markers (``N/A``
 ``—``, ``无``, empty; a capital unit with no figure); capital in any shape and currency; an
 older registration number (15 or 13 digits, 企合…字第…, organization code) in the USCC column,
 stored as ``registration_no``; names with spaces (folded); a row repeated verbatim (stored
-once, its row listed in ``merged``); 企业类型 and 法人代表 (stored; with the name and the USCC
-they flag branches and individual businesses). **Really wrong**, the row rejected with its
-row, column and reason: more cells than the header (broken quoting); shifted fields (a date
+once, its row listed in ``merged``, which the import counts and reports); 企业类型 and
+法人代表 (stored; with the name and the USCC they flag branches and individual
+businesses). **Really wrong**, the row rejected with its row, column and reason: more
+cells than the header (broken quoting), fewer, a file cut off; shifted fields (a date
 that is no date, a capital that is a name or a scope, a province column that is no
 province); text lost to a wrong decoding upstream (U+FFFD: GBK text inside UTF-8); a USCC
 or a 15-digit registration number failing its check digit, or a code that is no code; a
@@ -39,13 +44,11 @@ import datetime as dt
 import io
 import re
 import unicodedata
-import warnings
-import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from chainatlas.errors import InputError, NotFoundError, Problem
 from chainatlas.sources.geography import city_adcode_from_names, level_from_adcode, locate_texts
@@ -73,6 +76,7 @@ from chainatlas.sources.roster_values import (
     uscc_check_digit,
     uscc_is_valid,
 )
+from chainatlas.sources.roster_xlsx import read_workbook
 
 # The value parsers live in roster_values; the public ones are re-exported because callers
 # and tests import them from this module.
@@ -159,7 +163,8 @@ class RosterParse:
 
     ``headers`` are the header row's cells (made unique), ``rejected_raw`` the original cells
     of each rejected row by header, ``header_row`` the spreadsheet row of the header,
-    ``merged`` the rows that repeat an earlier row verbatim (row -> that row), stored once.
+    ``merged`` the rows that repeat an earlier row verbatim (row -> that row), stored once;
+    ``notes`` what the import should tell about the file (a workbook's sheets not read).
     """
 
     file: str
@@ -172,6 +177,7 @@ class RosterParse:
     rejected_raw: dict[int, dict[str, str]] = field(default_factory=dict)
     header_row: int = 1
     merged: dict[int, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -224,53 +230,36 @@ def _sniff_delimiter(text: str) -> str:
     return best
 
 
-def _read_csv(file: str, data: bytes, encoding: str | None) -> tuple[_Rows, str]:
+@dataclass
+class _Table:
+    """A roster file's rows as read. ``widths`` (CSV only): each row's number of fields
+    before trailing empty ones were dropped, since in CSV a missing delimiter is a broken
+    row while in a workbook an empty trailing cell is just empty; ``cut_row``: the last row
+    of a CSV that does not end with a line break (it was probably cut off)."""
+
+    rows: _Rows
+    encoding: str | None = None
+    merges: list[tuple[str, int, int, int]] = field(default_factory=list)
+    widths: dict[int, int] = field(default_factory=dict)
+    cut_row: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _read_csv(file: str, data: bytes, encoding: str | None) -> _Table:
     text, used = decode_table(file, data, encoding)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text))
     try:
-        return [(n, _trim([formula_unsafe(c) for c in cells]))
-                for n, cells in enumerate(reader, start=1)], used
+        raw = [(n, [formula_unsafe(c) for c in cells]) for n, cells in enumerate(reader, 1)]
     except csv.Error as exc:
         raise InputError.single(file, f"not a readable CSV file: {exc} (line {reader.line_num})",
                                 row=reader.line_num) from None
+    rows = [(n, _trim(cells)) for n, cells in raw]
+    last = next((n for n, cells in reversed(rows) if cells), None)
+    return _Table(rows, used, widths={n: len(cells) for n, cells in raw},
+                  cut_row=last if text.rstrip(" \t")[-1:] not in ("\n", "\r") else None)
 
 
-def _sheet_rows(ws: Any) -> _Rows:
-    """The sheet's rows, with merges spanning a single column filled down."""
-    grid = [list(r) for r in ws.iter_rows(min_row=1, values_only=True)]
-    for rng in [r for r in ws.merged_cells.ranges if r.min_col == r.max_col]:
-        top = ws.cell(rng.min_row, rng.min_col).value
-        for cells in grid[rng.min_row:rng.max_row]:
-            cells.extend([None] * (rng.min_col - len(cells)))
-            cells[rng.min_col - 1] = top
-    return [(i, _trim(cells)) for i, cells in enumerate(grid, start=1)]
-
-
-def _read_xlsx(file: str, data: bytes) -> tuple[_Rows, list[tuple[str, int, int, int]]]:
-    """Rows of the first non-empty sheet, and its merges spanning several columns."""
-    if not zipfile.is_zipfile(io.BytesIO(data)):
-        what = ("it is a legacy .xls workbook; save it as .xlsx" if data.startswith(
-            b"\xd0\xcf\x11\xe0") else "not a valid .xlsx workbook (not a zip archive)")
-        raise InputError.single(file, f"not a CSV/Excel file: {what}")
-    import openpyxl
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            book = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
-    except Exception as exc:  # openpyxl raises many types for broken workbooks
-        raise InputError.single(file, f"not a CSV/Excel file: cannot open it as an .xlsx "
-                                      f"workbook ({type(exc).__name__}: {exc})") from None
-    for ws in book.worksheets:
-        rows = _sheet_rows(ws)
-        if any(cells for _, cells in rows):
-            return rows, [(r.coord, r.min_row, r.max_row, r.min_col)
-                          for r in ws.merged_cells.ranges if r.min_col != r.max_col]
-    raise InputError.single(file, "no header row: every sheet of the workbook is empty")
-
-
-def _read_file(file: str, path: Path, encoding: str | None) -> tuple[
-        _Rows, str | None, list[tuple[str, int, int, int]]]:
+def _read_file(file: str, path: Path, encoding: str | None, known: set[str]) -> _Table:
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".txt", ".xlsx"):
         raise InputError.single(file, f"unsupported file type {path.suffix or '(none)'!r}: "
@@ -284,9 +273,10 @@ def _read_file(file: str, path: Path, encoding: str | None) -> tuple[
     if not data.strip():
         raise InputError.single(file, "no header row: the file is empty")
     if suffix == ".xlsx":
-        rows, merged = _read_xlsx(file, data)
-        return rows, None, merged
-    return *_read_csv(file, data, encoding), []
+        book = read_workbook(file, data, lambda cells: any(
+            _header_key(cell_str(c)) in known for c in cells))
+        return _Table(book.rows, merges=book.merges, notes=book.notes)
+    return _read_csv(file, data, encoding)
 
 
 def _check_mapping(file: str, mapping: Mapping[str, str]) -> dict[str, str]:
@@ -423,19 +413,52 @@ def _parse_row(cols: dict[str, _Col], number: int, cells: list[object],
 
 _DUPLICATE = {"uscc": "duplicate unified social credit code {}: already used on row {}",
               "registration_no": "duplicate registration number {}: already used on row {}",
-              "name": "duplicate company name {} and no code to tell the firms apart: already "
-                      "on row {}"}
+              "name": "duplicate company name {} and no code to tell the firms apart "
+                      "(同名企业无统一社会信用代码，无法区分): already on row {}"}
 
 
-def _duplicate(cols: dict[str, _Col], key: _Key, first: int) -> tuple[str | None, str]:
+def _duplicate(cols: dict[str, _Col], key: _Key, first: tuple[int, dict[str, str]],
+               raw: dict[str, str]) -> tuple[str | None, str]:
+    """A second row of one firm that differs from the first. Rejected, not merged nor kept
+    as two firms: an analyst cannot tell which row is right (a newer address? a typo?) nor,
+    without a code, whether they are two firms, and either guess would change counts."""
     what, value = key
     header = cols["name" if what == "name" else "uscc"].header
-    return header, _DUPLICATE[what].format(value, first)
+    differ = [k for k in [*first[1], *(k for k in raw if k not in first[1])]
+              if raw.get(k, "") != first[1].get(k, "")]
+    return header, (_DUPLICATE[what].format(value, first[0]) + (
+        f"; the rows differ in {', '.join(differ)}" if differ else ""))
 
 
-def _parse_rows(file: str, keys: list[str], cols: dict[str, _Col], rows: _Rows, is_csv: bool,
-                ) -> tuple[list[RosterRecord], list[Problem], dict[int, dict[str, str]],
-                           dict[int, int]]:
+def _shape_errors(keys: list[str], number: int, cells: list[object], table: _Table) -> _Errors:
+    """A broken CSV row: more fields than the header (an unquoted delimiter), fewer (a
+    missing delimiter, a line break inside an unquoted value), or the last row of a file
+    cut off mid-row (503万元 read as 5). A workbook's rows are never broken this way: its
+    empty trailing cells are just empty."""
+    if number not in table.widths:
+        return []
+    width, errors = table.widths[number], _Errors()
+    if len(cells) > len(keys):
+        errors.append((None, f"row has {len(cells)} cells but the header has {len(keys)}: "
+                             "a value probably contains an unquoted delimiter (extra "
+                             f"values: {', '.join(map(cell_str, cells[len(keys):]))})"))
+    if number == table.cut_row:
+        last = cell_str(cells[-1]) if cells else ""
+        errors.append((keys[min(width, len(keys)) - 1], "the file ends in this row without a "
+                       "line break: it was probably cut off here (文件在此行被截断), so the "
+                       f"value {last!r} may be incomplete; if the row is complete, end the "
+                       "file with a line break"))
+    elif width < len(keys):
+        errors.append((keys[width], f"row has {width} field{'s' * (width != 1)} but the "
+                       f"header has {len(keys)}: "
+                       f"missing {', '.join(keys[width:])} (行缺少字段); a delimiter is "
+                       "missing or a value holds an unquoted line break"))
+    return errors
+
+
+def _parse_rows(file: str, keys: list[str], cols: dict[str, _Col], rows: _Rows,
+                table: _Table) -> tuple[list[RosterRecord], list[Problem],
+                                        dict[int, dict[str, str]], dict[int, int]]:
     records: list[RosterRecord] = []
     problems: list[Problem] = []
     rejected: dict[int, dict[str, str]] = {}
@@ -445,16 +468,13 @@ def _parse_rows(file: str, keys: list[str], cols: dict[str, _Col], rows: _Rows, 
         raw = {key: cell_str(cells[i]) if i < len(cells) else "" for i, key in enumerate(keys)}
         raw |= {f"(column {i + 1})": cell_str(c) for i, c in enumerate(cells) if i >= len(keys)}
         record, errors, key = _parse_row(cols, number, cells, raw)
-        if is_csv and len(cells) > len(keys):
-            errors.append((None, f"row has {len(cells)} cells but the header has {len(keys)}: "
-                                 "a value probably contains an unquoted delimiter (extra "
-                                 f"values: {', '.join(map(cell_str, cells[len(keys):]))})"))
+        errors += _shape_errors(keys, number, cells, table)
         first = seen.get(key) if key else None
         if first is not None and first[1] == raw and not errors:
-            merged[number] = first[0]  # the same row again: nothing to choose between
+            merged[number] = first[0]  # the same row again: counted and reported, stored once
             continue
         if first is not None and first[1] != raw and key:
-            errors.append(_duplicate(cols, key, first[0]))
+            errors.append(_duplicate(cols, key, first, raw))
         elif key and first is None:
             seen[key] = (number, raw)
         problems += [Problem(file, number, name, reason) for name, reason in errors]
@@ -495,16 +515,17 @@ def read_roster(path: str | Path, *, mapping: Mapping[str, str] | None = None,
     """
     file, path = str(path), Path(path)
     user_map = _check_mapping(file, mapping or {})
-    table, encoding_used, merged = _read_file(file, path, encoding)
-    rows = [(n, cells) for n, cells in table if cells]
+    known = set(_alias_index()) | set(user_map)
+    table = _read_file(file, path, encoding, known)
+    rows = [(n, cells) for n, cells in table.rows if cells]
     if not rows:
         raise InputError.single(file, "no header row: the file has no non-empty rows")
-    start = _find_header(rows, set(_alias_index()) | set(user_map))
+    start = _find_header(rows, known)
     header_row, headers = rows[start][0], [clean_text(cell_str(c)) for c in rows[start][1]]
     if problems := [Problem(file, header_row, headers[col - 1] if col <= len(headers) else None,
                             f"header cells {coord} are merged across several columns; unmerge "
                             "them so that every column has its own header")
-                    for coord, low, high, col in merged if low <= header_row <= high]:
+                    for coord, low, high, col in table.merges if low <= header_row <= high]:
         raise InputError(problems)
     cols = _resolve_columns(file, header_row, headers, user_map)
     if len(rows) == start + 1:
@@ -512,11 +533,10 @@ def read_roster(path: str | Path, *, mapping: Mapping[str, str] | None = None,
                                 row=header_row)
     keys = [h or f"(column {i + 1})" for i, h in enumerate(headers)]
     keys = [k if k not in keys[:i] else f"{k} (column {i + 1})" for i, k in enumerate(keys)]
-    records, problems, rejected, repeats = _parse_rows(file, keys, cols, rows[start + 1:],
-                                                       path.suffix.lower() != ".xlsx")
-    return RosterParse(file, encoding_used, {k: c.header for k, c in cols.items()},
+    records, problems, rejected, repeats = _parse_rows(file, keys, cols, rows[start + 1:], table)
+    return RosterParse(file, table.encoding, {k: c.header for k, c in cols.items()},
                        _locate(records) if geocode and records else records, problems,
-                       list(rejected), keys, rejected, header_row, repeats)
+                       list(rejected), keys, rejected, header_row, repeats, table.notes)
 
 
 def _write_table(path: Path, headers: list[str], rows: list[list[object]]) -> None:

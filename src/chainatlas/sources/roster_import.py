@@ -40,6 +40,7 @@ from chainatlas.sources.roster import (
     write_roster,
 )
 from chainatlas.sources.roster_values import cny_wan
+from chainatlas.sources.staging import Issue, record_issues
 from chainatlas.store import Database
 from chainatlas.store.query import TRUE, Q, compose, ident, join
 
@@ -68,6 +69,21 @@ class RosterImportReport:
     rejects_file: str | None = None
     linked_to_listed: int = 0
     problems: list[Problem] = field(default_factory=list)
+    #: Sentences the CLI prints under the counts: rows stored once, sheets not read.
+    notes: list[str] = field(default_factory=list)
+
+
+def merge_note(merged: Mapping[int, int]) -> str | None:
+    """The sentence reporting the rows that repeat an earlier row exactly (every cell equal):
+    they are stored once, never dropped without a word."""
+    if not merged:
+        return None
+    shown = ", ".join(f"{row} (= row {first})" for row, first in sorted(merged.items())[:5])
+    more = f" and {len(merged) - 5:,} more" if len(merged) > 5 else ""
+    many = len(merged) > 1
+    return (f"{len(merged):,} {'rows repeat' if many else 'row repeats'} an earlier row "
+            f"exactly and {'were' if many else 'was'} stored once (重复行已合并): "
+            f"row{'s' if many else ''} {shown}{more}")
 
 
 def company_id_from_record(record: RosterRecord) -> str:
@@ -224,8 +240,9 @@ def import_roster(db: Database, path: str | Path, *, mapping: Mapping[str, str] 
     parse = read_roster(path, mapping=mapping, encoding=encoding)
     problems = parse.problems + _check_industry_codes(db, parse)
     bad_rows = {p.row for p in problems if p.row is not None}
+    # every data row read: stored, rejected or merged into the row it repeats
     report = RosterImportReport(file=str(path), rows=len(parse.records) + len(
-        parse.rejected_rows), problems=problems)
+        parse.rejected_rows) + len(parse.merged), problems=problems)
     if problems and not lenient:
         raise InputError(problems, summary=(
             f"{path}: {len(bad_rows)} bad row(s), nothing imported. First: {problems[0]}"))
@@ -235,12 +252,17 @@ def import_roster(db: Database, path: str | Path, *, mapping: Mapping[str, str] 
         write_rejects(parse, target)
         report.rejected, report.rejects_file = len(bad_rows), str(target)
     report.merged = len(parse.merged)
+    report.notes = [*parse.notes, *filter(None, [merge_note(parse.merged)])]
     local = Path(path)
     with db.transaction():
         source_id = db.add_source("roster", str(local), file_sha256(local),
                                   local.stat().st_size, fetched_at=None)
         _store(db, parse, source_id, report)
+        record_issues(db, source_id, str(path), [
+            Issue(row, None, "repeated_row", "merged", f"repeats row {first} exactly")
+            for row, first in sorted(parse.merged.items())])
         if report.inserted == 0 and report.updated == 0:
+            db.execute("DELETE FROM ingest_issues WHERE source_id = ?", [source_id])
             db.execute("DELETE FROM sources WHERE source_id = ?", [source_id])
         else:
             db.execute("UPDATE sources SET rows_read = ?, rows_stored = ? WHERE source_id = ?",
@@ -254,7 +276,8 @@ def _without_rows(parse: RosterParse, bad: set[int], problems: list[Problem]) ->
     raw = dict(parse.rejected_raw)
     raw.update({r.row: r.raw for r in parse.records if r.row in bad})
     return RosterParse(parse.file, parse.encoding, parse.columns, keep, problems,
-                       sorted(bad), parse.headers, raw, parse.header_row, parse.merged)
+                       sorted(bad), parse.headers, raw, parse.header_row, parse.merged,
+                       parse.notes)
 
 
 def roster_from_db(db: Database, region_adcode: str | None = None) -> list[RosterRecord]:
