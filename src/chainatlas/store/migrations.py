@@ -285,6 +285,37 @@ _V7 = (
     "ALTER TABLE chain_firms ADD COLUMN product_share DOUBLE",
 )
 
+_V8 = (
+    # Who may read and write (issue 10). Roles: viewer, analyst, admin. Only argon2 hashes
+    # of passwords are kept; a disabled user keeps its row (the audit log names it).
+    """CREATE TABLE users (
+        name VARCHAR PRIMARY KEY,
+        role VARCHAR NOT NULL,
+        password_hash VARCHAR NOT NULL,
+        disabled BOOLEAN NOT NULL DEFAULT false,
+        created_at TIMESTAMP NOT NULL,
+        updated_at TIMESTAMP NOT NULL)""",
+    # API tokens for scripts: the sha256 of the token, never the token itself. No
+    # last-used column: it would cost a write per request.
+    """CREATE TABLE api_tokens (
+        token_id INTEGER PRIMARY KEY,
+        token_sha256 VARCHAR NOT NULL UNIQUE,
+        user_name VARCHAR NOT NULL,
+        label VARCHAR,
+        created_at TIMESTAMP NOT NULL,
+        revoked_at TIMESTAMP)""",
+    # Every write: who (a user, a token's user or 'cli:<os user>'), when (UTC), what, and
+    # the row before and after as JSON text (NULL for none). Never holds password hashes.
+    """CREATE TABLE audit_log (
+        id BIGINT PRIMARY KEY,
+        "at" TIMESTAMP NOT NULL,
+        actor VARCHAR NOT NULL,
+        action VARCHAR NOT NULL,
+        target VARCHAR NOT NULL,
+        "before" VARCHAR,
+        "after" VARCHAR)""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "regions, industries, companies, products, provenance", _V1),
     Migration(2, "roster firms: link to listed twins, capital currency", _V2),
@@ -293,6 +324,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "product weights, placement products (no evidence JSON parsing)", _V5),
     Migration(6, "enterprise-registry fields of companies", _V6),
     Migration(7, "share of the placing products per chain firm and node", _V7),
+    Migration(8, "users, API tokens and the audit log", _V8),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

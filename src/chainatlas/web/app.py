@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException
 from chainatlas.config import default_db_path, home_dir, secret_from_env
 from chainatlas.errors import ChainAtlasError
 from chainatlas.store import Database
-from chainatlas.web import api, state
+from chainatlas.web import api, auth, state
 
 log = logging.getLogger("chainatlas.web")
 
@@ -58,7 +58,10 @@ def _http_error(fallback: Handler) -> Handler:
     async def handler(request: Request, exc: Any) -> Response:
         if _is_json_path(request) and isinstance(exc, HTTPException):
             message = str(exc.detail) if exc.detail else "Error"
-            return api.error_response(exc.status_code, "HTTPError", message)
+            response = api.error_response(exc.status_code, "HTTPError", message)
+            # Allow (405) and WWW-Authenticate (401) belong to the answer: keep them.
+            response.headers.update(exc.headers or {})
+            return response
         return await fallback(request, exc)
 
     handler.chainatlas = True  # type: ignore[attr-defined]  # marks our wrapper
@@ -129,16 +132,46 @@ def _open_store(db_path: str | Path | None, db: Database | None) -> None:
         state.open_web_store(default_db_path())
 
 
-def create_app(db_path: str | Path | None = None, db: Database | None = None) -> FastAPI:
+def session_secret() -> str:
+    """The secret signing session cookies: NiceGUI's storage secret once ``ui.run`` set
+    it, else the same one :func:`storage_secret` keeps."""
+    from nicegui.storage import Storage
+
+    return Storage.secret or storage_secret()
+
+
+def _install_auth(app: FastAPI, host: str) -> None:
+    auth.install(auth.make_policy(host, session_secret))
+    if not any(getattr(m, "cls", None) is auth.AuthMiddleware for m in app.user_middleware):
+        app.middleware_stack = None  # the stack is rebuilt on the next request
+        app.add_middleware(auth.AuthMiddleware)
+
+
+def _register_auth_pages() -> None:
+    # The sign-in form and the admin and account pages; looked up by name like the others.
+    for name in ("login", "admin", "account"):
+        try:
+            module = importlib.import_module(f"chainatlas.web.pages.{name}")
+        except ImportError as exc:
+            log.info("page module %s not available (%s)", name, exc)
+            continue
+        module.register()
+
+
+def create_app(db_path: str | Path | None = None, db: Database | None = None, *,
+               host: str = "127.0.0.1") -> FastAPI:
     """Set up NiceGUI's app for ChainAtlas and return it.
 
     ``db`` (an open store) wins over ``db_path``; with neither, the store already served
     is kept, else the default store is opened ($CHAINATLAS_DB or the user data dir).
+    ``host`` is the address served on: it sets the Host names answered and whether reads
+    need a signed-in user (:mod:`chainatlas.web.auth`).
     Idempotent: routes and pages are added once per app, handlers are set, not stacked.
     """
     from nicegui import app
 
     _open_store(db_path, db)
+    _install_auth(app, host)
     register_error_handlers(app)
     fresh = not _has_router(app, api.router)
     if fresh:
@@ -146,8 +179,29 @@ def create_app(db_path: str | Path | None = None, db: Database | None = None) ->
         app.include_router(api.geo_router)
         app.add_route("/openapi.json", _openapi, methods=["GET"], include_in_schema=False)
         _register_pages()
+        _register_auth_pages()
     app.openapi_schema = None
     return app
+
+
+def serve_check(db: Database, host: str) -> str | None:
+    """Refuse a non-loopback ``host`` while the store has no enabled user (a clean
+    :class:`ChainAtlasError` saying how to add the first admin); otherwise the warning to
+    print for a non-loopback host, None on loopback."""
+    from chainatlas.store.users import user_count
+
+    if auth.is_loopback(host):
+        return None
+    if user_count(db) == 0:
+        raise ChainAtlasError(
+            f"Refusing to serve on {host}: the store has no users, so anyone on the network "
+            "could write. Add the first admin with 'chainatlas users add NAME --role "
+            "admin', or serve on 127.0.0.1.")
+    names = sorted(auth.make_policy(host, str).allowed_hosts)
+    return (f"Warning: serving on {host}, reachable from the network. Every page and API "
+            "route needs a signed-in user. Host names answered: loopback"
+            f"{''.join(', ' + n for n in names)}; set ${auth.ALLOWED_HOSTS_ENV}=name1,name2 "
+            "to the names clients use.")
 
 
 def storage_secret() -> str:
@@ -212,7 +266,11 @@ def serve(db_path: str | Path, host: str = "127.0.0.1", port: int = 8000) -> Non
     from nicegui import ui
 
     _keep_storage_at_home()
-    create_app(db_path)
+    create_app(db_path, host=host)
+    with state.request_db() as db:
+        warning = serve_check(db, host)
+    if warning:
+        print(warning, flush=True)
     # Done before the first visitor asks, in the background so the server starts at once.
     threading.Thread(target=warm_up, name="chainatlas-warm-up", daemon=True).start()
     print(f"ChainAtlas 产业链招商图谱: {url(host, port)}  (API: {url(host, port)}api/v1/, "

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from nicegui import ui
+from nicegui import run, ui
+from starlette.requests import Request
 
 from chainatlas.analysis.overview import firm_name, firm_province, region_firms
 from chainatlas.analysis.profile import firm_profile
 from chainatlas.build import apply_correction
 from chainatlas.chains.evidence import METHOD_NAMES, evidence_zh
 from chainatlas.errors import ChainAtlasError
-from chainatlas.store import Database
 from chainatlas.store.lookup import Chain, chain_from_text
-from chainatlas.web import charts
+from chainatlas.store.users import User
+from chainatlas.web import auth, charts
 from chainatlas.web.pages.layout import Frame, Selection
 from chainatlas.web.pages.widgets import (
     capital_zh,
@@ -30,7 +31,7 @@ from chainatlas.web.pages.widgets import (
     section,
     with_db,
 )
-from chainatlas.web.state import write_lock
+from chainatlas.web.state import write_db
 
 ACTIONS = {"assign": "纳入该环节", "unassign": "移出该环节"}
 ORIGINS = {"listed": "A 股上市公司", "registry": "工商登记企业", "roster": "导入名录企业"}
@@ -144,11 +145,25 @@ def _links(profile: dict[str, Any]) -> None:
                     empty_note("供需图谱中暂无关联企业")
 
 
-def _correct(db: Database, firm: str, chain: str, node: str, action: str, reason: str,
-             author: str) -> dict[str, Any]:
-    # The API serialises writes with the same lock (see web.state.write_lock).
-    with write_lock:
-        return apply_correction(db, firm, chain, node, action, reason, author)
+WRITER_ROLE = "analyst"
+NO_RIGHT = "需要分析员或管理员账号：请先登录"
+
+
+def _correct(request: Request, firm: str, chain: str, node: str, action: str,
+             reason: str) -> dict[str, Any]:
+    """Record a correction as the page's signed-in user, checked against the store now:
+    the form's events come over the websocket, where no middleware sees a role."""
+    user = auth.page_user(request)
+    if user is None or not user.can(WRITER_ROLE):
+        raise ChainAtlasError(NO_RIGHT)
+    with write_db() as db:  # the one way the web app writes
+        return apply_correction(db, firm, chain, node, action, reason, user.name)
+
+
+def page_writer(request: Request) -> User | None:
+    """The user the page request was signed in as, when they may correct placements."""
+    user = auth.request_identity(request).user
+    return user if user is not None and user.can(WRITER_ROLE) else None
 
 
 class CorrectionForm:
@@ -161,9 +176,17 @@ class CorrectionForm:
         self.on_saved = on_saved
 
     def build(self, corrections: list[dict[str, Any]]) -> None:
-        """The form and the firm's correction history."""
+        """The form (for analysts and admins) and the firm's correction history."""
+        request = ui.context.client.request
+        writer = page_writer(request)
         with ui.expansion("分析员校正：纳入 / 移出产业链环节", icon="edit_note") \
                 .classes("ca-card w-full").props("header-class=text-bold"):
+            if writer is None:
+                with ui.row().classes("items-center gap-2").mark("fix-sign-in"):
+                    ui.label(NO_RIGHT).classes("ca-muted")
+                    ui.link("登录", f"/login?next=/firm/{self.company_id}")
+                self._history(corrections)
+                return
             chains = self.selection.chains
             nodes = chain_nodes(self.selection.chain)
             with ui.row().classes("w-full items-end gap-3"):
@@ -178,10 +201,9 @@ class CorrectionForm:
             with ui.row().classes("w-full items-end gap-3"):
                 reason = ui.input("理由（必填）").props("dense outlined") \
                     .classes("ca-f3").mark("fix-reason")
-                author = ui.input("校正人", value="分析员").props("dense outlined") \
-                    .classes("w-40").mark("fix-author")
+                ui.label(f"校正人：{writer.name}").classes("ca-muted").mark("fix-author")
                 ui.button("提交校正", icon="check", on_click=lambda: self.submit(
-                    chain.value, node.value, action.value, reason.value, author.value)) \
+                    request, chain.value, node.value, action.value, reason.value)) \
                     .props("unelevated color=primary").mark("fix-submit")
             self._history(corrections)
 
@@ -190,15 +212,15 @@ class CorrectionForm:
         nodes = chain_nodes(with_db(lambda db: chain_from_text(db, str(chain_id))))
         node.set_options(nodes, value=next(iter(nodes), None))
 
-    async def submit(self, chain_id: Any, node_id: Any, action: Any, reason: Any,
-                     author: Any) -> None:
+    async def submit(self, request: Request, chain_id: Any, node_id: Any, action: Any,
+                     reason: Any) -> None:
         """Record the correction (firm_nodes and derived tables update at once)."""
         if not str(reason or "").strip():
             ui.notify("请填写校正理由", type="warning")
             return
         try:
-            await load(_correct, self.company_id, str(chain_id), str(node_id), str(action),
-                       str(reason), str(author or "").strip() or "分析员")
+            await run.io_bound(_correct, request, self.company_id, str(chain_id),
+                               str(node_id), str(action), str(reason))
         except ChainAtlasError as exc:
             ui.notify(f"校正失败：{exc}", type="negative")
             return
