@@ -187,3 +187,64 @@ def test_empty_store_stores_templates_and_no_placements() -> None:
     assert db.scalar("SELECT count(*) FROM placements") == 0
     assert db.scalar("SELECT count(*) FROM chain_nodes WHERE chain_id = 'biomedicine'") == \
         len(TEMPLATES["biomedicine"].nodes)
+
+
+TIED = ("原料药制剂", "化学原料药", "中成药")  # equal shares, two on one node: a tie
+
+
+def _bundle_with_ties(folder: Path, reverse: bool) -> Path:
+    """The small bundle plus tied product lines; ``reverse``: every file's rows reversed
+    (the same data, read in another order)."""
+    from tests.helpers import make_bundle
+
+    make_bundle(folder)
+    kg = folder / "chainkg"
+    with (kg / "company_product.json").open("a", encoding="utf-8") as out:
+        for name in TIED:
+            out.write(json.dumps({"company_name": "以岭药业", "company_code": "002603.SZ",
+                                  "product_name": name, "rel": "主营产品", "rel_weight": 0.2},
+                                 ensure_ascii=False) + "\n")
+    with (kg / "product.json").open("a", encoding="utf-8") as out:
+        out.writelines(json.dumps({"name": n}, ensure_ascii=False) + "\n" for n in TIED)
+    if reverse:
+        for path in kg.glob("*.json"):
+            lines = path.read_text(encoding="utf-8").splitlines()
+            path.write_text("\n".join(reversed(lines)) + "\n", encoding="utf-8")
+    return folder
+
+
+def _placements(db: Database) -> list[tuple[object, ...]]:
+    """Every placement with its evidence JSON text, in stored row order."""
+    return db.execute("SELECT company_id, chain_id, node_id, confidence, method, evidence "
+                      "FROM placements").fetchall()
+
+
+def test_two_builds_of_the_same_data_store_the_same_evidence(tmp_path: Path) -> None:
+    """Evidence JSON (and so every reason text) is byte-for-byte the same, whatever order
+    the files list their rows in (issue 10, point 9)."""
+    stores = []
+    for reverse in (False, True):
+        store = Database(tmp_path / f"{reverse}.duckdb")
+        build_store(store, unpinned_bundle(_bundle_with_ties(tmp_path / f"b{reverse}", reverse)))
+        stores.append(store)
+    first, second = (_placements(s) for s in stores)
+    assert first and first == second
+    ties = [json.loads(str(r[5])) for r in first if r[0] == "002603.SZ"]
+    assert any(len(e.get("products", [])) > 1 for e in ties)  # the tied lines are compared
+    products = [s.execute("SELECT * FROM placement_products").fetchall() for s in stores]
+    assert products[0] == products[1]
+
+
+def test_gbt_classes_do_not_follow_row_order() -> None:
+    """The text model's cache key hashes the GB/T classes: the same classes inserted in
+    another order give the same list."""
+    from chainatlas.chains.classify import gbt_classes
+
+    rows = [("gbt2017", c, f"类{c}", 4, None, None, 1) for c in ("2761", "2710", "3973")]
+    lists = []
+    for order in (rows, rows[::-1]):
+        store = Database()
+        store.executemany("INSERT INTO industries (scheme, code, name, level, parent, "
+                          "remark, source_id) VALUES (?, ?, ?, ?, ?, ?, ?)", order)
+        lists.append(gbt_classes(store))
+    assert lists[0] == lists[1] and [c for c, _, _ in lists[0]] == ["2710", "2761", "3973"]

@@ -33,7 +33,7 @@ def test_settings_round_trip(db: Database) -> None:
 
 
 def test_read_only_missing_store_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(StoreError, match="Run 'chainatlas build' first"):
+    with pytest.raises(StoreError, match="run 'chainatlas build' first"):
         Database(tmp_path / "none.duckdb", read_only=True)
 
 
@@ -81,3 +81,46 @@ def test_a_file_that_is_no_store_gives_a_message_not_a_traceback(tmp_path: Path)
     for broken in (flipped, cut):
         with pytest.raises(StoreError, match=re.escape(broken.name)):
             Database(broken, read_only=True)
+
+
+def test_a_missing_store_is_created_only_when_asked(tmp_path: Path) -> None:
+    missing = tmp_path / "typo.duckdb"
+    with pytest.raises(StoreError, match=r"No store at .*chainatlas build"):
+        Database(missing, create=False)
+    assert not missing.exists()
+    Database(missing).close()  # build and demo create it
+    assert missing.exists()
+    Database(missing, create=False).close()
+
+
+def _big_write(db: Database, n: int) -> None:
+    with db.transaction():
+        db.execute("INSERT INTO settings SELECT 'k' || i, repeat('x', 200), now() "
+                   "FROM range(?, ?) t(i)", [n * 20_000, (n + 1) * 20_000])
+
+
+def test_each_committed_write_is_checkpointed(tmp_path: Path) -> None:
+    """The WAL grew ~1 MB per correction in a long-running server: each committed
+    outermost transaction is folded into the file."""
+    path = tmp_path / "s.duckdb"
+    wal = Path(str(path) + ".wal")
+    with Database(path) as db:
+        for n in range(3):
+            _big_write(db, n)
+            assert not wal.exists() or wal.stat().st_size < 64 * 1024
+        with db.transaction(), db.transaction():  # nested: one checkpoint, at the end
+            db.set_setting("a", "b")
+        assert not wal.exists() or wal.stat().st_size < 64 * 1024
+
+
+def test_a_checkpoint_blocked_by_a_reader_is_not_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    with Database(path) as db:
+        reader = db.conn.cursor()
+        reader.execute("BEGIN TRANSACTION")
+        reader.execute("SELECT count(*) FROM settings").fetchall()
+        _big_write(db, 0)  # committed; its checkpoint waits for a later write
+        reader.execute("COMMIT")
+        reader.close()
+        assert db.scalar("SELECT count(*) FROM settings") == 20_000
+        assert db.checkpoint()

@@ -20,7 +20,7 @@ import datetime as dt
 import hashlib
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,7 +52,7 @@ from chainatlas.sources import chainkg, gbt, geography, listed
 from chainatlas.sources.fetch import FetchedFile, file_sha256
 from chainatlas.sources.registry_files import RegistryScan
 from chainatlas.sources.registry_ingest import RegistryReport, ingest_registry
-from chainatlas.sources.roster_import import link_twins
+from chainatlas.sources.roster_import import RosterImportReport, import_roster, link_twins
 from chainatlas.sources.staging import record_issues
 from chainatlas.store import Database
 from chainatlas.store.lookup import Chain
@@ -262,6 +262,28 @@ def classify(db: Database, extra_dirs: Sequence[Path] = (),
         summary["derived"] = refresh_derived(db, stale)
         _mark_classified(db)
     return summary
+
+
+def import_and_place(db: Database, file: str | Path, *,
+                     mapping: Mapping[str, str] | None = None, encoding: str | None = None,
+                     lenient: bool = False, rejects: Path | None = None,
+                     progress: Progress | None = None
+                     ) -> tuple[RosterImportReport, dict[str, Any]]:
+    """Import a roster file and place its new and changed firms, in one transaction.
+
+    The import (:func:`chainatlas.sources.roster_import.import_roster`), the classification
+    and the derived tables it refreshes are committed together: a crash or an error part
+    way leaves the store as it was, never firms stored with stale placements. Return the
+    import report and the classification summary.
+    """
+    with db.transaction():
+        report = import_roster(db, file, mapping=mapping, encoding=encoding,
+                               lenient=lenient, rejects=rejects)
+        if progress:
+            progress("placing firms on chains")
+        # New or changed firms need placing; corrections are untouched.
+        summary = classify(db, progress=progress)
+    return report, summary
 
 
 def classify_firms(db: Database, templates: dict[str, ChainTemplate], ids: Sequence[str],

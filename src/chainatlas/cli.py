@@ -15,23 +15,27 @@ from rich.table import Table
 
 from chainatlas.cli_chains import chain_app, chains_app
 from chainatlas.cli_common import (
+    CleanErrorsGroup,
     DbOption,
     JsonOption,
     MirrorOption,
+    check_encoding,
+    check_target,
     console,
-    err_console,
     open_store,
     print_json,
     progress_bar,
+    report_error,
 )
 from chainatlas.cli_region import leaders_command, map_command, recommend_app, region_command
 from chainatlas.cli_web import serve_command
 from chainatlas.config import mirror_from_env
-from chainatlas.errors import ChainAtlasError, InputError, NotFoundError
+from chainatlas.errors import ChainAtlasError, NotFoundError
 
 app = typer.Typer(help="ChainAtlas 产业链招商图谱: industry-chain maps and precision "
                        "investment attraction.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
+                  pretty_exceptions_enable=False, add_completion=False,
+                  cls=CleanErrorsGroup)
 data_app = typer.Typer(help="Acquire the open-data bundle.", no_args_is_help=True)
 import_app = typer.Typer(help="Import a region's own data.", no_args_is_help=True)
 export_app = typer.Typer(help="Export data for Excel.", no_args_is_help=True)
@@ -121,7 +125,7 @@ def run_build(db_path: Path | None, mirror: Path | None,
         bundle = fetch.resolve_bundle(mirror)
         scan = resolve_registry(provinces, mirror) if provinces else None
         bar.update(task, advance=1)
-        with open_store(db_path) as db:
+        with open_store(db_path, create=True) as db:
             if chains_dir is not None:
                 if not chains_dir.is_dir():
                     raise NotFoundError(f"No chain template folder {chains_dir}.")
@@ -213,17 +217,20 @@ def import_roster_command(
     as_json: JsonOption = False,
 ) -> None:
     """Import a region's enterprise roster (企业名单); strict unless --lenient."""
-    from chainatlas.build import classify
-    from chainatlas.sources.roster_import import import_roster
+    from chainatlas.build import import_and_place
 
+    check_encoding(file, encoding)
+    if rejects is not None:
+        check_target(rejects)
     with progress_bar(2) as (bar, task):
         bar.update(task, description=f"importing {file.name}")
         with open_store(db) as store:
-            report = import_roster(store, file, mapping=_parse_map(mapping),
-                                   encoding=encoding, lenient=lenient, rejects=rejects)
-            bar.update(task, advance=1, description="placing firms on chains")
-            # New or changed firms need placing; corrections are untouched.
-            classify(store, progress=lambda label: bar.update(task, description=label))
+            # One transaction: the firms and their placements are stored together or not
+            # at all (a kill mid-way left firms stored and placements stale).
+            report, _ = import_and_place(
+                store, file, mapping=_parse_map(mapping), encoding=encoding,
+                lenient=lenient, rejects=rejects,
+                progress=lambda label: bar.update(task, description=label))
         bar.update(task, completed=2, description="imported and classified")
     summary = {k: v for k, v in vars(report).items() if k != "problems"}
     summary["problems"] = [str(p) for p in report.problems]
@@ -248,6 +255,7 @@ def export_roster_command(
     from chainatlas.sources.roster_import import export_roster
     from chainatlas.store.lookup import region_from_text
 
+    check_target(file)
     with open_store(db, read_only=True) as store:
         adcode = region_from_text(store, region).adcode if region else None
         count = export_roster(store, file, adcode)
@@ -270,6 +278,7 @@ def export_placements_command(
     chain, node, top-level node, confidence, method and evidence (CSV or Excel)."""
     from chainatlas.analysis.placement_table import write_placements
 
+    check_target(file)
     with open_store(db, read_only=True) as store, progress_bar() as (bar, task):
         bar.update(task, description=f"writing {file.name}")
         export = write_placements(store, file, chain, region, universe, progress=lambda
@@ -320,16 +329,10 @@ def demo(db: DbOption = None, mirror: MirrorOption = None,
 
 
 def main() -> None:
-    """Entry point: run the CLI and render library errors as one clean message."""
+    """Entry point: run the CLI; library errors are one clean message and an exit code
+    (rendered by :class:`~chainatlas.cli_common.CleanErrorsGroup`, and here for any raised
+    outside a command)."""
     try:
         app()
-    except InputError as exc:
-        err_console.print(f"[red]Error:[/] {exc.summary}", highlight=False)
-        for problem in exc.problems[1:20]:
-            err_console.print(f"  - {problem}", highlight=False)
-        if len(exc.problems) > 20:
-            err_console.print(f"  … and {len(exc.problems) - 20} more", highlight=False)
-        raise SystemExit(2) from None
     except ChainAtlasError as exc:
-        err_console.print(f"[red]Error:[/] {exc}", highlight=False)
-        raise SystemExit(1) from None
+        raise SystemExit(report_error(exc) or 1) from None

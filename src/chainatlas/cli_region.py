@@ -16,6 +16,7 @@ from chainatlas.cli_common import (
     DbOption,
     JsonOption,
     UniverseOption,
+    check_target,
     console,
     open_store,
     print_json,
@@ -157,6 +158,8 @@ def recommend_nodes(region: RegionOption, chain: ChainOption, top: Top = 10,
     from chainatlas.analysis.regional import describe_universe
     from chainatlas.recommend.nodes import rank_nodes
 
+    if xlsx:
+        check_target(xlsx)
     with open_store(db, read_only=True) as store:
         place = _region(store, region)
         stored = _chain(store, chain)
@@ -200,6 +203,8 @@ def recommend_firms(region: RegionOption, chain: ChainOption,
     from chainatlas.analysis.regional import describe_universe
     from chainatlas.recommend.firms import rank_firms
 
+    if xlsx:
+        check_target(xlsx)
     with open_store(db, read_only=True) as store:
         place = _region(store, region)
         stored = _chain(store, chain)

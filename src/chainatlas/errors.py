@@ -72,3 +72,9 @@ class InputError(ChainAtlasError):
                field: str | None = None) -> InputError:
         """Build an error for one problem."""
         return cls([Problem(file, row, field, reason)])
+
+
+class StoreBusyError(StoreError):
+    """The store file is locked by another process (the server, a build, an import)."""
+
+    status_code = 503

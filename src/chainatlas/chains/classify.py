@@ -102,7 +102,7 @@ def registry_batches(db: Database, size: int = REGISTRY_BATCH) -> Iterator[list[
 
 def _shenwan_names(db: Database) -> dict[str, str]:
     return dict(db.execute(
-        "SELECT code, name FROM industries WHERE scheme = 'sw2021'").fetchall())
+        "SELECT code, name FROM industries WHERE scheme = 'sw2021' ORDER BY code").fetchall())
 
 
 def rule_evidence(template: ChainTemplate, matcher: ChainMatcher, firms: Sequence[Firm],
@@ -158,10 +158,11 @@ def add_scope_evidence(evidence: Mapping[str, dict[tuple[str, str], Evidence]],
 
 
 def gbt_classes(db: Database) -> list[tuple[str, str, str | None]]:
-    """The store's GB/T 4754-2017 classes (code, name, official note)."""
+    """The store's GB/T 4754-2017 classes (code, name, official note), by code: the text
+    model's cache key hashes this list, so its order must not follow the rows' order."""
     return [(str(c), str(n), r) for c, n, r in db.execute(
-        "SELECT code, name, remark FROM industries WHERE scheme = 'gbt2017' AND level = 4"
-    ).fetchall()]
+        "SELECT code, name, remark FROM industries WHERE scheme = 'gbt2017' AND level = 4 "
+        "ORDER BY code").fetchall()]
 
 
 def training_labels(evidence: Mapping[tuple[str, str], Evidence],
@@ -279,7 +280,8 @@ def placements_from_evidence(evidence: Mapping[tuple[str, str], Evidence], chain
                              now: dt.datetime) -> pd.DataFrame:
     """Keep the placements at or above the threshold, as rows for ``placements``."""
     rows = []
-    for (cid, node_id), ev in evidence.items():
+    # In key order, not the order signals were found in: two runs store the same rows.
+    for (cid, node_id), ev in sorted(evidence.items(), key=lambda item: item[0]):
         confidence = ev.confidence()
         if confidence >= PLACE_THRESHOLD:
             rows.append((cid, chain_id, node_id, confidence, ev.method(),

@@ -93,7 +93,7 @@ def products_from_evidence(evidence: Mapping[tuple[str, str], Evidence],
     """Rows for ``placement_products``: the products of every placement that is stored
     (confidence at or above the threshold), each with the share its evidence records."""
     rows = [(cid, chain_id, node_id, str(p["product"]), float(p["share"]))
-            for (cid, node_id), ev in evidence.items()
+            for (cid, node_id), ev in sorted(evidence.items(), key=lambda item: item[0])
             if ev.products and ev.confidence() >= PLACE_THRESHOLD
             for p in ev.products]
     return pd.DataFrame(rows, columns=PRODUCT_COLUMNS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from chainatlas.errors import StoreError
+from chainatlas.errors import StoreBusyError, StoreError
 from chainatlas.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from chainatlas.store.query import Q, compose, ident, join
 
@@ -24,30 +25,42 @@ class Database:
     """A ChainAtlas store: one DuckDB file (or ``":memory:"`` for tests).
 
     Opening a store applies any pending forward migrations. Writes go through
-    :meth:`transaction`, so a failed import leaves every table as it was.
+    :meth:`transaction`, so a failed import leaves every table as it was; each committed
+    outermost transaction is checkpointed into the file (:meth:`checkpoint`).
+    ``create=False`` refuses a path with no store (only ``build`` and ``demo`` create one).
     """
 
-    def __init__(self, path: str | Path = ":memory:", *, read_only: bool = False) -> None:
+    def __init__(self, path: str | Path = ":memory:", *, read_only: bool = False,
+                 create: bool = True) -> None:
         self.path = str(path)
+        self.read_only = read_only
         if self.path != ":memory:":
-            if read_only and not Path(self.path).exists():
-                raise StoreError(
-                    f"No store at {self.path}. Run 'chainatlas build' first to create it."
-                )
+            if (read_only or not create) and not Path(self.path).exists():
+                # Only 'build' and 'demo' create a store: a mistyped --db must not
+                # silently become a new, empty store that an import then fills.
+                raise StoreError(f"No store at {self.path}; run 'chainatlas build' first "
+                                 "to create it.")
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._depth = 0
+        self.conn = _connect(self.path, read_only)
         try:
-            self.conn = duckdb.connect(self.path, read_only=read_only)
-            self._depth = 0
+            self._check_schema()
+        except BaseException:
+            self.conn.close()  # a refused store stays closed: no lock left behind
+            raise
+
+    def _check_schema(self) -> None:
+        """Migrate a writable store; refuse a read-only one at another schema version."""
+        try:
             version = self.schema_version()
-        except duckdb.IOException as exc:
-            raise StoreError(f"Cannot open the store {self.path}: {exc}") from exc
-        except duckdb.Error as exc:
-            # A CSV, a truncated or a bit-flipped file named by --db: say so, no traceback.
-            raise StoreError(
-                f"{self.path} is not a ChainAtlas store (a DuckDB file written by "
-                f"'chainatlas build'), or it is damaged: {exc}") from exc
-        if not read_only:
-            self.migrate()
+        except duckdb.Error as exc:  # a CSV, a truncated or bit-flipped file
+            raise damaged_store(self.path, exc) from exc
+        if not self.read_only:
+            try:
+                self.migrate()
+            except duckdb.Error as exc:
+                raise StoreError(f"Could not migrate the store {self.path} to schema "
+                                 f"{SCHEMA_VERSION}: {_first_line(exc)}") from exc
         elif version != SCHEMA_VERSION:
             raise StoreError(
                 f"The store {self.path} is at schema version {version}, "
@@ -56,10 +69,12 @@ class Database:
             )
 
     @classmethod
-    def from_connection(cls, conn: duckdb.DuckDBPyConnection, path: str) -> Database:
+    def from_connection(cls, conn: duckdb.DuckDBPyConnection, path: str, *,
+                        read_only: bool = False) -> Database:
         """Wrap an open connection or cursor of an already migrated store."""
         db = cls.__new__(cls)
         db.path = path
+        db.read_only = read_only
         db.conn = conn
         db._depth = 0
         return db
@@ -146,6 +161,23 @@ class Database:
             raise
         self._depth = 0
         self.conn.execute("COMMIT")
+        self.checkpoint()
+
+    def checkpoint(self) -> bool:
+        """Fold the write-ahead log into the store file; return whether it was done.
+
+        Called after every committed outermost transaction: without it the ``.wal`` file
+        of a long-running server grew by about 1 MB per correction. DuckDB refuses a plain
+        checkpoint while another transaction runs (a reader's cursor); the commit is
+        durable in the WAL regardless, and the next write's checkpoint folds it in.
+        """
+        if self.path == ":memory:" or self.read_only:
+            return False
+        try:
+            self.conn.execute("CHECKPOINT")
+        except duckdb.Error:
+            return False
+        return True
 
     def execute(self, sql: str | Q, params: Params = None) -> duckdb.DuckDBPyConnection:
         """Execute one statement and return the cursor.
@@ -218,6 +250,48 @@ class Database:
              dt.datetime.now(dt.UTC).replace(tzinfo=None)],
         )
         return next_id
+
+
+def _connect(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB file; a lock held by another process or an unreadable file becomes
+    a :class:`StoreError` that says which."""
+    try:
+        return duckdb.connect(path, read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise StoreBusyError(_busy_message(path, str(exc))) from exc
+        raise damaged_store(path, exc) from exc
+    except duckdb.ConnectionException as exc:
+        if "different configuration" not in str(exc):
+            raise damaged_store(path, exc) from exc
+        # DuckDB keeps one instance per file and process: read-only and read-write
+        # handles of one file cannot coexist in one process (the server serves read-only).
+        raise StoreBusyError(f"The store {path} is already open in this process "
+                         f"{'read-write' if read_only else 'read-only'}; open it "
+                         f"{'read-write' if read_only else 'read-only'} here too, or close "
+                         "the other handle first.") from exc
+    except duckdb.Error as exc:
+        raise damaged_store(path, exc) from exc
+
+
+def _busy_message(path: str, detail: str) -> str:
+    """Name the process holding the store (DuckDB's message carries its PID)."""
+    holder = re.search(r"held in (.+?) \(PID (\d+)\)", detail)
+    who = f"{holder.group(1)}, PID {holder.group(2)}" if holder else "another process"
+    return (f"The store {path} is busy (in use by {who}, e.g. 'chainatlas serve' or "
+            "another command); try again when it has finished.")
+
+
+def damaged_store(path: str, exc: BaseException) -> StoreError:
+    """The one message for a store file DuckDB cannot read: not a store, or damaged."""
+    return StoreError(f"{path} is not a ChainAtlas store (a DuckDB file written by "
+                      f"'chainatlas build'), or it is damaged: {_first_line(exc)}. "
+                      "Rebuild it with 'chainatlas build'.")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _quoted(name: str) -> Q:

@@ -1,39 +1,108 @@
-"""The web app's store: one DuckDB connection, a cursor per request or page.
+"""The web app's store: one read-only DuckDB connection, a cursor per request or page.
 
-DuckDB connections are not shared across threads; cursors of one connection are. The
-server opens the store once (read-write, so analysts can record corrections) and each
-request works on its own cursor, wrapped in a :class:`Database`.
+DuckDB connections are not shared across threads; cursors of one connection are. A file
+store is served **read-only**, so that DuckDB lets other processes read it too (``chainatlas
+stats``, ``region``, ``export``… while the server runs). A write (:func:`write_db`: a
+correction, a user, an audit entry) takes the writers' side of a readers-writer lock,
+waits for the requests in flight, swaps the connection for a read-write one, and swaps
+back (checkpointed) when done. An in-memory store (tests) or a store handed over
+read-write (:func:`use_store`) is written in place, as before.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from chainatlas.errors import StoreError
+from chainatlas.errors import StoreBusyError, StoreError
 from chainatlas.store import Database
 
 _lock = threading.Lock()
 _state: dict[str, Database] = {}
+_paths: dict[str, str] = {}
 #: One write at a time, from the API and the pages alike: a correction rewrites the
 #: derived chain tables, and two concurrent transactions doing so would conflict (DuckDB
-#: aborts the second).
+#: aborts the second). :func:`write_db` takes it; use that, not this lock.
 write_lock = threading.Lock()
+#: How long a write waits for another process (a CLI reader) to let go of the file.
+BUSY_WAIT_SECONDS = 3.0
+_RETRY_SECONDS = 0.05
+
+
+class ReadersWriter:
+    """Many readers at once, or one writer; a waiting writer holds off new readers (so a
+    stream of page loads cannot starve a correction)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writer = False
+        self._mine = threading.local()
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Hold the readers' side (re-entrant: a page's query inside a page's query)."""
+        depth = getattr(self._mine, "depth", 0)
+        if depth == 0:
+            with self._cond:
+                self._cond.wait_for(lambda: not self._writer)
+                self._readers += 1
+        self._mine.depth = depth + 1
+        try:
+            yield
+        finally:
+            self._mine.depth = depth
+            if depth == 0:
+                with self._cond:
+                    self._readers -= 1
+                    self._cond.notify_all()
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the writer's side: wait for the readers in flight to finish."""
+        if getattr(self._mine, "depth", 0):
+            # Waiting for our own read to end would wait forever.
+            raise StoreError("A write cannot start inside a read of the store "
+                             "(use web.state.write_db outside request_db).")
+        with self._cond:
+            self._cond.wait_for(lambda: not self._writer)
+            self._writer = True
+            self._cond.wait_for(lambda: self._readers == 0)
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writer = False
+                self._cond.notify_all()
+
+
+_access = ReadersWriter()
 
 
 def open_web_store(path: str | Path) -> Database:
-    """Open (once) the store the web app serves."""
+    """Open (once) the store the web app serves: migrated read-write once, then served
+    read-only."""
     with _lock:
         current = _state.get("db")
         if current is not None and current.path == str(path):
             return current
         if current is not None:
             current.close()
-        if str(path) != ":memory:" and not Path(path).exists():
-            raise StoreError(f"No store at {path}. Run 'chainatlas build' first.")
-        _state["db"] = Database(path)
+            del _state["db"]
+        if str(path) == ":memory:":
+            _state["db"] = Database(path)
+            return _state["db"]
+        if not Path(path).exists():
+            raise StoreError(f"No store at {path}; run 'chainatlas build' first to create it.")
+        # Apply pending migrations; when another process has the file open, the
+        # read-only open below says whether it is current.
+        with suppress(StoreBusyError):
+            Database(path, create=False).close()
+        _state["db"] = Database(path, read_only=True)
+        _paths["db"] = str(path)
         return _state["db"]
 
 
@@ -41,28 +110,87 @@ def use_store(db: Database) -> None:
     """Serve an already open store (tests use an in-memory one)."""
     with _lock:
         _state["db"] = db
+        _paths.pop("db", None)
 
 
 def served() -> bool:
     """Whether the web app has a store to serve."""
-    return "db" in _state
+    return "db" in _state or "db" in _paths
+
+
+def _base() -> Database:
+    """The served connection; reopened read-only if a write could not reopen it."""
+    base = _state.get("db")
+    if base is not None:
+        return base
+    path = _paths.get("db")
+    if path is None:
+        raise StoreError("The web app has no store: start it with 'chainatlas serve'.")
+    with _lock:
+        if "db" not in _state:
+            _state["db"] = Database(path, read_only=True)
+        return _state["db"]
 
 
 @contextmanager
 def request_db() -> Iterator[Database]:
     """A Database on a fresh cursor of the served store, for one request or page."""
-    base = _state.get("db")
-    if base is None:
-        raise StoreError("The web app has no store: start it with 'chainatlas serve'.")
-    cursor = Database.from_connection(base.conn.cursor(), base.path)
-    try:
-        yield cursor
-    finally:
-        cursor.conn.close()
+    with _access.reading():
+        base = _base()
+        cursor = Database.from_connection(base.conn.cursor(), base.path,
+                                          read_only=base.read_only)
+        try:
+            yield cursor
+        finally:
+            cursor.conn.close()
 
 
 @contextmanager
 def write_db() -> Iterator[Database]:
-    """A Database for one write (a correction, a user, an import), one writer at a time."""
-    with write_lock, request_db() as db:
-        yield db
+    """A Database for one write (a correction, a user, an import), one writer at a time.
+
+    A file store served read-only is reopened read-write for the write and read-only
+    again after it (checkpointed); when another process holds the file, the write waits
+    up to :data:`BUSY_WAIT_SECONDS`, then fails with a StoreBusyError (HTTP 503).
+    """
+    with write_lock, _access.writing():
+        base = _base()
+        if not base.read_only:  # in memory, or handed over read-write: write in place
+            cursor = Database.from_connection(base.conn.cursor(), base.path)
+            try:
+                yield cursor
+            finally:
+                cursor.conn.close()
+            return
+        with _swapped(base.path) as writer:
+            yield writer
+
+
+@contextmanager
+def _swapped(path: str) -> Iterator[Database]:
+    """Close the read-only connection, yield a read-write one, then reopen read-only."""
+    with _lock:
+        _state.pop("db").close()
+    try:
+        writer = _retry_busy(lambda: Database(path, create=False))
+        try:
+            yield writer
+            writer.checkpoint()
+        finally:
+            writer.close()
+    finally:
+        # Left closed when that fails: the next request reopens it (:func:`_base`).
+        with _lock, suppress(StoreError):
+            _state["db"] = _retry_busy(lambda: Database(path, read_only=True))
+
+
+def _retry_busy(open_store: Callable[[], Database]) -> Database:
+    """Open with ``open_store()``, retrying while another process holds the file."""
+    deadline = time.monotonic() + BUSY_WAIT_SECONDS
+    while True:
+        try:
+            return open_store()
+        except StoreBusyError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(_RETRY_SECONDS)
