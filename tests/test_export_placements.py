@@ -99,8 +99,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str
 
 @pytest.fixture(scope="module")
 def store(built: tuple[Path, dict[str, str]]) -> Database:
-    """The store, open for the library tests."""
-    return Database(built[0])
+    """The store, open read-only for the library tests (the served app opens it read-only
+    too, and one process may not open a file both ways)."""
+    return Database(built[0], read_only=True)
 
 
 @pytest.fixture(scope="module")
@@ -304,7 +305,8 @@ def test_cli_errors_are_clean(built: tuple[Path, dict[str, str]], tmp_path: Path
 @pytest.fixture
 def client(built: tuple[Path, dict[str, str]]) -> TestClient:
     """A client of the app serving the store (not entered: no NiceGUI startup)."""
-    return TestClient(create_app(built[0]), raise_server_exceptions=False)
+    return TestClient(create_app(built[0]), base_url="http://127.0.0.1",
+                      raise_server_exceptions=False)
 
 
 def test_api_pages(client: TestClient, store: Database) -> None:

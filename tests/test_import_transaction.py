@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from chainatlas import build, cli
 from chainatlas.build import CLASSIFIED_KEY, build_store, import_and_place
+from chainatlas.errors import InputError
 from chainatlas.sources.roster import uscc_check_digit
 from chainatlas.store import Database
 from tests.helpers import REPO, make_bundle, unpinned_bundle
@@ -123,3 +124,30 @@ def test_a_kill_between_import_and_classification_leaves_the_store_unchanged(
                           cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode == 9, done.stderr
     assert _snapshot(store) == before
+
+
+def test_import_is_audited_with_counts_before_and_after(store: Path, roster: Path) -> None:
+    """Who imported what, and the firm count before and after, in the audit log."""
+    from chainatlas.store.audit import audit_rows
+
+    with Database(store) as db:
+        before = int(db.scalar("SELECT count(*) FROM companies"))
+        report, _ = import_and_place(db, roster, actor="alice")
+        rows = audit_rows(db, action="roster.import")
+    assert len(rows) == 1
+    line = rows[0]
+    assert line["actor"] == "alice" and line["target"] == str(roster.resolve())
+    assert line["before"] == {"companies": before}
+    after = line["after"]
+    assert after["companies"] == before + report.inserted == before + 2
+    assert after["rows"] == 2 and after["rejected"] == 0
+
+
+def test_failed_import_leaves_no_audit_line(store: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("企业名称,统一社会信用代码\n河北丙公司,91130100MA0000000X\n", "utf-8")
+    with Database(store) as db:
+        with pytest.raises(InputError):
+            import_and_place(db, bad, actor="alice")
+        assert int(db.scalar("SELECT count(*) FROM audit_log")) == 0
+

@@ -54,7 +54,7 @@ from chainatlas.sources.registry_files import RegistryScan
 from chainatlas.sources.registry_ingest import RegistryReport, ingest_registry
 from chainatlas.sources.roster_import import RosterImportReport, import_roster, link_twins
 from chainatlas.sources.staging import record_issues
-from chainatlas.store import Database
+from chainatlas.store import Database, audit
 from chainatlas.store.lookup import Chain
 from chainatlas.store.query import Q, compose, ident, param, values
 
@@ -267,23 +267,34 @@ def classify(db: Database, extra_dirs: Sequence[Path] = (),
 def import_and_place(db: Database, file: str | Path, *,
                      mapping: Mapping[str, str] | None = None, encoding: str | None = None,
                      lenient: bool = False, rejects: Path | None = None,
-                     progress: Progress | None = None
+                     progress: Progress | None = None, actor: str | None = None
                      ) -> tuple[RosterImportReport, dict[str, Any]]:
     """Import a roster file and place its new and changed firms, in one transaction.
 
     The import (:func:`chainatlas.sources.roster_import.import_roster`), the classification
     and the derived tables it refreshes are committed together: a crash or an error part
     way leaves the store as it was, never firms stored with stale placements. Return the
-    import report and the classification summary.
+    import report and the classification summary. The audit log records ``actor`` (the
+    command line's user when None) with the firm count before and the counts after.
     """
     with db.transaction():
+        before = {"companies": int(db.scalar("SELECT count(*) FROM companies"))}
         report = import_roster(db, file, mapping=mapping, encoding=encoding,
                                lenient=lenient, rejects=rejects)
         if progress:
             progress("placing firms on chains")
         # New or changed firms need placing; corrections are untouched.
         summary = classify(db, progress=progress)
+        after = {"companies": int(db.scalar("SELECT count(*) FROM companies")),
+                 **{k: getattr(report, k) for k in IMPORT_COUNTS}}
+        audit.record(db, actor or audit.cli_actor(), "roster.import",
+                     str(Path(file).resolve()), before, after)
     return report, summary
+
+
+#: The import report's counts the audit log keeps for a roster import.
+IMPORT_COUNTS = ("rows", "inserted", "updated", "unchanged", "rejected", "merged",
+                 "linked_to_listed")
 
 
 def classify_firms(db: Database, templates: dict[str, ChainTemplate], ids: Sequence[str],

@@ -28,6 +28,7 @@ from chainatlas.cli_common import (
     report_error,
 )
 from chainatlas.cli_region import leaders_command, map_command, recommend_app, region_command
+from chainatlas.cli_users import audit_command, users_app
 from chainatlas.cli_web import serve_command
 from chainatlas.config import mirror_from_env
 from chainatlas.errors import ChainAtlasError, NotFoundError
@@ -45,9 +46,11 @@ app.add_typer(export_app, name="export")
 app.add_typer(chains_app, name="chains")
 app.add_typer(chain_app, name="chain")
 app.add_typer(recommend_app, name="recommend")
+app.add_typer(users_app, name="users")
 app.command("region")(region_command)
 app.command("leaders")(leaders_command)
 app.command("map")(map_command)
+app.command("audit")(audit_command)
 app.command("serve")(serve_command)
 
 @data_app.command("fetch")
@@ -239,8 +242,11 @@ def import_roster_command(
         return
     console.print(f"{report.file}: {report.rows} rows; {report.inserted} new, {report.updated} "
                   f"updated ({report.changed_fields} fields), {report.unchanged} unchanged, "
-                  f"{report.rejected} rejected; {report.linked_to_listed} roster firms are "
-                  "listed or registry firms too (counted once).")
+                  f"{report.rejected} rejected, {report.merged} exact repeats stored once; "
+                  f"{report.linked_to_listed} roster firms are listed or registry firms too "
+                  "(counted once).")
+    for note in report.notes:
+        console.print(f"  {note}")
     if report.rejects_file:
         console.print(f"Rejected rows and reasons: {report.rejects_file}")
 
