@@ -6,6 +6,8 @@ import dataclasses
 import datetime as dt
 import json
 import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
@@ -123,6 +125,24 @@ def unpinned_bundle(folder: Path) -> list[FetchedFile]:
     """Read a bundle folder whose files are not the pinned upstream bytes."""
     return read_mirror(folder, [dataclasses.replace(f, sha256=None) for f in BUNDLE])
 
+
+
+def built_store(folder: Path, bundle: Callable[[Path], Path] | None = None) -> Path:
+    """A store file built in ``folder`` from ``bundle`` (default: the small bundle): the
+    on-disk store a module builds once and its tests copy before changing it."""
+    from chainatlas.build import build_store  # the library's top: only for tests that build
+
+    path = folder / "store.duckdb"
+    with Database(path) as db:
+        build_store(db, unpinned_bundle((bundle or make_bundle)(folder / "bundle")))
+    return path
+
+
+def copy_store(built: Path, folder: Path) -> Path:
+    """A copy of a built store in ``folder`` that one test may change or damage."""
+    target = folder / "store.duckdb"
+    shutil.copy(built, target)
+    return target
 
 
 def mirror_path() -> Path | None:

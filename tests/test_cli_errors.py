@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -10,9 +9,8 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from chainatlas import cli
-from chainatlas.build import build_store
 from chainatlas.store import Database
-from tests.helpers import make_bundle, unpinned_bundle
+from tests.helpers import built_store, copy_store
 
 runner = CliRunner()
 REGION = ["region", "石家庄市", "--chain", "biomedicine"]
@@ -22,19 +20,13 @@ RECOMMEND = ["recommend", "firms", "--region", "石家庄市", "--chain", "biome
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A file store built from the small bundle, once for the module (copy before harm)."""
-    folder = tmp_path_factory.mktemp("errors")
-    path = folder / "store.duckdb"
-    with Database(path) as db:
-        build_store(db, unpinned_bundle(make_bundle(folder / "bundle")))
-    return path
+    return built_store(tmp_path_factory.mktemp("errors"))
 
 
 @pytest.fixture
 def store(built: Path, tmp_path: Path) -> Path:
     """A copy of the built store this test may change."""
-    target = tmp_path / "store.duckdb"
-    shutil.copy(built, target)
-    return target
+    return copy_store(built, tmp_path)
 
 
 def run(*args: str) -> Result:

@@ -7,7 +7,6 @@ their placements stale, with nothing marking it.
 from __future__ import annotations
 
 import csv
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -18,11 +17,11 @@ import pytest
 from typer.testing import CliRunner
 
 from chainatlas import build, cli
-from chainatlas.build import CLASSIFIED_KEY, build_store, import_and_place
+from chainatlas.build import CLASSIFIED_KEY, import_and_place
 from chainatlas.errors import InputError
 from chainatlas.sources.roster import uscc_check_digit
 from chainatlas.store import Database
-from tests.helpers import REPO, make_bundle, unpinned_bundle
+from tests.helpers import REPO, built_store, copy_store
 
 HEADER = ["企业名称", "统一社会信用代码", "注册地址", "经营范围"]
 
@@ -34,18 +33,12 @@ def _uscc(n: int) -> str:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("import-tx")
-    path = folder / "store.duckdb"
-    with Database(path) as db:
-        build_store(db, unpinned_bundle(make_bundle(folder / "bundle")))
-    return path
+    return built_store(tmp_path_factory.mktemp("import-tx"))
 
 
 @pytest.fixture
 def store(built: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "store.duckdb"
-    shutil.copy(built, target)
-    return target
+    return copy_store(built, tmp_path)
 
 
 @pytest.fixture

@@ -27,9 +27,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from chainatlas import cli
-from chainatlas.build import build_store
-from chainatlas.store import Database
-from tests.helpers import make_bundle, unpinned_bundle, valid_uscc
+from tests.helpers import built_store, valid_uscc
 
 HEADER = ["企业名称", "统一社会信用代码", "注册地址", "注册资本", "从业人数", "经营范围"]
 NAME, CODE, ADDRESS, CAPITAL, EMPLOYEES, SCOPE = range(len(HEADER))
@@ -48,11 +46,7 @@ _serial = itertools.count()
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small on-disk store, built once for the module (as test_cli builds one)."""
-    folder = tmp_path_factory.mktemp("fuzz")
-    path = folder / "store.duckdb"
-    with Database(path) as db:
-        build_store(db, unpinned_bundle(make_bundle(folder / "bundle")))
-    return path
+    return built_store(tmp_path_factory.mktemp("fuzz"))
 
 
 @pytest.fixture(scope="module")

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from chainatlas.build import apply_correction, build_store
+from chainatlas.build import apply_correction
 from chainatlas.errors import StoreBusyError
-from chainatlas.store import Database
 from chainatlas.web import state
-from tests.helpers import REPO, make_bundle, unpinned_bundle
+from tests.helpers import REPO, built_store
 
 #: The installed ``chainatlas`` script of this environment.
 CLI = [str(Path(sys.executable).with_name("chainatlas"))]
@@ -28,11 +27,7 @@ HOLD_READ_ONLY = ("import duckdb, sys, time; c = duckdb.connect(sys.argv[1], rea
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("locking")
-    path = folder / "store.duckdb"
-    with Database(path) as db:
-        build_store(db, unpinned_bundle(make_bundle(folder / "bundle")))
-    return path
+    return built_store(tmp_path_factory.mktemp("locking"))
 
 
 @pytest.fixture
