@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from nicegui import ElementFilter, app, ui
@@ -29,6 +30,7 @@ from chainatlas.chains.templates import load_templates
 from chainatlas.store import Database
 from chainatlas.web.pages import PAGE_PATHS, register_pages
 from chainatlas.web.pages.chain import placements_xlsx_url
+from chainatlas.web.pages.layout import firm_url
 from chainatlas.web.pages.recommend import place_zh, xlsx_url
 from chainatlas.web.pages.widgets import (
     capital_zh,
@@ -36,7 +38,7 @@ from chainatlas.web.pages.widgets import (
     register_map_js,
 )
 from chainatlas.web.state import open_web_store, request_db
-from tests.helpers import REPO, XSS, XSS_ID, unpinned_bundle, web_bundle
+from tests.helpers import REPO, XSS, XSS_ID, add_firm, unpinned_bundle, web_bundle
 
 pytestmark = pytest.mark.anyio
 
@@ -95,8 +97,23 @@ def served_store(request: pytest.FixtureRequest, web_store: Path) -> Path:
     """The store the ``user`` fixture's app serves: the web store, or the registry store
     for tests parametrised (indirectly) with ``served_store``."""
     if hasattr(request, "param"):
-        return Path(request.getfixturevalue("registry_store"))
+        return Path(request.getfixturevalue(f"{request.param}_store"))
     return web_store
+
+
+#: A roster firm without USCC or registration number is keyed by its name, "/" and all.
+SLASH_ID = "NAME:甲/乙 #1?科技有限公司"
+
+
+@pytest.fixture(scope="module")
+def slash_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The web bundle's store plus a roster firm whose id holds "/", "#" and "?"."""
+    folder = tmp_path_factory.mktemp("slash")
+    path = folder / "slash.duckdb"
+    with Database(path) as db:
+        build_store(db, unpinned_bundle(web_bundle(folder / "bundle")))
+        add_firm(db, SLASH_ID)
+    return path
 
 
 @pytest.fixture
@@ -108,6 +125,8 @@ async def user(served_store: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     # the main file keeps its storage secret under $CHAINATLAS_HOME unless given one
     monkeypatch.setenv("CHAINATLAS_SECRET", "test-secret")
     monkeypatch.setenv("CHAINATLAS_HOME", str(tmp_path / "home"))
+    # the simulated browser asks for host "test": the app answers only names it serves
+    monkeypatch.setenv("CHAINATLAS_ALLOWED_HOSTS", "test")
     if MAIN.is_file():
         async with user_simulation(main_file=MAIN) as simulated:
             yield _answer_maps(simulated)
@@ -122,6 +141,20 @@ async def user(served_store: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 
 def _answer_maps(simulated: User) -> User:
     simulated.javascript_rules[re.compile(r".*registerMap.*")] = lambda _: "ok"
+    return _wait_for_bodies(simulated)
+
+
+def _wait_for_bodies(simulated: User) -> User:
+    """Make ``open`` return once the page's body is built: pages answer with their frame
+    at once and fill the body after the browser connects."""
+    original = simulated.open
+
+    async def open_page(path: str, **options: Any) -> Any:
+        client = await original(path, **options)
+        await eventually(lambda: _has(simulated, "page-ready"))
+        return client
+
+    simulated.open = open_page  # type: ignore[method-assign]
     return simulated
 
 
@@ -132,6 +165,14 @@ async def eventually(check: Callable[[], bool], seconds: float = 5.0) -> None:
             return
         await asyncio.sleep(0.05)
     assert check()
+
+
+def _has(user: User, marker: str) -> bool:
+    """Whether the page holds an element with ``marker`` (``find`` insists on one)."""
+    try:
+        return bool(user.find(marker=marker).elements)
+    except AssertionError:
+        return False
 
 
 def _one(user: User, marker: str) -> Any:
@@ -263,18 +304,56 @@ async def test_every_page_has_the_navigation(user: User) -> None:
 
 async def test_pickers_persist_across_pages(user: User) -> None:
     await user.open("/")
+    await user.should_see("石家庄市 · 五条重点产业链一览")
+    picker = _one(user, "region-picker")
+    user.find(marker="region-picker").trigger("inputValue", "武汉")  # typed: the server looks
+    await eventually(lambda: "420100" in picker.options)
     with user:
-        _one(user, "region-picker").value = "420100"
+        picker.value = "420100"
     await user.should_see("武汉市 · 五条重点产业链一览")
     await user.open("/chain")
-    assert _one(user, "region-picker").value == "420100"
     await user.should_see("武汉市 · 上市企业 · 细分环节")
+    assert _one(user, "region-picker").value == "420100"
     with user:
         _one(user, "chain-picker").value = "electronics"
     await user.should_see("新一代电子信息产业链全景图谱")
     await user.open("/map")
-    assert _one(user, "chain-picker").value == "electronics"
     await user.should_see("新一代电子信息产业链上市企业全国分布")
+    assert _one(user, "chain-picker").value == "electronics"
+
+
+async def test_region_picker_searches_the_store_instead_of_listing_every_region(
+        user: User) -> None:
+    await user.open("/")
+    await user.should_see("石家庄市 · 五条重点产业链一览")
+    picker = _one(user, "region-picker")
+    assert picker.options == {"130100": "石家庄市（河北省）"}  # the page embeds no list
+    user.find(marker="region-picker").trigger("inputValue", "长安")
+    await eventually(lambda: len(picker.options) > 1)
+    labels = list(picker.options.values())
+    assert labels[0] == "石家庄市（河北省）"  # the chosen region stays offered
+    assert all("长安" in label for label in labels[1:]), labels
+    assert "长安区（石家庄市）" in labels
+    assert picker.value == "130100"  # searching is not choosing
+    user.find(marker="region-picker").trigger("inputValue", "")
+    await eventually(lambda: picker.options == {"130100": "石家庄市（河北省）"})
+
+
+@pytest.mark.parametrize("served_store", ["slash"], indirect=True)
+async def test_a_firm_id_holding_a_slash_has_its_page(user: User) -> None:
+    await user.open("/firm/" + quote(SLASH_ID, safe=""))
+    await user.should_see("主营产品")
+    await user.should_see(SLASH_ID)  # its name (the id's tail) is shown, never a 404
+    # the header's search links to the same quoted path
+    user.find(marker="firm-search").type("甲/乙")
+    await user.should_see(marker="search-result")
+    user.find(marker="search-result").click()
+    await eventually(lambda: user.back_history[-1:] == ["/firm/" + quote(SLASH_ID, safe="")])
+
+
+def test_firm_url_quotes_the_whole_id() -> None:
+    assert firm_url("002603.SZ") == "/firm/002603.SZ"
+    assert firm_url("NAME:甲/乙?#") == "/firm/NAME%3A%E7%94%B2%2F%E4%B9%99%3F%23"
 
 
 async def test_search_navigates_to_the_firm(user: User) -> None:
@@ -326,7 +405,7 @@ async def test_register_pages_is_idempotent(user: User) -> None:
     register_pages()
     register_pages()
     paths = [getattr(r, "path", None) for r in app.routes]
-    for path in (*PAGE_PATHS, "/firm/{company_id}"):
+    for path in (*PAGE_PATHS, "/firm/{company_id:path}"):
         assert paths.count(path) == 1, path
     await user.open("/")
     await user.should_see("招商总览")

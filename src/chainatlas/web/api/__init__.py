@@ -23,6 +23,7 @@ never blocks the event loop the pages run on. No SQL here: the queries are the l
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -76,14 +77,22 @@ TAGS = [
 ]
 
 
+#: A path parameter's Starlette converter ("{company_id:path}"), which OpenAPI has no
+#: syntax for: the document names the parameter alone.
+_CONVERTER = re.compile(r"\{(\w+):\w+\}")
+
+
 @lru_cache(maxsize=1)
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI document of the API and geo routes (pages are not API)."""
-    return get_openapi(
+    document = get_openapi(
         title="ChainAtlas 产业链招商图谱 API", version=__version__,
         description="产业链图谱与精准招商推荐的数据接口。Every error has the shape "
                     '`{"error": {"type", "message", "problems"}}`.',
         routes=[*router.routes, *geo_router.routes], tags=TAGS)
+    document["paths"] = {_CONVERTER.sub(r"{\1}", path): item
+                         for path, item in document["paths"].items()}
+    return document
 
 
 __all__ = ["API_PREFIX", "GEO_PREFIX", "JSON_PREFIXES", "TAGS", "XLSX", "ApiJSONResponse",

@@ -40,6 +40,7 @@ from chainatlas.store.lookup import (
     chain_from_text,
     region_from_text,
 )
+from chainatlas.store.query import UNIVERSES
 
 log = logging.getLogger("chainatlas.web")
 
@@ -230,8 +231,11 @@ NodeQ = Annotated[str | None, Query(min_length=1, max_length=64,
                                     description="环节 id 或中文名（可选）")]
 AsOfQ = Annotated[int | None, Query(ge=1990, le=2030,
                                     description="只计成立或上市不晚于该年的企业")]
+#: The universe words the document lists (ids and Chinese names). Checked by the library,
+#: not by FastAPI, so any other word gets its clear 422 naming the choices.
+UNIVERSE_WORDS = [*UNIVERSES, *UNIVERSES.values()]
 UniverseQ = Annotated[str | None, Query(
-    min_length=1, max_length=16,
+    min_length=1, max_length=16, json_schema_extra={"enum": UNIVERSE_WORDS},
     description="企业范围：listed（上市企业）、registry（工商登记企业）或 all（全部企业）；"
                 "默认：已载入工商登记数据时为 all，否则为 listed")]
 

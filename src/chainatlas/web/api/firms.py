@@ -8,7 +8,8 @@ from fastapi import Path, Query
 from fastapi.responses import Response
 
 from chainatlas.analysis.profile import firm_profile
-from chainatlas.web.api.common import area_router, ok, universe_param
+from chainatlas.web.api.common import UNIVERSE_WORDS, area_router, ok, universe_param
+from chainatlas.web.cache import cached
 from chainatlas.web.state import request_db
 
 TAG = "firms 企业"
@@ -16,12 +17,14 @@ TAG = "firms 企业"
 router = area_router(tags=[TAG])
 
 
-@router.get("/firms/{company_id}", summary="Firm profile (企业画像)")
+# ":path": a firm without a USCC is keyed by its name, which may hold "/" (clients send
+# it as %2F, which the server decodes back to "/" before routing).
+@router.get("/firms/{company_id:path}", summary="Firm profile (企业画像)")
 def get_firm(company_id: Annotated[str, Path(max_length=200, description=(
         "企业 id、股票代码、统一社会信用代码或名称"))]) -> Response:
     """Identity, location, products, placements, supply links, corrections, history."""
     with request_db() as db:
-        return ok(firm_profile(db, company_id))
+        return ok(cached(firm_profile, db, company_id))
 
 
 @router.get("/search", summary="Firm search (企业检索)")
@@ -29,7 +32,7 @@ def search(q: Annotated[str, Query(min_length=1, max_length=100, description=(
                "名称、简称、拼音首字母或股票代码"))],
            limit: Annotated[int, Query(ge=1, le=50)] = 10,
            universe: Annotated[str | None, Query(
-               min_length=1, max_length=16,
+               min_length=1, max_length=16, json_schema_extra={"enum": UNIVERSE_WORDS},
                description="只检索该范围的企业（listed、registry、all）；默认检索全部企业")] = None
            ) -> Response:
     """Firms matching names, pinyin initials, stock codes or typos, best first; every
@@ -40,4 +43,4 @@ def search(q: Annotated[str, Query(min_length=1, max_length=100, description=(
 
     with request_db() as db:
         chosen = None if universe is None else universe_param(db, universe)
-        return ok(search_firms(db, q, limit, chosen), universe=chosen)
+        return ok(cached(search_firms, db, q, limit, chosen), universe=chosen)

@@ -34,6 +34,7 @@ from chainatlas.web.api.common import (
     top_query,
     universe_param,
 )
+from chainatlas.web.cache import cached
 from chainatlas.web.state import request_db
 
 TAG = "recommend 精准招商"
@@ -49,7 +50,7 @@ def recommend_nodes(chain: ChainQ, region: RegionQ,
     with request_db() as db:
         place = region_from_text(db, region)
         chosen = universe_param(db, universe)
-        return ok(rank_nodes(db, place, chain_param(db, chain), as_of=as_of, top=top,
+        return ok(cached(rank_nodes, db, place, chain_param(db, chain), as_of=as_of, top=top,
                              universe=chosen), universe=chosen)
 
 
@@ -62,7 +63,7 @@ def recommend_firms(chain: ChainQ, region: RegionQ, node: NodeQ = None,
         place = region_from_text(db, region)
         stored = chain_param(db, chain)
         chosen = universe_param(db, universe)
-        return ok(rank_firms(db, place, stored, node_param(stored, node), top=top,
+        return ok(cached(rank_firms, db, place, stored, node_param(stored, node), top=top,
                              as_of=as_of, universe=chosen), universe=chosen)
 
 
@@ -78,9 +79,9 @@ def recommend_xlsx(chain: ChainQ, region: RegionQ, node: NodeQ = None,
         stored = chain_param(db, chain)
         about = describe_universe(db, universe_param(db, universe))
         chosen = str(about["universe"])
-        firms = rank_firms(db, place, stored, node_param(stored, node), top=top, as_of=as_of,
-                           universe=chosen)
-        nodes = rank_nodes(db, place, stored, as_of=as_of, top=top, universe=chosen)
+        firms = cached(rank_firms, db, place, stored, node_param(stored, node), top=top,
+                       as_of=as_of, universe=chosen)
+        nodes = cached(rank_nodes, db, place, stored, as_of=as_of, top=top, universe=chosen)
     now = dt.datetime.now()
     with tempfile.TemporaryDirectory(prefix="chainatlas-xlsx-") as folder:
         target = FilePath(folder) / "recommendations.xlsx"

@@ -44,7 +44,9 @@ def register_pages() -> None:
     for path in PAGE_PATHS:
         ui.page(path)(_route(_PAGES[path]))
 
-    @ui.page("/firm/{company_id}")
+    # ":path": a firm without a USCC is keyed by its name, which may hold "/" (links quote
+    # it as %2F, which the server decodes back to "/" before routing).
+    @ui.page("/firm/{company_id:path}")
     async def firm_page(company_id: str) -> None:
         """企业画像 of one firm."""
         await firm.page(company_id).show()

@@ -12,6 +12,7 @@ from nicegui import events, ui
 
 from chainatlas.analysis.mapdata import map_counts
 from chainatlas.analysis.overview import province_named
+from chainatlas.store import Database
 from chainatlas.store.lookup import Chain, Region, region_names
 from chainatlas.web import charts
 from chainatlas.web.pages.layout import Frame, Selection
@@ -22,9 +23,9 @@ from chainatlas.web.pages.widgets import (
     empty_note,
     ensure_map,
     load,
+    load_cached,
     province_map_url,
     section,
-    with_db,
 )
 
 MAP_HEIGHT = 600
@@ -34,6 +35,13 @@ HAINAN = "460000"
 # the islands out of the mainland map and of Hainan's city map (see chainatlas.web.geo).
 NATIONAL_NOTE = "南海诸岛见右下角示意图"
 HAINAN_NOTE = "三沙市岛礁未在图中显示"
+
+
+def provinces_named(db: Database, name: str) -> list[Region]:
+    """The province a map area is named after, as a list (empty when none: a worker
+    thread's None means the app is shutting down, see widgets.load)."""
+    province = province_named(db, name)
+    return [] if province is None else [province]
 
 
 def node_options(chain: Chain) -> dict[str, str]:
@@ -83,9 +91,9 @@ class MapView:
         """A province was clicked on the national map: drill into it."""
         if self.province is not None or not event.name:
             return
-        province = with_db(lambda db: province_named(db, str(event.name)))
-        if province is not None:
-            await self.drill(province)
+        found = await load(provinces_named, str(event.name))
+        if found:
+            await self.drill(found[0])
 
     async def draw(self) -> None:
         """(Re)draw the map and table for the current node and level."""
@@ -94,12 +102,12 @@ class MapView:
         chain = self.selection.chain
         universe = self.selection.universe
         if self.province is None:
-            data = await load(map_counts, chain, self.node, "province", top=5,
+            data = await load_cached(map_counts, chain, self.node, "province", top=5,
                               universe=universe)
             map_name, url = "china", china_map_url()
         else:
-            data = await load(map_counts, chain, self.node, "city", self.province, top=5,
-                              universe=universe)
+            data = await load_cached(map_counts, chain, self.node, "city", self.province,
+                                     top=5, universe=universe)
             map_name = f"province-{self.province.adcode}"
             url = province_map_url(self.province.adcode)
         if self.note is not None:
@@ -117,24 +125,24 @@ class MapView:
                 holder = ui.column().classes("w-full")
             with section("地区排名", "企业数与代表企业").classes("ca-f2").style("min-width:380px"):
                 self._table(data)
+        home = self.selection.region.province_adcode
+        names = await load(region_names, [home]) if self.province is None else {}
         ok = await ensure_map(map_name, url, self.client)
         with holder:
             if not ok:
                 empty_note("地图数据暂不可用，请参考右侧地区排名")
                 return
-            self._chart(data, map_name)
+            self._chart(data, map_name, names.get(home))
 
     def _title(self, data: dict[str, Any]) -> str:
         scope = data.get("node_name") or f"{data['chain_name']}产业链"
         where = self.province.name if self.province else "全国"
         return f"{where} · {scope}{data['universe_zh']}分布"
 
-    def _chart(self, data: dict[str, Any], map_name: str) -> None:
+    def _chart(self, data: dict[str, Any], map_name: str, province_name: str | None) -> None:
         region = self.selection.region
         if self.province is None:
-            home = with_db(lambda db: region_names(db, [region.province_adcode])).get(
-                region.province_adcode)
-            option = charts.china_map_option(data, map_name, highlight=home)
+            option = charts.china_map_option(data, map_name, highlight=province_name)
         else:
             home = None
             if region.province_adcode == self.province.adcode:
@@ -161,9 +169,9 @@ class MapView:
             table.on("rowClick", lambda e: self._row_clicked(e.args[1]))
 
     async def _row_clicked(self, row: dict[str, Any]) -> None:
-        province = with_db(lambda db: province_named(db, str(row.get("name"))))
-        if province is not None:
-            await self.drill(province)
+        found = await load(provinces_named, str(row.get("name")))
+        if found:
+            await self.drill(found[0])
 
 
 async def _body(selection: Selection) -> None:

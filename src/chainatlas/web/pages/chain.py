@@ -21,6 +21,7 @@ from chainatlas.store import Database
 from chainatlas.store.lookup import Chain, Region, region_names
 from chainatlas.store.query import UNIVERSES
 from chainatlas.web import charts
+from chainatlas.web.cache import cached
 from chainatlas.web.pages.layout import Frame, Selection
 from chainatlas.web.pages.widgets import (
     capital_zh,
@@ -30,6 +31,7 @@ from chainatlas.web.pages.widgets import (
     empty_note,
     link_table,
     load,
+    load_cached,
     section,
 )
 
@@ -48,8 +50,8 @@ def chain_data(db: Database, region: Region, chain: Chain,
                universe: str | None = None) -> dict[str, Any]:
     """The region's profile on the chain (firms of ``universe``) and the chain's template
     supply edges."""
-    return {"profile": region_profile(db, region, chain, universe=universe),
-            "edges": chain_edges(db, chain)}
+    return {"profile": cached(region_profile, db, region, chain, universe=universe),
+            "edges": cached(chain_edges, db, chain)}
 
 
 def firm_rows(db: Database, chain: Chain, region: Region, node_id: str,
@@ -143,7 +145,7 @@ class ChainView:
             self.chart.options.clear()
             self.chart.options.update(option)
             self.chart.update()
-        rows = await load(firm_rows, self.selection.chain, self.selection.region, node_id,
+        rows = await load_cached(firm_rows, self.selection.chain, self.selection.region, node_id,
                           self.universe)
         self._show_firms(self.nodes[node_id], rows)
 

@@ -13,17 +13,18 @@ unavailable stored choice falls back to the store's default universe.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from nicegui import app, ui
 
 from chainatlas.analysis.overview import (
     first_region,
     region_by_adcode,
-    region_choices,
     registry_loaded,
+    search_regions,
 )
 from chainatlas.analysis.search import search_firms
 from chainatlas.errors import ChainAtlasError
@@ -34,11 +35,12 @@ from chainatlas.store.lookup import (
     chain_from_text,
     default_universe,
     list_chains,
+    region_names,
 )
 from chainatlas.store.query import UNIVERSES
 from chainatlas.store.stats import REGISTRY_LICENCE_ZH
 from chainatlas.web import charts
-from chainatlas.web.pages.widgets import load, with_db
+from chainatlas.web.pages.widgets import load, load_cached
 
 log = logging.getLogger(__name__)
 
@@ -120,11 +122,25 @@ class Selection:
         return self.chain.name_zh
 
 
+#: The picker values kept per browser (app.storage.user keys).
+PICKER_KEYS = ("region", "chain", "universe")
+#: Seconds a page waits for its browser's socket before giving the visit up.
+CONNECT_TIMEOUT_S = 30.0
+#: Regions a picker search offers at once (the picker never holds all 3,511 regions).
+REGION_MATCHES = 30
+
+
 def _stored(key: str, default: str) -> str:
     try:
         return str(app.storage.user.get(key, default))
     except RuntimeError:  # no storage secret configured: fall back to the defaults
         return default
+
+
+def stored_choices() -> dict[str, str]:
+    """This browser's stored picker values (read on the event loop: the storage belongs
+    to the page's request, which worker threads do not see)."""
+    return {key: value for key in PICKER_KEYS if (value := _stored(key, ""))}
 
 
 def remember(key: str, value: str) -> None:
@@ -135,17 +151,18 @@ def remember(key: str, value: str) -> None:
         log.warning("app.storage.user is unavailable; start the app with a storage secret")
 
 
-def _remember_query() -> None:
-    """?region=130100&chain=biomedicine (a shared link) sets the pickers, when valid."""
-    params = ui.context.client.request.query_params
-    region, chain = params.get("region"), params.get("chain")
-    universe = params.get("universe")
-    if region and with_db(lambda db: region_by_adcode(db, region)) is not None:
-        remember("region", region)
-    if chain and chain in with_db(chain_names):
-        remember("chain", chain)
-    if universe and universe in with_db(universe_options):
-        remember("universe", universe)
+def valid_query(db: Database, params: Mapping[str, str]) -> dict[str, str]:
+    """The picker values of a shared link (?region=130100&chain=biomedicine&universe=all)
+    that name something stored; the others are ignored."""
+    out: dict[str, str] = {}
+    region, chain, universe = (params.get(key) for key in PICKER_KEYS)
+    if region and region_by_adcode(db, region) is not None:
+        out["region"] = region
+    if chain and chain in chain_names(db):
+        out["chain"] = chain
+    if universe and universe in universe_options(db):
+        out["universe"] = universe
+    return out
 
 
 def chain_names(db: Database) -> dict[str, str]:
@@ -159,40 +176,75 @@ def universe_options(db: Database) -> dict[str, str]:
     return {k: v for k, v in UNIVERSES.items() if loaded or k != "registry"}
 
 
-def region_options(db: Database) -> dict[str, str]:
-    """Every region as adcode -> label: 河北省, 石家庄市（河北省）, 长安区（石家庄市）."""
-    return {str(r["adcode"]): _region_label(r) for r in region_choices(db)}
+def region_matches(db: Database, text: str, keep: Region | None = None,
+                   limit: int = REGION_MATCHES) -> dict[str, str]:
+    """The regions a picker offers for typed ``text`` (name fragment or adcode prefix,
+    best first), as adcode -> label; ``keep`` (the chosen region) always among them."""
+    rows = search_regions(db, text.strip() or None, limit=limit) if text.strip() else []
+    places = [Region.from_row(r) for r in rows]
+    if keep is not None and all(p.adcode != keep.adcode for p in places):
+        places.insert(0, keep)
+    parents = region_names(db, {p.parent for p in places if p.parent})
+    return {p.adcode: region_label(p, parents.get(p.parent or "")) for p in places}
 
 
-def _region_label(row: dict[str, Any]) -> str:
-    name, parent = str(row["name"]), row["parent_name"]
-    if not parent or row["level"] == "province":
-        return name
-    # a municipality's city-level twin (北京市 under 北京市)
-    return f"{name}（市辖区）" if parent == name else f"{name}（{parent}）"
+def region_label(place: Region, parent: str | None) -> str:
+    """河北省, 石家庄市（河北省）, 长安区（石家庄市）; a municipality's city-level twin
+    (北京市 under 北京市) as 北京市（市辖区）."""
+    if not parent or place.level == "province":
+        return place.name
+    return f"{place.name}（市辖区）" if parent == place.name else f"{place.name}（{parent}）"
 
 
-def current_selection(db: Database) -> Selection:
-    """The stored region and chain, falling back to the defaults (and then to any)."""
+def current_selection(db: Database, choices: Mapping[str, str]) -> Selection:
+    """The chosen region, chain and universe (``choices``: the stored picker values),
+    falling back to the defaults (and then to any)."""
     chains = chain_names(db)
     if not chains:
         raise ChainAtlasError("产业链模板尚未载入：请先运行 chainatlas build。")
-    chain_id = _stored("chain", DEFAULT_CHAIN)
+    chain_id = choices.get("chain", DEFAULT_CHAIN)
     if chain_id not in chains:
         chain_id = DEFAULT_CHAIN if DEFAULT_CHAIN in chains else next(iter(chains))
-    region = (region_by_adcode(db, _stored("region", DEFAULT_REGION))
+    region = (region_by_adcode(db, choices.get("region", DEFAULT_REGION))
               or region_by_adcode(db, DEFAULT_REGION) or first_region(db))
     if region is None:
         raise ChainAtlasError("地区数据尚未载入：请先运行 chainatlas build。")
     universes = universe_options(db)
-    universe = _stored("universe", "")
+    universe = choices.get("universe", "")
     if universe not in universes:
         universe = default_universe(db)
     return Selection(region, chain_from_text(db, chain_id), chains, universe, universes)
 
 
+@dataclass(frozen=True)
+class FrameData:
+    """What the frame shows around the body, read in one worker-thread call."""
+
+    #: the shared link's valid picker values (to remember for this browser)
+    query: dict[str, str]
+    selection: Selection
+    #: the region picker's first options: the chosen region only
+    regions: dict[str, str]
+    registry: bool
+
+
+def frame_data(db: Database, params: Mapping[str, str],
+               stored: Mapping[str, str]) -> FrameData:
+    """The selection (a shared link's values over the stored ones), the region picker's
+    options and whether registry firms are loaded."""
+    query = valid_query(db, params)
+    selection = current_selection(db, {**stored, **query})
+    return FrameData(query, selection, region_matches(db, "", selection.region),
+                     registry_loaded(db))
+
+
 class Frame:
-    """One page: the shared header and pickers around a body that re-renders in place."""
+    """One page: the shared header and pickers around a body that re-renders in place.
+
+    The page function returns at once with the header and empty pickers (NiceGUI sends
+    that HTML and waits for the browser's socket); every store read runs afterwards in a
+    worker thread, so a busy store never makes a page time out or stalls other requests.
+    """
 
     def __init__(self, path: str, title: str,
                  body: Callable[[Selection], Awaitable[None]],
@@ -204,24 +256,39 @@ class Frame:
         self.content: ui.column | None = None
         self.title_label: ui.label | None = None
         self.subtitle_label: ui.label | None = None
+        self.pickers: dict[str, ui.select | ui.toggle] = {}
+        #: the value each picker shows
+        self.shown: dict[str, str] = {}
+        self.region: Region | None = None
 
     async def show(self) -> None:
-        """Build the page: header, picker bar and the body for the stored selection."""
+        """Build the page: header and picker bar now, the rest once the browser is
+        connected."""
         ui.add_css(CSS)
         ui.colors(primary=charts.PRIMARY, secondary="#3E72B8", accent=charts.ACCENT,
                   positive="#2E9D5B", warning="#F0B429")
         ui.page_title(f"{self.title} · {PRODUCT_NAME}")
-        _remember_query()
-        selection = with_db(current_selection)
-        options = with_db(region_options)
         _header(self.path)
-        self._subbar(selection, options)
+        self._subbar()
         self.content = ui.column().classes("ca-wrap w-full px-5 py-4 gap-4")
-        await self.render(selection)
-        if with_db(registry_loaded):  # the registry's licence travels with its figures
-            ui.label(REGISTRY_LICENCE_ZH).classes("ca-muted px-5 pb-4").mark("licence")
+        with self.content:
+            ui.spinner(size="lg").classes("self-center")
+        footer = ui.column().classes("w-full gap-0")
+        client = ui.context.client
+        params = dict(client.request.query_params)
+        # A visitor that never opens the socket (a script, a prefetch) is let go: NiceGUI
+        # deletes the client on this timeout, so such visits hold no memory.
+        await client.connected(timeout=CONNECT_TIMEOUT_S)
+        data = await load(frame_data, params, stored_choices())
+        for key, value in data.query.items():
+            remember(key, value)
+        self._fill_pickers(data)
+        await self.render(data.selection)
+        if data.registry:  # the registry's licence travels with its figures
+            with footer:
+                ui.label(REGISTRY_LICENCE_ZH).classes("ca-muted px-5 pb-4").mark("licence")
 
-    def _subbar(self, selection: Selection, options: dict[str, str]) -> None:
+    def _subbar(self) -> None:
         with ui.element("div").classes("ca-subbar w-full"), \
                 ui.row().classes("ca-wrap w-full px-5 py-2 items-center gap-4"):
             with ui.column().classes("gap-0"):
@@ -229,25 +296,47 @@ class Frame:
                 self.subtitle_label = ui.label("").classes("ca-title-sub")
             ui.space()
             ui.label("地区").classes("ca-muted")
-            ui.select(options, value=selection.region.adcode, with_input=True,
-                      on_change=lambda e: self._picked("region", e.value)) \
-                .props("dense outlined options-dense").classes("w-56").mark("region-picker")
+            region = ui.select({}, with_input=True,
+                               on_change=lambda e: self._picked("region", e.value)) \
+                .props('dense outlined options-dense input-debounce="250" '
+                       'placeholder="输入地区名称或代码"') \
+                .classes("w-56").mark("region-picker")
+            region.on("input-value", lambda e: self._search_regions(e.args))
             ui.label("产业链").classes("ca-muted")
-            ui.select(selection.chains, value=selection.chain_id,
-                      on_change=lambda e: self._picked("chain", e.value)) \
+            chain = ui.select({}, on_change=lambda e: self._picked("chain", e.value)) \
                 .props("dense outlined options-dense").classes("w-44").mark("chain-picker")
             ui.label("企业范围").classes("ca-muted")
-            ui.toggle(selection.universes or {selection.universe: selection.universe_zh},
-                      value=selection.universe,
-                      on_change=lambda e: self._picked("universe", e.value)) \
+            universe = ui.toggle({}, on_change=lambda e: self._picked("universe", e.value)) \
                 .props("dense no-caps unelevated toggle-color=primary") \
                 .tooltip("上市企业：A 股上市公司；工商登记企业：已载入的企业登记数据；"
                          "全部企业：两者及导入名录") \
                 .mark("universe-toggle")
+            self.pickers = {"region": region, "chain": chain, "universe": universe}
+
+    def _fill_pickers(self, data: FrameData) -> None:
+        selection = data.selection
+        self.region = selection.region
+        values = {"region": (data.regions, selection.region.adcode),
+                  "chain": (selection.chains, selection.chain_id),
+                  "universe": (selection.universes
+                               or {selection.universe: selection.universe_zh},
+                               selection.universe)}
+        for key, (options, value) in values.items():
+            self.shown[key] = value  # so the change event of filling it is no pick
+            self.pickers[key].set_options(options, value=value)
+
+    async def _search_regions(self, text: Any) -> None:
+        """The region picker's typed text: offer the matching regions from the store."""
+        picker = self.pickers.get("region")
+        if picker is None:
+            return
+        matches = await load(region_matches, str(text or ""), self.region)
+        picker.set_options(matches, value=picker.value)
 
     async def _picked(self, key: str, value: Any) -> None:
-        if value is None or value == _stored(key, ""):
+        if value is None or str(value) == self.shown.get(key):
             return
+        self.shown[key] = str(value)
         remember(key, str(value))
         await self.render()
 
@@ -256,9 +345,12 @@ class Frame:
         if self.content is None:
             return
         self.content.clear()
+        self.content.mark("page-body")  # "page-ready" once the body is built (tests wait)
         with self.content:
             try:
-                selection = selection or with_db(current_selection)
+                if selection is None:
+                    selection = await load(current_selection, stored_choices())
+                self.region = selection.region
                 if self.subtitle_label is not None:
                     self.subtitle_label.text = (self.subtitle(selection) if self.subtitle
                                                 else f"{selection.region.name} · "
@@ -269,6 +361,13 @@ class Frame:
                 with ui.card().classes("ca-card w-full"):
                     ui.label("无法显示本页").classes("ca-card-title")
                     ui.label(str(exc)).classes("ca-reason")
+        self.content.mark("page-body page-ready")
+
+
+def firm_url(company_id: str) -> str:
+    """The firm page's path: the id quoted whole, so a firm without a USCC whose name
+    holds "/", "?" or "#" still reaches its own page."""
+    return "/firm/" + quote(company_id, safe="")
 
 
 def _header(active: str) -> None:
@@ -307,7 +406,7 @@ def _search_box() -> None:
         if not text:
             menu.close()
             return
-        hits = await load(search_firms, text, SEARCH_LIMIT)
+        hits = await load_cached(search_firms, text, SEARCH_LIMIT)
         with results:
             if not hits:
                 ui.item("未找到匹配企业").props("disable")
@@ -317,16 +416,16 @@ def _search_box() -> None:
 
     async def go_first() -> None:
         text = str(box.value or "").strip()
-        hits = await load(search_firms, text, 1) if text else []
+        hits = await load_cached(search_firms, text, 1) if text else []
         if hits:
-            ui.navigate.to(f"/firm/{hits[0]['company_id']}")
+            ui.navigate.to(firm_url(str(hits[0]["company_id"])))
 
     box.on_value_change(lambda e: update(e.value))
     box.on("keydown.enter", go_first)
 
 
 def _search_item(hit: dict[str, Any]) -> None:
-    target = f"/firm/{hit['company_id']}"
+    target = firm_url(str(hit["company_id"]))
     with ui.item(on_click=lambda t=target: ui.navigate.to(t)).mark("search-result"), \
             ui.item_section():
             ui.item_label(str(hit.get("short_name") or hit.get("full_name") or ""))

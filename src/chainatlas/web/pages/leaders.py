@@ -14,7 +14,7 @@ from chainatlas.web.pages.widgets import (
     echart,
     empty_note,
     link_table,
-    load,
+    load_cached,
     number_zh,
     section,
 )
@@ -53,7 +53,7 @@ def _panel(title: str, subtitle: str, leaders: list[dict[str, Any]], marker: str
 
 
 async def _body(selection: Selection) -> None:
-    data = await load(leader_scores.chain_leaders, selection.chain, selection.region, TOP,
+    data = await load_cached(leader_scores.chain_leaders, selection.chain, selection.region, TOP,
                       universe=selection.universe)
     weights = "、".join(f"{LEADER_LABELS[k]} {v:.0%}" for k, v in leader_scores.WEIGHTS.items())
     ui.label(f"链主得分 = {weights}；各项为{data['universe_zh']}中的全国百分位，本地与全国可比"

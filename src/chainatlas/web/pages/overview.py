@@ -14,7 +14,7 @@ from chainatlas.web.pages.widgets import (
     echart,
     empty_note,
     link_table,
-    load,
+    load_cached,
     section,
     stat_card,
 )
@@ -22,7 +22,7 @@ from chainatlas.web.pages.widgets import (
 
 async def _body(selection: Selection) -> None:
     region = selection.region
-    data = await load(region_overview, region, universe=selection.universe)
+    data = await load_cached(region_overview, region, universe=selection.universe)
     chains = data["chains"]
     located = data["located_total"] / data["listed_total"] if data["listed_total"] else 0.0
     strong = sum(int(c["summary"].get("强", 0)) for c in chains)

@@ -17,7 +17,7 @@ from chainatlas.web.pages.widgets import (
     empty_note,
     label_chip,
     link_table,
-    load,
+    load_cached,
     section,
 )
 
@@ -154,7 +154,7 @@ class RecommendView:
         """Rank the target firms for the current filter and show chart and table."""
         if self.firm_area is None:
             return
-        ranked = await load(firm_ranking.rank_firms, self.selection.region,
+        ranked = await load_cached(firm_ranking.rank_firms, self.selection.region,
                             self.selection.chain, self.node, self.top,
                             universe=self.selection.universe)
         self.firm_area.clear()
@@ -183,7 +183,7 @@ class RecommendView:
 
 
 async def _body(selection: Selection) -> None:
-    nodes = await load(node_ranking.rank_nodes, selection.region, selection.chain,
+    nodes = await load_cached(node_ranking.rank_nodes, selection.region, selection.chain,
                        universe=selection.universe)
     view = RecommendView(selection, nodes)
     view.build()

@@ -8,6 +8,7 @@ nothing here puts data into ``ui.html``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -16,6 +17,7 @@ from nicegui import Client, run, ui
 
 from chainatlas.store import Database
 from chainatlas.web import charts
+from chainatlas.web.cache import cached
 from chainatlas.web.state import request_db
 
 T = TypeVar("T")
@@ -40,8 +42,18 @@ async def load(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return result
 
 
+async def load_cached(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """As :func:`load`, through the store-versioned cache the API shares
+    (:func:`chainatlas.web.cache.cached`): the result must not be changed."""
+    return await load(functools.partial(cached, fn), *args, **kwargs)
+
+
 def with_db(fn: Callable[[Database], T]) -> T:
-    """Run ``fn(db)`` on a fresh store cursor, on the calling thread (small lookups)."""
+    """Run ``fn(db)`` on a fresh store cursor, on the calling thread.
+
+    Not for page code on the event loop (use :func:`load`): a query there, however
+    small, waits for the store while every other page and request waits for it.
+    """
     with request_db() as db:
         return fn(db)
 
