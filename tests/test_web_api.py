@@ -24,6 +24,7 @@ from fastapi.testclient import TestClient
 
 from chainatlas.build import build_store
 from chainatlas.store import Database
+from chainatlas.store.users import add_user, issue_token
 from chainatlas.web import api, geo
 from chainatlas.web.app import create_app
 from tests.helpers import REPO, add_firm, make_bundle, unpinned_bundle
@@ -41,7 +42,14 @@ def _build(folder: Path) -> Path:
     path = folder / "web.duckdb"
     with Database(path) as db:
         build_store(db, unpinned_bundle(bundle))
+        add_user(db, ANALYST, "analyst", "correct horse battery", actor="test")
+        TOKENS[path] = issue_token(db, ANALYST, actor="test")
     return path
+
+
+#: The analyst who posts the corrections, and their API token per built store.
+ANALYST = "analyst"
+TOKENS: dict[Path, str] = {}
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +58,12 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _build(tmp_path_factory.mktemp("web"))
 
 
-def _client(app: Any) -> TestClient:
-    """A client asking for a loopback Host (the app refuses names it does not serve)."""
-    return TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False)
+def _client(app: Any, token: str | None = None) -> TestClient:
+    """A client asking for a loopback Host (the app refuses names it does not serve),
+    signed in by ``token`` when given."""
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    return TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False,
+                      headers=headers)
 
 
 # Clients are not entered as context managers: that would run NiceGUI's startup, which
@@ -67,8 +78,10 @@ def client(store: Path) -> TestClient:
 
 @pytest.fixture
 def fresh_client(tmp_path: Path) -> TestClient:
-    """A client of the app serving a store of its own, for tests that write."""
-    return _client(create_app(_build(tmp_path)))
+    """A client of the app serving a store of its own, for tests that write, signed in as
+    an analyst with an API token."""
+    path = _build(tmp_path)
+    return _client(create_app(path), TOKENS[path])
 
 
 def _get(client: TestClient, url: str, status: int = 200) -> Any:
@@ -268,19 +281,16 @@ def test_script_in_a_firm_name_is_returned_as_data(client: TestClient) -> None:
 
 def test_correction_then_profile(fresh_client: TestClient) -> None:
     body = {"firm": "以岭药业", "chain": "生物医药", "node": "bm_api", "action": "assign",
-            "reason": "年报披露原料药产能", "author": "analyst"}
+            "reason": "年报披露原料药产能"}
     response = fresh_client.post("/api/v1/corrections", json=body)
     assert response.status_code == 201, response.text
     created = response.json()
     assert created["company_id"] == "002603.SZ" and created["chain_id"] == "biomedicine"
     firm = _get(fresh_client, "/api/v1/firms/002603.SZ")
     assert firm["corrections"][0]["reason"] == "年报披露原料药产能"
-    assert firm["corrections"][0]["author"] == "analyst"
+    assert firm["corrections"][0]["author"] == ANALYST  # the token's user, not free text
     assert any(p["node_id"] == "bm_api" and p["method"] == "manual"
                for p in firm["placements"])
-    default_author = fresh_client.post("/api/v1/corrections", json={
-        **body, "action": "unassign", "author": None})
-    assert default_author.status_code == 201 and default_author.json()["author"] == "web"
 
 
 def test_correction_by_chinese_node_name(fresh_client: TestClient) -> None:

@@ -28,6 +28,7 @@ from chainatlas.chains.classify import classify_store
 from chainatlas.chains.evidence import evidence_from_json, evidence_zh
 from chainatlas.chains.templates import load_templates
 from chainatlas.store import Database
+from chainatlas.store.users import add_user
 from chainatlas.web.pages import PAGE_PATHS, register_pages
 from chainatlas.web.pages.chain import placements_xlsx_url
 from chainatlas.web.pages.layout import firm_url
@@ -52,7 +53,12 @@ def web_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = folder / "web.duckdb"
     with Database(path) as db:
         build_store(db, unpinned_bundle(web_bundle(folder / "bundle")))
+        add_user(db, ANALYST, "analyst", ANALYST_PASSWORD, actor="test")
     return path
+
+
+#: The analyst who signs in to correct placements on the firm page.
+ANALYST, ANALYST_PASSWORD = "fenxi", "correct horse battery"
 
 
 @pytest.fixture
@@ -371,6 +377,9 @@ async def test_search_navigates_to_the_firm(user: User) -> None:
 
 
 async def test_correction_persists(user: User, web_store: Path) -> None:
+    signed = await user.http_client.post("/login", data={
+        "name": ANALYST, "password": ANALYST_PASSWORD})
+    assert signed.status_code == 303, signed.text
     await user.open("/firm/300054.SZ")
     await user.should_see("湖北鼎龙控股股份有限公司")
     assert "化学原料药" not in {r["node"] for r in _one(user, "placements-table").rows}
@@ -379,13 +388,14 @@ async def test_correction_persists(user: User, web_store: Path) -> None:
         _one(user, "fix-node").value = "bm_api"
     user.find(marker="fix-reason").type("年报披露原料药业务")
     user.find(marker="fix-submit").click()
-    await user.should_see(marker="corrections-table")
-    rows = _one(user, "placements-table").rows
-    assert any(r["node"] == "化学原料药" and r["method"] == "分析员校正" for r in rows)
+    await user.should_see("校正已保存", retries=50)  # written in a worker thread
+    # the placements section is read again after the save, in a worker thread too
+    await eventually(lambda: any(r["node"] == "化学原料药" and r["method"] == "分析员校正"
+                                 for r in _one(user, "placements-table").rows))
     with request_db() as db:
         stored = db.rows("SELECT * FROM corrections WHERE company_id = '300054.SZ'")
     assert [(c["node_id"], c["action"], c["author"]) for c in stored] == [
-        ("bm_api", "assign", "分析员")]
+        ("bm_api", "assign", ANALYST)]  # the signed-in user, not a typed name
     await user.open("/firm/300054.SZ")  # a new page load reads it back from the store
     await user.should_see(marker="corrections-table")
     assert _one(user, "corrections-table").rows[0]["reason"] == "年报披露原料药业务"
