@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,18 @@ from chainatlas.errors import ChainAtlasError
 from chainatlas.store import Database
 from chainatlas.store import users as users_mod
 from chainatlas.store.audit import audit_rows
-from chainatlas.store.users import User, add_user, disable_user, issue_token
-from chainatlas.web import auth
+from chainatlas.store.users import (
+    User,
+    add_user,
+    disable_user,
+    issue_token,
+    set_password,
+    set_role,
+)
+from chainatlas.web import auth, state
 from chainatlas.web.app import create_app, serve_check
 from chainatlas.web.pages import admin, firm, login
+from chainatlas.web.state import write_db
 from tests.helpers import make_bundle, unpinned_bundle
 
 BASE = "http://127.0.0.1:8000"
@@ -54,6 +63,24 @@ def store(tmp_path_factory: pytest.TempPathFactory, fast_hashing: None) -> dict[
             add_user(db, name, ROLES[name], password, actor="test")
         tokens = {name: issue_token(db, name, actor="test") for name in ("ana", "vic")}
     return {"path": path, "tokens": tokens}
+
+
+class Clock:
+    """A clock the tests move by hand (the throttle's time source)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """A fresh sign-in throttle per test, on a hand-moved clock."""
+    fake = Clock()
+    monkeypatch.setattr(login, "THROTTLE", login.SignInThrottle(clock=fake))
+    return fake
 
 
 @pytest.fixture(autouse=True)
@@ -205,8 +232,8 @@ def test_login_never_leads_off_site(target: str | None) -> None:
 
 def test_sessions_expire_and_cannot_be_forged(store: dict[str, Any]) -> None:
     policy = auth.make_policy("127.0.0.1", lambda: "test-secret")
-    cookie, csrf = auth.new_session(policy, User("ana", "analyst"))
-    assert auth.read_session(policy, cookie) == ("ana", csrf)
+    cookie, csrf = auth.new_session(policy, User("ana", "analyst", "2026-01-02T03:04:05"))
+    assert auth.read_session(policy, cookie) == ("ana", csrf, "2026-01-02T03:04:05")
     assert auth.read_session(policy, cookie[:-2] + "xx") is None
     other = auth.make_policy("127.0.0.1", lambda: "another secret")
     assert auth.read_session(other, cookie) is None
@@ -214,17 +241,176 @@ def test_sessions_expire_and_cannot_be_forged(store: dict[str, Any]) -> None:
     assert auth.read_session(expired, cookie) is None
 
 
-def test_a_disabled_users_session_stops_working(tmp_path: Path, fast_hashing: None) -> None:
+@pytest.fixture
+def small(tmp_path: Path, fast_hashing: None) -> dict[str, Any]:
+    """A store of its own (the test changes its users): ana (analyst) and her token."""
     path = tmp_path / "small.duckdb"
     with Database(path) as db:
         build_store(db, unpinned_bundle(make_bundle(tmp_path / "bundle")))
         add_user(db, "ana", "analyst", PASSWORDS["ana"], actor="test")
-    client = _signed_in({"path": path}, "ana")
-    from chainatlas.web.state import write_db
+        add_user(db, "boss", "admin", PASSWORDS["boss"], actor="test")
+        token = issue_token(db, "ana", actor="test")
+    return {"path": path, "tokens": {"ana": token}}
 
+
+def test_a_disabled_users_session_stops_working(small: dict[str, Any]) -> None:
+    client = _signed_in(small, "ana")
     with write_db() as db:
         disable_user(db, "ana", actor="test")
     assert client.post(URL, json=BODY, headers=_csrf(client)).status_code == 401
+
+
+def _bearer(store: dict[str, Any], name: str = "ana") -> dict[str, str]:
+    return {"Authorization": f"Bearer {store['tokens'][name]}"}
+
+
+def test_a_password_change_ends_sessions_and_keeps_tokens(small: dict[str, Any]) -> None:
+    client, other = _signed_in(small, "ana"), _signed_in(small, "ana")
+    assert client.post(URL, json=BODY, headers=_csrf(client)).status_code == 201
+    with write_db() as db:
+        set_password(db, "ana", "a brand new passphrase", actor="boss")
+    for session in (client, other):  # every session of hers, not only one
+        assert session.post(URL, json=BODY, headers=_csrf(session)).status_code == 401
+        assert session.get("/logout").status_code == 303  # signed out: back to /login
+    assert _client(small).post(URL, json=BODY, headers=_bearer(small)).status_code == 201
+    again = _client(small)
+    assert again.post("/login", data={"name": "ana", "password": PASSWORDS["ana"]}) \
+        .status_code == 401
+    assert again.post("/login", data={"name": "ana", "password": "a brand new passphrase"}) \
+        .status_code == 303
+    assert again.post(URL, json=BODY, headers=_csrf(again)).status_code == 201
+
+
+def test_a_role_change_ends_sessions_and_tokens_get_the_new_role(
+        small: dict[str, Any]) -> None:
+    client, admin_session = _signed_in(small, "ana"), _signed_in(small, "boss")
+    with write_db() as db:
+        set_role(db, "ana", "viewer", actor="boss")
+    assert client.post(URL, json=BODY, headers=_csrf(client)).status_code == 401
+    assert _client(small).post(URL, json=BODY, headers=_bearer(small)).status_code == 403
+    # Another user's session is untouched.
+    assert admin_session.post(URL, json=BODY, headers=_csrf(admin_session)).status_code == 201
+
+
+def test_sessions_are_checked_by_reading_only(small: dict[str, Any],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The session check is a read: signed-in and token reads write nothing."""
+    client = _signed_in(small, "ana")
+    writes: list[str] = []
+    real = state.write_db
+
+    def counting() -> Any:
+        writes.append("write")
+        return real()
+
+    monkeypatch.setattr(state, "write_db", counting)
+    for _ in range(5):
+        assert client.get("/api/v1/chains").status_code == 200
+        assert _client(small).get("/api/v1/chains", headers=_bearer(small)).status_code == 200
+    assert writes == []
+
+
+# -- throttling sign-in -------------------------------------------------------------------
+
+WAIT = f"尝试次数过多，请 {login.LOCK_SECONDS // 60} 分钟后再试"
+
+
+def _try(client: TestClient, name: str, password: str = "wrong password") -> Any:
+    return client.post("/login", data={"name": name, "password": password})
+
+
+def test_five_failures_for_a_name_refuse_it_for_a_while(small: dict[str, Any],
+                                                        clock: Clock) -> None:
+    clients = [TestClient(create_app(small["path"]), base_url=BASE, follow_redirects=False,
+                          client=(f"10.0.0.{i}", 5000)) for i in range(7)]
+    for client in clients[:5]:  # five addresses: the name's counter trips, not theirs
+        assert _try(client, "ana").status_code == 401
+    refused = _try(clients[5], "ana", PASSWORDS["ana"])  # even the right password
+    assert refused.status_code == 429 and WAIT in refused.text
+    assert refused.headers["Retry-After"] == str(login.LOCK_SECONDS)
+    clock.now += login.LOCK_SECONDS - 61
+    assert "请 2 分钟后再试" in _try(clients[6], "ana", PASSWORDS["ana"]).text
+    assert _try(clients[6], "boss", PASSWORDS["boss"]).status_code == 303  # other names pass
+    clock.now += 61
+    assert _try(clients[6], "ana", PASSWORDS["ana"]).status_code == 303
+
+
+def test_five_failures_from_an_address_refuse_it(small: dict[str, Any]) -> None:
+    client = _client(small)
+    for name in ("x1", "x2", "x3", "x4", "ana"):  # random names count for the address
+        assert _try(client, name).status_code == 401
+    assert _try(client, "boss", PASSWORDS["boss"]).status_code == 429
+    other = TestClient(create_app(small["path"]), base_url=BASE, follow_redirects=False,
+                       client=("10.9.9.9", 5000))
+    assert _try(other, "boss", PASSWORDS["boss"]).status_code == 303
+
+
+def test_the_window_and_a_success_reset_the_count(clock: Clock) -> None:
+    throttle = login.SignInThrottle(clock=clock)
+
+    def fail(name: str, address: str) -> int:
+        attempt = throttle.admit(name, address)
+        if attempt.wait == 0:
+            throttle.failed(attempt)
+        return attempt.wait
+
+    assert [fail("ana", f"a{i}") for i in range(4)] == [0] * 4
+    throttle.succeeded(throttle.admit("ana", "b"))  # resets the name's counter
+    assert [fail("ana", f"c{i}") for i in range(5)] == [0] * 5
+    assert fail("ana", "d") == login.LOCK_SECONDS
+    assert [fail("li", "e") for _ in range(4)] == [0] * 4
+    clock.now += login.WINDOW_SECONDS + 1  # four failures, then a quiet window: no lock
+    assert [fail("li", "e") for _ in range(4)] == [0] * 4
+    assert fail("li", "e") == 0 and fail("li", "e") > 0
+
+
+def test_attempts_in_flight_count(clock: Clock) -> None:
+    """Guesses sent at once (each waits for its hash) cannot slip past the limit."""
+    throttle = login.SignInThrottle(clock=clock)
+    waits = [throttle.admit("ana", f"10.1.0.{i}").wait for i in range(20)]
+    assert waits.count(0) == login.MAX_FAILURES
+
+
+def test_a_flood_of_names_stays_bounded(clock: Clock) -> None:
+    throttle = login.SignInThrottle(clock=clock, capacity=500)
+    for i in range(20_000):
+        attempt = throttle.admit(f"name{i}", f"10.{i // 65536}.{i // 256 % 256}.{i % 256}")
+        if attempt.wait == 0:
+            throttle.failed(attempt)
+        clock.now += 0.01
+    names, addresses = throttle.tracked()
+    assert names <= 500 and addresses <= 500
+    # The newest counters are the ones kept.
+    for _ in range(4):
+        throttle.failed(throttle.admit("name19999", "fresh"))
+    assert throttle.admit("name19999", "fresh2").wait == login.LOCK_SECONDS
+
+
+# -- sign-ins in the audit log ------------------------------------------------------------
+
+
+def test_sign_ins_and_lockouts_are_audited_failures_only_logged(
+        small: dict[str, Any], caplog: pytest.LogCaptureFixture) -> None:
+    client = _client(small)
+    assert _try(client, "ana", PASSWORDS["ana"]).status_code == 303
+    clients = [TestClient(create_app(small["path"]), base_url=BASE, follow_redirects=False,
+                          client=(f"10.0.0.{i}", 5000)) for i in range(5)]
+    with caplog.at_level("WARNING", logger="chainatlas.web"):
+        for each in clients:
+            assert _try(each, "ana").status_code == 401
+            assert _try(each, "nobody").status_code == 401
+        for _ in range(10):  # refused attempts cost no write
+            assert _try(clients[0], "ana").status_code == 429
+    with state.request_db() as db:
+        lines = audit_rows(db, since=None, limit=100)
+    auth_lines = [r for r in lines if r["action"].startswith("auth.")]
+    assert [r["action"] for r in auth_lines] == ["auth.lockout", "auth.sign_in"]
+    lockout, sign_in = auth_lines
+    assert sign_in["actor"] == "ana" and sign_in["after"] == {"address": "testclient"}
+    assert lockout["target"] == "user:ana" and lockout["actor"] == "web:10.0.0.4"
+    assert lockout["after"]["minutes"] == login.LOCK_SECONDS // 60
+    failures = [r for r in caplog.records if "sign-in failed" in r.getMessage()]
+    assert len(failures) == 10 and "10.0.0.0" in failures[0].getMessage()
 
 
 # -- off loopback -------------------------------------------------------------------------
@@ -357,7 +543,8 @@ def test_openapi_documents_the_security_schemes(store: dict[str, Any]) -> None:
 @pytest.mark.parametrize(("header", "name"), [
     ("127.0.0.1:8000", "127.0.0.1"), ("LOCALHOST", "localhost"), ("[::1]:80", "::1"),
     ("example.org.", "example.org"), ("a@evil:80", None), ("host:notaport", None),
-    ("", None), ("x/y", None)])
+    ("", None), ("x/y", None), ("127.0.0.1#@evil.example", None),
+    ("127.0.0.1?evil.example", None), ("127.0.0.1\\evil", None), ("127.0.0.1 x", None)])
 def test_host_names(header: str, name: str | None) -> None:
     assert auth.host_name(header) == name
 
@@ -373,9 +560,22 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+@pytest.fixture
+def keep_modules() -> Iterator[None]:
+    """Put ChainAtlas's modules back after a simulation: NiceGUI's reset drops the page
+    modules *and their parent packages* from sys.modules, after which a fresh
+    ``chainatlas`` lacks the submodules still loaded (later tests' ``monkeypatch.setattr(
+    "chainatlas.analysis…")`` then fail)."""
+    kept = {k: v for k, v in sys.modules.items()
+            if k == "chainatlas" or k.startswith("chainatlas.")}
+    yield
+    sys.modules.update(kept)
+
+
 @pytest.mark.anyio
 async def test_page_form_needs_an_analyst(store: dict[str, Any], tmp_path: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+                                          monkeypatch: pytest.MonkeyPatch,
+                                          keep_modules: None) -> None:
     from nicegui import app as nicegui_app
     from nicegui.storage import Storage
     from nicegui.testing.user_simulation import user_simulation
@@ -404,3 +604,8 @@ async def test_page_form_needs_an_analyst(store: dict[str, Any], tmp_path: Path,
         line = audit_rows(db, action="correction.add")[0]
     assert ("ana", "页面端到端校正") in {(r["author"], r["reason"]) for r in rows}
     assert line["actor"] == "ana" and line["after"]["reason"] == "页面端到端校正"
+
+
+def test_a_sign_in_form_with_too_many_fields_is_413(store: dict[str, Any]) -> None:
+    response = _client(store).post("/login", data={f"f{i}": "x" for i in range(11)})
+    assert response.status_code == 413 and "请求过大" in response.text

@@ -103,13 +103,14 @@ def users_disable(name: Annotated[str, typer.Argument(help="User name.")],
 @users_app.command("password")
 def users_password(name: Annotated[str, typer.Argument(help="User name.")],
                    password_stdin: PasswordStdin = False, db: DbOption = None) -> None:
-    """Set a user's password."""
+    """Set a user's password: their web sessions end, their API tokens are kept."""
     from chainatlas.store.audit import cli_actor
     from chainatlas.store.users import set_password
 
     with existing_store(db) as store:
         set_password(store, name, _read_password(password_stdin), actor=cli_actor())
-    console.print(f"Password of {name} changed.", highlight=False)
+    console.print(f"Password of {name} changed; their web sessions have ended.",
+                  highlight=False)
 
 
 @users_app.command("token")

@@ -29,7 +29,8 @@ from chainatlas.store.query import Q, compose, join, param
 
 #: The actions the library records (imports may add their own ``<area>.<verb>`` names).
 ACTIONS = ("correction.add", "user.add", "user.password", "user.role", "user.disable",
-           "user.enable", "token.issue", "token.revoke", "roster.import")
+           "user.enable", "token.issue", "token.revoke", "roster.import", "auth.sign_in",
+           "auth.lockout")
 DEFAULT_LIMIT = 100
 
 

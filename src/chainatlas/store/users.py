@@ -8,9 +8,10 @@ audit log (:mod:`chainatlas.store.audit`) in the same transaction, without hashe
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -19,6 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from chainatlas.errors import ChainAtlasError, NotFoundError
 from chainatlas.store.audit import now_utc, record
 from chainatlas.store.database import Database
+from chainatlas.store.query import compose, ident, param
 
 ROLES = ("viewer", "analyst", "admin")
 ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
@@ -43,10 +45,16 @@ def _dummy_hash() -> str:
 
 @dataclass(frozen=True)
 class User:
-    """A signed-in (or token-holding) user: name and role."""
+    """A signed-in (or token-holding) user: name and role.
+
+    ``stamp`` is the user row's ``updated_at`` as text when read from the store ("" when
+    not): a session cookie carries the stamp of sign-in and is honoured only while the row
+    still has it, so any change of the user (password, role, disabled) ends the sessions.
+    """
 
     name: str
     role: str
+    stamp: str = field(default="", compare=False)
 
     def can(self, role: str) -> bool:
         """Whether this user holds ``role`` or a higher one."""
@@ -85,8 +93,24 @@ def check_password(password: str, name: str = "") -> str:
 
 
 def _user_row(db: Database, name: str) -> dict[str, Any] | None:
-    rows = db.rows("SELECT name, role, disabled, created_at FROM users WHERE name = ?", [name])
+    rows = db.rows("SELECT name, role, disabled, created_at, updated_at FROM users "
+                   "WHERE name = ?", [name])
     return rows[0] if rows else None
+
+
+def _update(db: Database, name: str, column: str, value: Any) -> None:
+    """Set one column of a user row and move its ``updated_at`` forward, by at least a
+    microsecond even when the clock stands still or steps back: sessions are bound to
+    that stamp (:class:`User`), so every change of a user ends their sessions."""
+    db.execute(compose("UPDATE users SET {column} = {value}, updated_at = greatest({now}, "
+                       "updated_at + INTERVAL 1 MICROSECOND) WHERE name = {name}",
+                       column=ident(column), value=param(value), now=param(now_utc()),
+                       name=param(name)))
+
+
+def _stamp(updated_at: Any) -> str:
+    """The text form of an ``updated_at`` value that sessions are bound to."""
+    return updated_at.isoformat() if isinstance(updated_at, dt.datetime) else str(updated_at)
 
 
 def _existing(db: Database, name: str) -> dict[str, Any]:
@@ -119,23 +143,32 @@ def add_user(db: Database, name: str, role: str, password: str, *, actor: str) -
 
 
 def set_password(db: Database, name: str, password: str, *, actor: str) -> None:
-    """Replace a user's password (the log says it changed, not what to)."""
+    """Replace a user's password (the log says it changed, not what to).
+
+    Ends every session of the user (their cookies are bound to ``updated_at``: see
+    :class:`User`). The user's API tokens are kept, on purpose: a token is a separate
+    credential, issued and revoked one by one from the command line (``users token``,
+    ``users revoke``), never obtainable through the web sign-in, so a password someone
+    else learnt gave them no token to take back; revoking every script's token on each
+    password change would only teach people to avoid changing passwords. A suspected
+    token leak is answered by ``users revoke``; ``users disable`` stops tokens too.
+    """
     check_password(password, name)
     digest = _hasher.hash(password)
     with db.transaction():
         row = _existing(db, name)
-        db.execute("UPDATE users SET password_hash = ?, updated_at = ? WHERE name = ?",
-                   [digest, now_utc(), name])
+        _update(db, name, "password_hash", digest)
         record(db, actor, "user.password", f"user:{name}", _public(row), _public(row))
 
 
 def set_role(db: Database, name: str, role: str, *, actor: str) -> None:
-    """Give a user another role."""
+    """Give a user another role. Ends the user's sessions (they sign in again under the
+    new role); tokens are kept and act with the new role at once, since a token's role is
+    read from the user row on every use (:func:`user_from_token`)."""
     check_role(role)
     with db.transaction():
         row = _existing(db, name)
-        db.execute("UPDATE users SET role = ?, updated_at = ? WHERE name = ?",
-                   [role, now_utc(), name])
+        _update(db, name, "role", role)
         record(db, actor, "user.role", f"user:{name}", _public(row),
                {**_public(row), "role": role})
 
@@ -144,8 +177,7 @@ def disable_user(db: Database, name: str, *, actor: str, disabled: bool = True) 
     """Disable (or, with ``disabled=False``, re-enable) a user: no sign-in, no tokens."""
     with db.transaction():
         row = _existing(db, name)
-        db.execute("UPDATE users SET disabled = ?, updated_at = ? WHERE name = ?",
-                   [disabled, now_utc(), name])
+        _update(db, name, "disabled", disabled)
         record(db, actor, "user.disable" if disabled else "user.enable", f"user:{name}",
                _public(row), {**_public(row), "disabled": disabled})
 
@@ -169,13 +201,13 @@ def get_user(db: Database, name: str) -> User | None:
     row = _user_row(db, name)
     if row is None or row["disabled"]:
         return None
-    return User(str(row["name"]), str(row["role"]))
+    return User(str(row["name"]), str(row["role"]), _stamp(row["updated_at"]))
 
 
 def verify_password(db: Database, name: str, password: str) -> User | None:
     """The user when ``password`` is theirs and they are enabled; None otherwise."""
-    found = db.execute("SELECT role, password_hash, disabled FROM users WHERE name = ?",
-                       [name]).fetchone()
+    found = db.execute("SELECT role, password_hash, disabled, updated_at FROM users "
+                       "WHERE name = ?", [name]).fetchone()
     digest = str(found[1]) if found else _dummy_hash()
     try:
         _hasher.verify(digest, password[:MAX_PASSWORD + 1])
@@ -183,7 +215,7 @@ def verify_password(db: Database, name: str, password: str) -> User | None:
         return None
     if found is None or found[2]:
         return None
-    return User(name, str(found[0]))
+    return User(name, str(found[0]), _stamp(found[3]))
 
 
 def token_digest(token: str) -> str:

@@ -11,7 +11,11 @@ handshake before FastAPI or NiceGUI do:
    present, must name this very host (403 otherwise). Scripts send none.
 3. The caller is identified from ``Authorization: Bearer <token>`` (an API token) or the
    signed session cookie (signed with the app's storage secret through itsdangerous,
-   HttpOnly, SameSite=Lax, expiring). A bad bearer token is a 401.
+   HttpOnly, SameSite=Lax, expiring). A bad bearer token is a 401. The cookie carries
+   the user row's ``updated_at`` stamp of sign-in and counts only while the row still
+   has it: a password or role change (or disabling) ends every session of that user.
+   Checking it is the same single read that already loads the user: no write per
+   request.
 4. A state-changing API request authenticated by the cookie must echo the session's CSRF
    token in ``X-CSRF-Token`` (double submit: the token is also in a readable cookie).
 5. Served on a non-loopback host, every page and API route needs a signed-in user
@@ -31,6 +35,7 @@ import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
 from fastapi import Request
@@ -54,6 +59,7 @@ SOCKET_PREFIX = "/_nicegui_ws"
 #: Reachable without signing in on a non-loopback host: the sign-in form itself.
 OPEN_PATHS = frozenset({"/login", "/favicon.ico"})
 SIGN_IN_HINT = "Sign in, or send an API token (Authorization: Bearer <token>)."
+_NOT_IN_HOST = frozenset("/?#@\\")
 _SALT = "chainatlas-session"
 _STATE_KEY = "chainatlas_identity"
 
@@ -124,6 +130,10 @@ def host_name(header: str) -> str | None:
     """The host name of a ``Host`` header without its port (None when malformed)."""
     if not header or len(header) > 255:
         return None
+    # A URL parser would quietly drop a '?…' or '#…' tail ("127.0.0.1#@evil.example"
+    # would read as loopback): a host, a port and brackets never hold these.
+    if any(ch in _NOT_IN_HOST or not ch.isprintable() or ch.isspace() for ch in header):
+        return None
     try:
         parts = urlsplit(f"//{header}")
         name, _ = parts.hostname, parts.port  # .port raises on a bad port
@@ -145,22 +155,31 @@ def origin_ok(origin: str | None, host: str) -> bool:
 # -- sessions ---------------------------------------------------------------------------
 
 
+class Session(NamedTuple):
+    """What a valid session cookie says: who, its CSRF token, the user row's stamp."""
+
+    name: str
+    csrf: str
+    stamp: str
+
+
 def new_session(policy: Policy, user: User) -> tuple[str, str]:
-    """A signed session cookie value for ``user`` and its CSRF token."""
+    """A signed session cookie value for ``user`` (bound to ``user.stamp``) and its CSRF
+    token."""
     csrf = secrets.token_urlsafe(24)
-    return policy.serializer().dumps({"u": user.name, "c": csrf}), csrf
+    return policy.serializer().dumps({"u": user.name, "c": csrf, "g": user.stamp}), csrf
 
 
-def read_session(policy: Policy, cookie: str) -> tuple[str, str] | None:
-    """(user name, CSRF token) of a valid, unexpired session cookie; None otherwise."""
+def read_session(policy: Policy, cookie: str) -> Session | None:
+    """The :class:`Session` of a valid, unexpired session cookie; None otherwise (also for
+    cookies from before sessions carried a stamp)."""
     try:
         data = policy.serializer().loads(cookie, max_age=policy.max_age)
     except BadSignature:  # also covers an expired signature
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("u"), str) \
-            or not isinstance(data.get("c"), str):
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in "ucg"):
         return None
-    return data["u"], data["c"]
+    return Session(data["u"], data["c"], data["g"])
 
 
 def set_session_cookies(response: Response, policy: Policy, user: User,
@@ -195,8 +214,11 @@ def identify(policy: Policy, headers: Headers, cookies: dict[str, str]) -> Ident
     if session is None:
         return ANONYMOUS
     with state.request_db() as db:
-        user = get_user(db, session[0])  # disabled since sign-in: anonymous again
-    return ANONYMOUS if user is None else Identity(user, "session", session[1])
+        user = get_user(db, session.name)
+    # Disabled, or changed (password, role) since sign-in: anonymous again.
+    if user is None or user.stamp != session.stamp:
+        return ANONYMOUS
+    return Identity(user, "session", session.csrf)
 
 
 def csrf_ok(identity: Identity, sent: str | None) -> bool:
