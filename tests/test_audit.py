@@ -64,7 +64,7 @@ def test_a_correction_logs_the_row_it_retires_and_the_new_one(mini_db: Database)
                               "复核后移出", "li")
     lines = audit_rows(mini_db, action="correction.add")
     assert [r["actor"] for r in lines] == ["li", "wang"]
-    assert lines[1]["before"] is None
+    assert lines[1]["before"] == {"placed": False}  # the classifier had not placed it there
     assert lines[1]["after"]["correction_id"] == first["correction_id"]
     assert lines[1]["after"]["author"] == "wang" and lines[1]["after"]["active"] is True
     assert lines[0]["before"]["correction_id"] == first["correction_id"]

@@ -43,20 +43,31 @@ def correct(db: Database, firm: str, chain: Chain | str, node: str, action: str,
     who = author or cli_actor()
     key = [company["company_id"], resolved.chain_id, node_id]
     with db.transaction():
-        retired = db.rows("SELECT * FROM corrections WHERE active AND company_id = ? AND "
-                          "chain_id = ? AND node_id = ?", key)
+        before = _before(db, key)
         db.execute("UPDATE corrections SET active = false WHERE company_id = ? AND "
                    "chain_id = ? AND node_id = ?", key)
         new_id = int(db.scalar("SELECT coalesce(max(correction_id), 0) + 1 FROM corrections"))
         db.execute("INSERT INTO corrections VALUES (?, ?, ?, ?, ?, ?, ?, ?, true)",
                    [new_id, *key, action, reason.strip(), who, now])
         stored = db.rows("SELECT * FROM corrections WHERE correction_id = ?", [new_id])[0]
-        record(db, who, "correction.add", f"{key[0]} {key[1]}/{key[2]}",
-               retired[0] if retired else None, stored)
+        record(db, who, "correction.add", f"{key[0]} {key[1]}/{key[2]}", before, stored)
     return {"correction_id": new_id, "company_id": company["company_id"],
             "short_name": company["short_name"], "chain_id": resolved.chain_id,
             "node_id": node_id, "action": action, "reason": reason.strip(), "author": who,
             "created_at": now.isoformat(timespec="seconds")}
+
+
+def _before(db: Database, key: list[str]) -> dict[str, Any]:
+    """What a correction of (firm, chain, node) changes, for the audit log: the active
+    correction it retires, else the classifier's placement there (``placed`` false when
+    there was none), so taking a firm off a node it was placed on keeps the placement."""
+    retired = db.rows("SELECT * FROM corrections WHERE active AND company_id = ? AND "
+                      "chain_id = ? AND node_id = ?", key)
+    if retired:
+        return retired[0]
+    placed = db.rows("SELECT confidence, method, evidence FROM placements WHERE "
+                     "company_id = ? AND chain_id = ? AND node_id = ?", key)
+    return {"placed": True, **placed[0]} if placed else {"placed": False}
 
 
 def corrections_list(db: Database, include_retired: bool = False) -> list[dict[str, Any]]:

@@ -30,7 +30,7 @@ from chainatlas.store.query import Q, compose, join, param
 #: The actions the library records (imports may add their own ``<area>.<verb>`` names).
 ACTIONS = ("correction.add", "user.add", "user.password", "user.role", "user.disable",
            "user.enable", "token.issue", "token.revoke", "roster.import", "auth.sign_in",
-           "auth.lockout")
+           "auth.lockout", "auth.sign_out")
 DEFAULT_LIMIT = 100
 
 

@@ -161,6 +161,18 @@ def set_password(db: Database, name: str, password: str, *, actor: str) -> None:
         record(db, actor, "user.password", f"user:{name}", _public(row), _public(row))
 
 
+def end_sessions(db: Database, name: str, *, actor: str) -> None:
+    """Sign a user out everywhere (the web app's logout): moving ``updated_at`` forward
+    ends every session cookie bound to it, a copied one or an open page's included.
+    Every browser of the user is signed out, not just the one that asked: the server keeps
+    no per-session state to tell them apart, and a logout that leaves copies valid would
+    not be one. Tokens are untouched (see :func:`set_password`)."""
+    with db.transaction():
+        row = _existing(db, name)
+        _update(db, name, "disabled", row["disabled"])  # the column as it is: only the stamp
+        record(db, actor, "auth.sign_out", f"user:{name}", None, None)
+
+
 def set_role(db: Database, name: str, role: str, *, actor: str) -> None:
     """Give a user another role. Ends the user's sessions (they sign in again under the
     new role); tokens are kept and act with the new role at once, since a token's role is

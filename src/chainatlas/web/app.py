@@ -225,9 +225,15 @@ def storage_secret() -> str:
 
 
 def run_options(host: str = "127.0.0.1", port: int = 8000) -> dict[str, Any]:
-    """The keyword arguments of ``ui.run`` for ChainAtlas."""
+    """The keyword arguments of ``ui.run`` for ChainAtlas.
+
+    ``proxy_headers`` off: uvicorn trusts X-Forwarded-For from loopback by default, which
+    let any local client choose the address the sign-in throttle counts and the audit log
+    names.
+    """
     return {"host": host, "port": port, "title": TITLE, "reload": False, "show": False,
-            "storage_secret": storage_secret(), "show_welcome_message": False}
+            "storage_secret": storage_secret(), "show_welcome_message": False,
+            "proxy_headers": False}
 
 
 def url(host: str, port: int) -> str:

@@ -24,7 +24,8 @@ ROLE_ZH = {"viewer": "只读", "analyst": "分析员", "admin": "管理员"}
 ACTION_ZH = {"correction.add": "环节校正", "user.add": "新增用户", "user.password": "修改密码",
              "user.role": "修改角色", "user.disable": "停用用户", "user.enable": "启用用户",
              "token.issue": "签发令牌", "token.revoke": "吊销令牌", "roster.import": "名录导入",
-             "auth.sign_in": "登录", "auth.lockout": "登录锁定"}
+             "auth.sign_in": "登录", "auth.lockout": "登录锁定",
+             "auth.sign_out": "退出登录"}
 
 
 def admin_view(db: Database) -> dict[str, list[dict[str, Any]]]:

@@ -42,7 +42,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from chainatlas.store.audit import record
-from chainatlas.store.users import MAX_NAME, User, get_user, verify_password
+from chainatlas.store.users import MAX_NAME, User, end_sessions, get_user, verify_password
 from chainatlas.web import auth, state
 
 log = logging.getLogger("chainatlas.web.login")
@@ -355,9 +355,22 @@ async def post_logout(request: Request) -> Response:
     form = await read_form(request) or {}
     if not auth.csrf_ok(identity, form.get("csrf")):
         return _page("退出登录", '<p class="err">请求无效，请从“退出登录”页面重试。</p>', 403)
+    if identity.via == "session" and identity.user is not None:
+        await run_in_threadpool(_end_sessions, identity.user.name)
     response = RedirectResponse("/login", status_code=303)
     auth.clear_session_cookies(response)
     return response
+
+
+def _end_sessions(name: str) -> None:
+    """End the user's sessions on the server too (call off the event loop): clearing the
+    browser's cookies alone left a copied cookie, or a page still open, writing for 12 h.
+    A store that cannot be written now (busy) is logged: the cookies are cleared anyway."""
+    try:
+        with state.write_db() as db:
+            end_sessions(db, name, actor=name)
+    except Exception:
+        log.exception("could not end the sessions of %r on the server", name)
 
 
 def register() -> None:
