@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from chainatlas.build import apply_correction, build_store
 from chainatlas.store import Database
-from chainatlas.web import cache
+from chainatlas.web import cache, state
 from chainatlas.web.app import create_app
 from chainatlas.web.state import request_db, write_db
 from tests.helpers import make_bundle, unpinned_bundle
@@ -119,6 +119,37 @@ def test_cached_computes_once_per_arguments_and_version(store: Path) -> None:
         assert cache.cached(counting, db, "130100", top=5)["call"] == 4
 
 
+def test_every_finished_write_counts_even_a_failed_one(store: Path) -> None:
+    create_app(store)
+    before = state.store_version()
+    with write_db():
+        pass
+    assert state.store_version() == before + 1
+    with pytest.raises(RuntimeError), write_db():
+        raise RuntimeError("a write that failed half way")
+    assert state.store_version() == before + 2
+
+
+def test_a_write_the_files_do_not_show_still_refreshes_the_cache(
+        store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two writes within the file system's clock tick, of the same size, leave the files'
+    fingerprint as it was: the server's count of writes still changes the version."""
+    create_app(store)
+    counting = Counting()
+    stat = Path.stat
+    frozen: dict[str, Any] = {}
+
+    def same_stat(self: Path, *args: Any, **kwargs: Any) -> Any:
+        return frozen.setdefault(str(self), stat(self, *args, **kwargs))
+    monkeypatch.setattr(Path, "stat", same_stat)
+    with request_db() as db:
+        assert cache.cached(counting, db, "130100")["call"] == 1
+    with write_db():
+        pass
+    with request_db() as db:
+        assert cache.cached(counting, db, "130100")["call"] == 2
+
+
 def test_unhashable_arguments_are_computed_each_time(store: Path) -> None:
     create_app(store)
     counting = Counting()
@@ -197,3 +228,21 @@ def test_a_correction_shows_on_the_next_request(client: TestClient) -> None:
         apply_correction(db, "鼎龙股份", "biomedicine", "bm_vaccines", "unassign",
                          "撤回", "t")
     assert client.get(url).json()["total_firms"] == firms_before
+
+
+def test_page_frames_share_one_selection_per_store_version(store: Path) -> None:
+    """Every page load reads its frame (selection, pickers); a visit with the same picker
+    values reuses it until the next write."""
+    from chainatlas.web.pages.layout import frame_data
+
+    create_app(store)
+    cache.RESULTS.clear()
+    with request_db() as db:
+        first = frame_data(db, {"region": "130100", "tab": "x"}, {})
+        assert frame_data(db, {"region": "130100", "tab": "y"}, {}) is first
+        assert frame_data(db, {"region": "420100"}, {}) is not first
+    with write_db():
+        pass
+    with request_db() as db:
+        again = frame_data(db, {"region": "130100"}, {})
+    assert again is not first and again.selection == first.selection

@@ -308,6 +308,29 @@ async def test_every_page_has_the_navigation(user: User) -> None:
         await user.should_see(marker="firm-search")
 
 
+async def test_each_navigation_entry_is_one_element(user: User) -> None:
+    """The header is built for every visit on the shared event loop: an entry is one
+    link with its name as text and its icon drawn by CSS, not a link, an icon and a
+    label."""
+    from chainatlas.web.pages.layout import NAV
+
+    await user.open("/")
+    for path, name, icon in NAV:
+        link = _one(user, f"nav{path}")
+        assert (link.text, link.props["data-icon"]) == (name, icon)
+        assert not link.default_slot.children
+
+
+async def test_a_node_cards_reasons_are_one_label(user: User) -> None:
+    await user.open("/recommend")
+    await user.should_see(marker="node-card")
+    cards = list(user.find(marker="node-card").elements)
+    reasons = list(user.find(marker="node-reasons").elements)
+    assert len(reasons) == len(cards)
+    assert all(line.startswith("• ") for label in reasons for line in label.text.split("\n"))
+    assert any("\n" in label.text for label in reasons)  # several reasons, one label
+
+
 async def test_pickers_persist_across_pages(user: User) -> None:
     await user.open("/")
     await user.should_see("石家庄市 · 五条重点产业链一览")

@@ -9,8 +9,13 @@ build), while reads leave it alone. A cached result is served only while the fin
 is the one it was computed under, so an analyst's correction is visible on the very next
 request.
 
-The fingerprint is two ``stat`` calls (microseconds, no query, no lock); DuckDB lets one
-process write a store file, so no write can come from outside the server unseen.
+The version is the server's own count of writes
+(:func:`chainatlas.web.state.store_version`: exact, whatever the file system's clock
+resolution) plus a fingerprint of the files, two ``stat`` calls (microseconds, no query,
+no lock). The fingerprint stays as the fallback for writes the count cannot see: DuckDB
+lets another process (the CLI) write the file only while the server has let go of it
+(a write that could not reopen the store leaves it closed until the next request), and
+such a commit changes the files.
 In-memory stores are never cached: they have no file, and every one has the path
 ``:memory:``, so their keys would collide.
 
@@ -28,6 +33,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from chainatlas.store import Database
+from chainatlas.web import state
 
 T = TypeVar("T")
 
@@ -39,12 +45,15 @@ WAL_SUFFIX = ".wal"
 
 
 def store_version(db: Database) -> tuple[Any, ...] | None:
-    """The store's current fingerprint: the size and modification time of its file and
-    of its write-ahead log. A commit appends to the log and a checkpoint rewrites the file,
-    so every write changes it; reads never do. None for an in-memory store (or a file
-    gone missing): nothing is cached then."""
+    """The store's current version: the server's count of writes, then the size and
+    modification time of its file and of its write-ahead log. A commit appends to the log
+    and a checkpoint rewrites the file, so every write changes it; reads never do. None
+    for an in-memory store (or a file gone missing): nothing is cached then."""
     if db.path == ":memory:":
         return None
+    # Read before the files: a write finishing in between leaves a key that is already
+    # stale, never a stale value under a current key.
+    writes = state.store_version()
     main = Path(db.path)
     try:
         info = main.stat()
@@ -55,7 +64,7 @@ def store_version(db: Database) -> tuple[Any, ...] | None:
         log: tuple[int, int] = (wal.st_size, wal.st_mtime_ns)
     except OSError:  # no log: everything is checkpointed into the file
         log = (-1, -1)
-    return (str(main.resolve()), info.st_size, info.st_mtime_ns, *log)
+    return (writes, str(main.resolve()), info.st_size, info.st_mtime_ns, *log)
 
 
 @dataclass

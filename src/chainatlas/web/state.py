@@ -27,6 +27,9 @@ _paths: dict[str, str] = {}
 #: derived chain tables, and two concurrent transactions doing so would conflict (DuckDB
 #: aborts the second). :func:`write_db` takes it; use that, not this lock.
 write_lock = threading.Lock()
+#: Writes done through :func:`write_db` (see :func:`store_version`); bumped under the
+#: writer's side of the lock, so no read runs while it changes.
+_writes = [0]
 #: How long a write waits for another process (a CLI reader) to let go of the file.
 BUSY_WAIT_SECONDS = 3.0
 _RETRY_SECONDS = 0.05
@@ -154,16 +157,29 @@ def write_db() -> Iterator[Database]:
     up to :data:`BUSY_WAIT_SECONDS`, then fails with a StoreBusyError (HTTP 503).
     """
     with write_lock, _access.writing():
-        base = _base()
-        if not base.read_only:  # in memory, or handed over read-write: write in place
-            cursor = Database.from_connection(base.conn.cursor(), base.path)
-            try:
-                yield cursor
-            finally:
-                cursor.conn.close()
-            return
-        with _swapped(base.path) as writer:
-            yield writer
+        try:
+            base = _base()
+            if not base.read_only:  # in memory, or handed over read-write: write in place
+                cursor = Database.from_connection(base.conn.cursor(), base.path)
+                try:
+                    yield cursor
+                finally:
+                    cursor.conn.close()
+                return
+            with _swapped(base.path) as writer:
+                yield writer
+        finally:
+            # Bumped even when the write failed: part of it may be committed, and a
+            # needless recomputation is cheap while a stale cached answer is wrong.
+            _writes[0] += 1
+
+
+def store_version() -> int:
+    """How many writes :func:`write_db` has finished in this process: a read cached under
+    one count is stale once it changes (see chainatlas.web.cache). It does not see writes
+    by other processes (the CLI), which DuckDB allows only while the server has let go of
+    the file, so the cache adds the file's own fingerprint."""
+    return _writes[0]
 
 
 @contextmanager

@@ -40,6 +40,7 @@ from chainatlas.store.lookup import (
 from chainatlas.store.query import UNIVERSES
 from chainatlas.store.stats import REGISTRY_LICENCE_ZH
 from chainatlas.web import charts
+from chainatlas.web.cache import cached
 from chainatlas.web.pages.widgets import load, load_cached
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ body {{ background:#F2F5F9; font-family:{charts.FONT}; color:#1F2937; }}
 .ca-brand-sub {{ font-size:11px; color:#BFD2EE; letter-spacing:1px; }}
 .ca-nav {{ color:#DCE7F7; padding:6px 12px; border-radius:6px; font-size:14px;
            text-decoration:none; display:flex; align-items:center; gap:4px; }}
+.ca-nav::before {{ content:attr(data-icon); font-family:'Material Icons'; font-size:18px;
+                   font-feature-settings:'liga'; line-height:1; }}
 .ca-nav:hover {{ background:rgba(255,255,255,.12); color:#FFFFFF; }}
 .ca-nav-active {{ background:rgba(255,255,255,.18); color:#FFFFFF; font-weight:600; }}
 .ca-subbar {{ background:#FFFFFF; border-bottom:1px solid #E3E9F2; }}
@@ -196,9 +199,11 @@ def region_label(place: Region, parent: str | None) -> str:
     return f"{place.name}（市辖区）" if parent == place.name else f"{place.name}（{parent}）"
 
 
-def current_selection(db: Database, choices: Mapping[str, str]) -> Selection:
+def current_selection(db: Database,
+                      choices: Mapping[str, str] | tuple[tuple[str, str], ...]) -> Selection:
     """The chosen region, chain and universe (``choices``: the stored picker values),
     falling back to the defaults (and then to any)."""
+    choices = dict(choices)
     chains = chain_names(db)
     if not chains:
         raise ChainAtlasError("产业链模板尚未载入：请先运行 chainatlas build。")
@@ -231,11 +236,30 @@ class FrameData:
 def frame_data(db: Database, params: Mapping[str, str],
                stored: Mapping[str, str]) -> FrameData:
     """The selection (a shared link's values over the stored ones), the region picker's
-    options and whether registry firms are loaded."""
-    query = valid_query(db, params)
-    selection = current_selection(db, {**stored, **query})
+    options and whether registry firms are loaded.
+
+    Cached per store version (see chainatlas.web.cache): every page load asks for it, and
+    a handful of picker values cover nearly every visit; the result must not be changed.
+    """
+    return cached(_frame_data, db, _picks(params), _picks(stored))
+
+
+def _picks(values: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """The picker values among ``values`` (a link's other parameters are no key)."""
+    return tuple((key, str(values[key])) for key in PICKER_KEYS if key in values)
+
+
+def _frame_data(db: Database, params: tuple[tuple[str, str], ...],
+                stored: tuple[tuple[str, str], ...]) -> FrameData:
+    query = valid_query(db, dict(params))
+    selection = current_selection(db, {**dict(stored), **query})
     return FrameData(query, selection, region_matches(db, "", selection.region),
                      registry_loaded(db))
+
+
+def chosen_selection(db: Database, choices: Mapping[str, str]) -> Selection:
+    """:func:`current_selection`, cached per store version (must not be changed)."""
+    return cached(current_selection, db, _picks(choices))
 
 
 class Frame:
@@ -323,7 +347,8 @@ class Frame:
                                selection.universe)}
         for key, (options, value) in values.items():
             self.shown[key] = value  # so the change event of filling it is no pick
-            self.pickers[key].set_options(options, value=value)
+            # a copy: the cached frame data is shared by every visitor
+            self.pickers[key].set_options(dict(options), value=value)
 
     async def _search_regions(self, text: Any) -> None:
         """The region picker's typed text: offer the matching regions from the store."""
@@ -349,7 +374,7 @@ class Frame:
         with self.content:
             try:
                 if selection is None:
-                    selection = await load(current_selection, stored_choices())
+                    selection = await load(chosen_selection, stored_choices())
                 self.region = selection.region
                 if self.subtitle_label is not None:
                     self.subtitle_label.text = (self.subtitle(selection) if self.subtitle
@@ -373,18 +398,18 @@ def firm_url(company_id: str) -> str:
 def _header(active: str) -> None:
     with ui.header().classes("items-center px-5 py-2 gap-2").style(
             "background:linear-gradient(90deg,#0B2E5C 0%,#16498C 100%)"):
-        with ui.link(target="/").classes("no-underline"), ui.row().classes("items-center gap-2"):
+        with ui.link(target="/").classes("no-underline flex items-center gap-2"):
             ui.icon("hub", size="28px").style("color:#FFD666")
             with ui.column().classes("gap-0"):
                 ui.label(PRODUCT_NAME).classes("ca-brand")
                 ui.label("INDUSTRY CHAIN ATLAS").classes("ca-brand-sub")
         ui.element("div").style("width:28px")
         for path, name, icon in NAV:
-            is_active = path == active
-            with ui.link(target=path).classes(
-                    "ca-nav" + (" ca-nav-active" if is_active else "")).mark(f"nav{path}"):
-                ui.icon(icon, size="18px")
-                ui.label(name)
+            # One element per entry (the icon is drawn by CSS from data-icon): the header
+            # is built on every page load, on the event loop every visitor shares.
+            ui.link(name, target=path).classes(
+                "ca-nav" + (" ca-nav-active" if path == active else "")) \
+                .props(f'data-icon="{icon}"').mark(f"nav{path}")
         ui.space()
         _search_box()
 

@@ -95,12 +95,12 @@ class RecommendView:
                 label_chip(str(item["label"]))
                 class_chip(str(item["class"]))
                 ui.label(str(item["stage"])).classes("ca-muted")
-                ui.space()
-                ui.label(f"得分 {float(item['score']):.3f}").classes("font-bold") \
+                ui.label(f"得分 {float(item['score']):.3f}").classes("font-bold ml-auto") \
                     .style(f"color:{charts.PRIMARY}")
-            with ui.column().classes("gap-0"):
-                for reason in item.get("reasons_zh", [])[:4]:
-                    ui.label(f"• {reason}").classes("ca-reason")
+            # One label, a line per reason: twelve cards of up to four reasons would be
+            # sixty elements to build on the event loop for every visitor.
+            ui.label("\n".join(f"• {reason}" for reason in item.get("reasons_zh", [])[:4])) \
+                .classes("ca-reason whitespace-pre-line").mark("node-reasons")
 
     async def _bar_clicked(self, event: events.EChartPointClickEventArguments) -> None:
         match = next((n for n in self.nodes if n["name_zh"] == event.name), None)
