@@ -333,6 +333,24 @@ def test_unexpected_error_is_a_generic_500(client: TestClient, monkeypatch: pyte
                str(r.exc_info[1])) for r in caplog.records)
 
 
+def test_a_store_damaged_mid_query_is_a_clean_error(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """DuckDB finding a bad page mid-query (a bit-flipped store opened fine) gives the
+    store's message and one log line, not a traceback."""
+    import duckdb
+
+    def damaged(*_: Any, **__: Any) -> Any:
+        raise duckdb.Error("Corrupt database file: computed checksum 1 does not match 2")
+
+    search = importlib.import_module("chainatlas.analysis.search")
+    monkeypatch.setattr(search, "search_firms", damaged)
+    with caplog.at_level(logging.ERROR, logger="chainatlas.web"):
+        message = _error(client, "/api/v1/search?q=x", 500, "StoreError")
+    assert "damaged" in message and "chainatlas build" in message
+    assert caplog.records and not any(r.exc_info for r in caplog.records)
+
+
 def test_unknown_api_paths_and_methods_are_json(client: TestClient) -> None:
     _error(client, "/api/v1/nothing", 404, "HTTPError")
     response = client.delete("/api/v1/chains")

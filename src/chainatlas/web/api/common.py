@@ -22,6 +22,7 @@ from pathlib import Path as FilePath
 from typing import Annotated, Any
 from urllib.parse import quote
 
+import duckdb
 import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Query, Request
@@ -33,6 +34,7 @@ from starlette.exceptions import HTTPException
 
 from chainatlas.errors import ChainAtlasError, InputError, NotFoundError, Problem
 from chainatlas.store import Database
+from chainatlas.store.database import damaged_store
 from chainatlas.store.lookup import (
     Chain,
     Region,
@@ -203,6 +205,12 @@ class GuardedRoute(APIRoute):
                 return await handler(request)
             except (ChainAtlasError, HTTPException, RequestValidationError):
                 raise
+            except duckdb.Error as exc:
+                # A damaged page found mid-query (the store opened fine): the store's
+                # message, one log line, no traceback for what is not a bug.
+                log.error("%s %s: the store cannot be read: %s", request.method,
+                          request.url.path, str(exc).strip().splitlines()[0])
+                return library_error_response(damaged_store("the served store", exc))
             except Exception:
                 log.exception("%s %s failed", request.method, request.url.path)
                 return internal_error_response()
