@@ -246,3 +246,22 @@ def test_page_frames_share_one_selection_per_store_version(store: Path) -> None:
     with request_db() as db:
         again = frame_data(db, {"region": "130100"}, {})
     assert again is not first and again.selection == first.selection
+
+
+def test_cached_json_keeps_the_encoded_bytes_per_version(store: Path) -> None:
+    """A hit returns the bytes encoded once (no jsonable walk per request); a write
+    makes them stale like any cached result."""
+    from chainatlas.web.api.common import ApiJSONResponse, cached_json, encode_json
+
+    create_app(store)
+    counting = Counting()
+    with request_db() as db:
+        first = cached_json(counting, db, "130100", top=5)
+        assert cached_json(counting, db, "130100", top=5) is first
+        assert counting.calls == 1
+        assert first == encode_json({"args": ("130100",), "kwargs": {"top": 5}, "call": 1})
+        assert ApiJSONResponse(first).body == first  # sent as they are, not re-encoded
+    with write_db() as db:
+        apply_correction(db, "华北制药", "biomedicine", "bm_vaccines", "assign", "疫苗", "t")
+    with request_db() as db:
+        assert b'"call":2' in cached_json(counting, db, "130100", top=5)

@@ -24,6 +24,7 @@ from chainatlas.web.api.common import (
     RegionQ,
     UniverseQ,
     area_router,
+    cached_json,
     chain_param,
     node_param,
     ok,
@@ -32,7 +33,6 @@ from chainatlas.web.api.common import (
     top_query,
     universe_param,
 )
-from chainatlas.web.cache import cached
 from chainatlas.web.state import request_db
 
 TAG = "analysis 分析"
@@ -48,7 +48,7 @@ def panorama(chain: ChainQ, region: OptRegionQ = None,
     with request_db() as db:
         place = region_param(db, region)
         chosen = universe_param(db, universe)
-        return ok(cached(chain_panorama, db, chain_param(db, chain), place, top, chosen),
+        return ok(cached_json(chain_panorama, db, chain_param(db, chain), place, top, chosen),
                   universe=chosen)
 
 
@@ -60,7 +60,7 @@ def region_profile(chain: ChainQ, region: RegionQ, as_of: AsOfQ = None,
     local leaders."""
     with request_db() as db:
         chosen = universe_param(db, universe)
-        return ok(cached(profile_of, db, region_from_text(db, region), chain_param(db, chain),
+        return ok(cached_json(profile_of, db, region_from_text(db, region), chain_param(db, chain),
                          as_of, chosen), universe=chosen)
 
 
@@ -77,8 +77,8 @@ def map_data(chain: ChainQ, node: NodeQ = None,
         province = province_param(db, within) if within else None
         stored = chain_param(db, chain)
         chosen = universe_param(db, universe)
-        return ok(cached(map_counts, db, stored, node_param(stored, node), level, province, top,
-                         as_of, chosen), universe=chosen)
+        return ok(cached_json(map_counts, db, stored, node_param(stored, node), level,
+                              province, top, as_of, chosen), universe=chosen)
 
 
 @router.get("/leaders", summary="Chain leaders (链主企业)")
@@ -89,5 +89,5 @@ def leaders(chain: ChainQ, region: OptRegionQ = None,
     with request_db() as db:
         place = region_param(db, region)
         chosen = universe_param(db, universe)
-        return ok(cached(chain_leaders, db, chain_param(db, chain), place, top, as_of, chosen),
+        return ok(cached_json(chain_leaders, db, chain_param(db, chain), place, top, as_of, chosen),
                   universe=chosen)

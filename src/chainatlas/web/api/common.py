@@ -43,6 +43,7 @@ from chainatlas.store.lookup import (
     region_from_text,
 )
 from chainatlas.store.query import UNIVERSES
+from chainatlas.web.cache import cached
 
 log = logging.getLogger("chainatlas.web")
 
@@ -101,13 +102,25 @@ class ApiJSONResponse(JSONResponse):
                                                 **(headers or {})})
 
     def render(self, content: Any) -> bytes:
-        """Encode the content."""
-        return encode_json(content)
+        """Encode the content (bytes are :func:`cached_json`'s, encoded already)."""
+        return content if isinstance(content, bytes) else encode_json(content)
 
 
 #: The response header naming the firm universe a result counted (lists carry it in
 #: each item too; an empty list only here).
 UNIVERSE_HEADER = "X-ChainAtlas-Universe"
+
+
+def _encoded(db: Database, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> bytes:
+    return encode_json(fn(db, *args, **kwargs))
+
+
+def cached_json(fn: Callable[..., Any], db: Database, *args: Any, **kwargs: Any) -> bytes:
+    """The JSON bytes of ``fn(db, *args, **kwargs)``, cached as bytes while the store is
+    unchanged (:func:`chainatlas.web.cache.cached`), so a hit is not walked through
+    :func:`jsonable` and encoded again: that Python work holds the GIL the pages' event
+    loop needs."""
+    return cached(_encoded, db, fn, *args, **kwargs)
 
 
 def ok(value: Any, status: int = 200, universe: str | None = None) -> Response:

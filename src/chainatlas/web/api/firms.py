@@ -8,8 +8,13 @@ from fastapi import Path, Query
 from fastapi.responses import Response
 
 from chainatlas.analysis.profile import firm_profile
-from chainatlas.web.api.common import UNIVERSE_WORDS, area_router, ok, universe_param
-from chainatlas.web.cache import cached
+from chainatlas.web.api.common import (
+    UNIVERSE_WORDS,
+    area_router,
+    cached_json,
+    ok,
+    universe_param,
+)
 from chainatlas.web.state import request_db
 
 TAG = "firms 企业"
@@ -24,7 +29,7 @@ def get_firm(company_id: Annotated[str, Path(max_length=200, description=(
         "企业 id、股票代码、统一社会信用代码或名称"))]) -> Response:
     """Identity, location, products, placements, supply links, corrections, history."""
     with request_db() as db:
-        return ok(cached(firm_profile, db, company_id))
+        return ok(cached_json(firm_profile, db, company_id))
 
 
 @router.get("/search", summary="Firm search (企业检索)")
@@ -43,4 +48,4 @@ def search(q: Annotated[str, Query(min_length=1, max_length=100, description=(
 
     with request_db() as db:
         chosen = None if universe is None else universe_param(db, universe)
-        return ok(cached(search_firms, db, q, limit, chosen), universe=chosen)
+        return ok(cached_json(search_firms, db, q, limit, chosen), universe=chosen)

@@ -27,6 +27,7 @@ from chainatlas.web.api.common import (
     RegionQ,
     UniverseQ,
     area_router,
+    cached_json,
     chain_param,
     content_disposition,
     node_param,
@@ -50,7 +51,7 @@ def recommend_nodes(chain: ChainQ, region: RegionQ,
     with request_db() as db:
         place = region_from_text(db, region)
         chosen = universe_param(db, universe)
-        return ok(cached(rank_nodes, db, place, chain_param(db, chain), as_of=as_of, top=top,
+        return ok(cached_json(rank_nodes, db, place, chain_param(db, chain), as_of=as_of, top=top,
                              universe=chosen), universe=chosen)
 
 
@@ -63,7 +64,7 @@ def recommend_firms(chain: ChainQ, region: RegionQ, node: NodeQ = None,
         place = region_from_text(db, region)
         stored = chain_param(db, chain)
         chosen = universe_param(db, universe)
-        return ok(cached(rank_firms, db, place, stored, node_param(stored, node), top=top,
+        return ok(cached_json(rank_firms, db, place, stored, node_param(stored, node), top=top,
                              as_of=as_of, universe=chosen), universe=chosen)
 
 
