@@ -373,6 +373,11 @@ async def test_a_firm_id_holding_a_slash_has_its_page(user: User) -> None:
     await user.open("/firm/" + quote(SLASH_ID, safe=""))
     await user.should_see("主营产品")
     await user.should_see(SLASH_ID)  # its name (the id's tail) is shown, never a 404
+    # signing in to correct it leads back to this page, the id intact
+    await user.should_see(marker="fix-sign-in")
+    with user:
+        link = next(e for e in ElementFilter(kind=ui.link) if e.text == "登录")
+    assert link.props["href"] == "/login?next=" + quote(firm_url(SLASH_ID), safe="")
     # the header's search links to the same quoted path
     user.find(marker="firm-search").type("甲/乙")
     await user.should_see(marker="search-result")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from nicegui import run, ui
 from starlette.requests import Request
@@ -15,7 +16,7 @@ from chainatlas.errors import ChainAtlasError
 from chainatlas.store.lookup import Chain, chain_from_text
 from chainatlas.store.users import User
 from chainatlas.web import auth, charts
-from chainatlas.web.pages.layout import Frame, Selection
+from chainatlas.web.pages.layout import Frame, Selection, firm_url
 from chainatlas.web.pages.widgets import (
     capital_zh,
     china_map_url,
@@ -184,7 +185,8 @@ class CorrectionForm:
             if writer is None:
                 with ui.row().classes("items-center gap-2").mark("fix-sign-in"):
                     ui.label(NO_RIGHT).classes("ca-muted")
-                    ui.link("登录", f"/login?next=/firm/{self.company_id}")
+                    # quoted twice: once as a path segment, then as the query value
+                    ui.link("登录", f"/login?next={quote(firm_url(self.company_id), safe='')}")
                 self._history(corrections)
                 return
             chains = self.selection.chains
