@@ -17,11 +17,13 @@ from chainatlas.cli_users import audit_command, users_app
 from chainatlas.errors import ChainAtlasError, NotFoundError, StoreError
 from chainatlas.store import Database
 from chainatlas.store import users as users_mod
+from chainatlas.store.audit import audit_rows
 from chainatlas.store.users import (
     ROLES,
     User,
     add_user,
     disable_user,
+    get_user,
     issue_token,
     list_tokens,
     list_users,
@@ -221,3 +223,19 @@ def test_cli_refuses_a_missing_store(tmp_path: Path) -> None:
     code, _, exc = _run(missing, "users", "list")
     assert code != 0 and isinstance(exc, StoreError) and "chainatlas build" in str(exc)
     assert not missing.exists()
+
+
+def test_cli_changes_a_role_and_logs_it(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(getpass, "getuser", lambda: "ops")
+    code, _, _ = _run(store, "users", "add", "zhao", "--role", "viewer", "--password-stdin",
+                      stdin=PASSWORD + "\n")
+    assert code == 0
+    code, out, _ = _run(store, "users", "role", "zhao", "analyst")
+    assert code == 0 and "zhao is now analyst" in out
+    with Database(store) as db:
+        assert get_user(db, "zhao").role == "analyst"
+        line = audit_rows(db, action="user.role", limit=1)[0]
+    assert line["actor"] == "cli:ops" and (line["before"]["role"], line["after"]["role"]) == (
+        "viewer", "analyst")
+    code, _, exc = _run(store, "users", "role", "zhao", "boss")
+    assert code != 0 and isinstance(exc, ChainAtlasError) and "boss" in str(exc)

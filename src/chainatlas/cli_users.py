@@ -1,4 +1,4 @@
-"""User commands: ``users add|list|disable|token|revoke`` and ``audit``.
+"""User commands: ``users add|list|disable|role|password|token|revoke`` and ``audit``.
 
 The first admin is made here (``chainatlas users add NAME --role admin``): the web app
 has no sign-up. Every command works on an existing store only; a mistyped ``--db`` is
@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from chainatlas.cli_common import DbOption, JsonOption, console, print_json
-from chainatlas.config import default_db_path
-from chainatlas.errors import ChainAtlasError, StoreError
+from chainatlas.cli_common import DbOption, JsonOption, console, open_store, print_json
+from chainatlas.errors import ChainAtlasError
 
 if TYPE_CHECKING:
-    from chainatlas.store import Database
+    pass
 
 users_app = typer.Typer(help="Users of the web app and API tokens for scripts.",
                         no_args_is_help=True)
@@ -29,17 +27,6 @@ RoleOption = Annotated[str, typer.Option("--role", help="viewer (read), analyst 
                                          "(corrections, imports) or admin (users).")]
 PasswordStdin = Annotated[bool, typer.Option(
     "--password-stdin", help="Read the password from the first line of stdin (scripts).")]
-
-
-def existing_store(db: Path | None) -> Database:
-    """Open the store named by --db (or the default), refusing to create a missing one."""
-    from chainatlas.store import Database
-
-    path = db or default_db_path()
-    if not Path(path).is_file():
-        raise StoreError(f"No store at {path}. Run 'chainatlas build' first to create it "
-                         "(users live in the store).")
-    return Database(path)
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -60,7 +47,7 @@ def users_add(name: Annotated[str, typer.Argument(help="User name (no spaces, no
 
     check_name(name)
     check_role(role)  # before the prompt: no password typed for a doomed command
-    with existing_store(db) as store:
+    with open_store(db) as store:
         user = add_user(store, name, role, _read_password(password_stdin), actor=cli_actor())
     console.print(f"Added user {user.name} ({user.role}).", highlight=False)
 
@@ -70,7 +57,7 @@ def users_list(db: DbOption = None, as_json: JsonOption = False) -> None:
     """List the users, their roles and active tokens."""
     from chainatlas.store.users import list_tokens, list_users
 
-    with existing_store(db) as store:
+    with open_store(db) as store:
         users, tokens = list_users(store), list_tokens(store)
     if as_json:
         print_json({"users": users, "tokens": tokens})
@@ -95,9 +82,23 @@ def users_disable(name: Annotated[str, typer.Argument(help="User name.")],
     from chainatlas.store.audit import cli_actor
     from chainatlas.store.users import disable_user
 
-    with existing_store(db) as store:
+    with open_store(db) as store:
         disable_user(store, name, actor=cli_actor())
     console.print(f"Disabled user {name}.", highlight=False)
+
+
+@users_app.command("role")
+def users_role(name: Annotated[str, typer.Argument(help="User name.")],
+               role: Annotated[str, typer.Argument(help="viewer, analyst or admin.")],
+               db: DbOption = None) -> None:
+    """Give a user another role: their web sessions end, their tokens take the new role."""
+    from chainatlas.store.audit import cli_actor
+    from chainatlas.store.users import set_role
+
+    with open_store(db) as store:
+        set_role(store, name, role, actor=cli_actor())
+    console.print(f"User {name} is now {role}; their web sessions have ended.",
+                  highlight=False)
 
 
 @users_app.command("password")
@@ -107,7 +108,7 @@ def users_password(name: Annotated[str, typer.Argument(help="User name.")],
     from chainatlas.store.audit import cli_actor
     from chainatlas.store.users import set_password
 
-    with existing_store(db) as store:
+    with open_store(db) as store:
         set_password(store, name, _read_password(password_stdin), actor=cli_actor())
     console.print(f"Password of {name} changed; their web sessions have ended.",
                   highlight=False)
@@ -122,7 +123,7 @@ def users_token(name: Annotated[str, typer.Argument(help="User name.")],
     from chainatlas.store.audit import cli_actor
     from chainatlas.store.users import issue_token
 
-    with existing_store(db) as store:
+    with open_store(db) as store:
         token = issue_token(store, name, label, actor=cli_actor())
     # Plain stdout, one line: scripts capture it; it is never shown again.
     sys.stdout.write(token + "\n")
@@ -135,7 +136,7 @@ def users_revoke(token_id: Annotated[int, typer.Argument(help="Token id (users l
     from chainatlas.store.audit import cli_actor
     from chainatlas.store.users import revoke_token
 
-    with existing_store(db) as store:
+    with open_store(db) as store:
         revoke_token(store, token_id, actor=cli_actor())
     console.print(f"Revoked token {token_id}.", highlight=False)
 
@@ -151,7 +152,7 @@ def audit_command(
     from chainatlas.store.audit import audit_rows
 
     start = _since(since)
-    with existing_store(db) as store:
+    with open_store(db) as store:
         rows = audit_rows(store, since=start, limit=limit, actor=actor)
     if as_json:
         print_json(rows)
