@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 
 from chainatlas.build import build_store
 from chainatlas.sources.fetch import read_mirror
@@ -41,3 +43,14 @@ def real_db(tmp_path_factory: pytest.TempPathFactory) -> Database:
     store = Database(tmp_path_factory.mktemp("real") / "real.duckdb")
     build_store(store, read_mirror(folder))
     return store
+
+
+@pytest.fixture(scope="module")
+def fast_hashing() -> Iterator[None]:
+    """Cheap argon2 costs for a module's users (the defaults take ~0.3 s per hash here)."""
+    from chainatlas.store import users
+
+    saved = users._hasher
+    users._hasher = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+    yield
+    users._hasher = saved

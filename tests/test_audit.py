@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import typer
-from argon2 import PasswordHasher
 from typer.testing import CliRunner
 
 from chainatlas.build import apply_correction
@@ -17,18 +16,13 @@ from chainatlas.chains.corrections import correct
 from chainatlas.cli_users import audit_command
 from chainatlas.errors import ChainAtlasError
 from chainatlas.store import Database
-from chainatlas.store import users as users_mod
 from chainatlas.store.audit import audit_rows, cli_actor, record
 from chainatlas.store.users import add_user, disable_user, issue_token, set_password
 
 PASSWORD = "correct horse battery"
 
 
-@pytest.fixture(autouse=True)
-def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Cheap argon2 costs for tests."""
-    monkeypatch.setattr(users_mod, "_hasher", PasswordHasher(time_cost=1, memory_cost=64,
-                                                             parallelism=1))
+pytestmark = pytest.mark.usefixtures("fast_hashing")  # cheap argon2 costs (conftest)
 
 
 def test_record_and_filter(db: Database) -> None:

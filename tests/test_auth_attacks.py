@@ -20,7 +20,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from itsdangerous import URLSafeTimedSerializer
 from starlette.requests import Request
@@ -53,15 +52,6 @@ URL = "/api/v1/corrections"
 BODY = {"firm": "以岭药业", "chain": "生物医药", "node": "bm_api", "action": "assign",
         "reason": "攻击测试"}
 PAGE_ARGS = ("002603.SZ", "biomedicine", "bm_api", "assign", "页面攻击")
-
-
-@pytest.fixture(scope="module")
-def fast_hashing() -> Iterator[None]:
-    """Cheap argon2 costs for the module (the defaults take ~0.3 s per hash)."""
-    saved = users_mod._hasher
-    users_mod._hasher = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
-    yield
-    users_mod._hasher = saved
 
 
 @pytest.fixture(scope="module")

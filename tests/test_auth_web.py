@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from starlette.requests import Request
 from starlette.websockets import WebSocketDisconnect
@@ -18,7 +17,6 @@ from starlette.websockets import WebSocketDisconnect
 from chainatlas.build import build_store
 from chainatlas.errors import ChainAtlasError
 from chainatlas.store import Database
-from chainatlas.store import users as users_mod
 from chainatlas.store.audit import audit_rows
 from chainatlas.store.users import (
     User,
@@ -41,15 +39,6 @@ ROLES = {"boss": "admin", "ana": "analyst", "vic": "viewer"}
 BODY = {"firm": "以岭药业", "chain": "生物医药", "node": "bm_api", "action": "assign",
         "reason": "年报披露原料药产能"}
 URL = "/api/v1/corrections"
-
-
-@pytest.fixture(scope="module")
-def fast_hashing() -> Iterator[None]:
-    """Cheap argon2 costs for the module (the defaults take ~0.3 s per hash here)."""
-    saved = users_mod._hasher
-    users_mod._hasher = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
-    yield
-    users_mod._hasher = saved
 
 
 @pytest.fixture(scope="module")

@@ -38,11 +38,12 @@ from chainatlas.store.users import (
 PASSWORD = "correct horse battery"
 
 
+pytestmark = pytest.mark.usefixtures("fast_hashing")  # cheap argon2 costs (conftest)
+
+
 @pytest.fixture(autouse=True)
-def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Cheap argon2 costs: the default ones take ~0.3 s per hash on this machine."""
-    monkeypatch.setattr(users_mod, "_hasher", PasswordHasher(time_cost=1, memory_cost=64,
-                                                             parallelism=1))
+def fresh_dummy(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The dummy hash unknown names are checked against, made anew at the cheap costs."""
     monkeypatch.setattr(users_mod, "_dummy", {})
     yield
 
