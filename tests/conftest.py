@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,3 +55,21 @@ def fast_hashing() -> Iterator[None]:
     users._hasher = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
     yield
     users._hasher = saved
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """NiceGUI runs on asyncio."""
+    return "asyncio"
+
+
+@pytest.fixture
+def keep_modules() -> Iterator[None]:
+    """Put ChainAtlas's modules back after a simulation: NiceGUI's reset drops the page
+    modules *and their parent packages* from sys.modules, after which a fresh
+    ``chainatlas`` lacks the submodules still loaded (later tests' ``monkeypatch.setattr(
+    "chainatlas.analysis…")`` then fail)."""
+    kept = {k: v for k, v in sys.modules.items()
+            if k == "chainatlas" or k.startswith("chainatlas.")}
+    yield
+    sys.modules.update(kept)

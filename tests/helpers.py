@@ -17,6 +17,8 @@ from chainatlas.sources.roster_values import uscc_check_digit
 from chainatlas.store import Database
 
 REPO = Path(__file__).resolve().parents[1]
+#: The web app's entry file, for NiceGUI's simulated user (``user_simulation``).
+WEB_MAIN = REPO / "src" / "chainatlas" / "web" / "main.py"
 NOW = dt.datetime(2026, 1, 1)
 
 COMPANIES = [

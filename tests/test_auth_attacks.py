@@ -13,8 +13,7 @@ import hashlib
 import hmac
 import json
 import re
-import sys
-from collections.abc import Iterator, MutableMapping
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,7 +39,7 @@ from chainatlas.web import auth
 from chainatlas.web.app import create_app
 from chainatlas.web.pages import firm, login
 from chainatlas.web.state import request_db, write_db
-from tests.helpers import make_bundle, unpinned_bundle
+from tests.helpers import WEB_MAIN, make_bundle, unpinned_bundle
 
 BASE = "http://127.0.0.1"
 ORIGIN = "http://127.0.0.1"
@@ -636,26 +635,6 @@ def test_unassigning_a_classified_placement_records_it_as_before(
 
 # -- /admin for the wrong people ----------------------------------------------------------
 
-MAIN = Path(__file__).resolve().parents[1] / "src" / "chainatlas" / "web" / "main.py"
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    """NiceGUI runs on asyncio."""
-    return "asyncio"
-
-
-@pytest.fixture
-def keep_modules() -> Iterator[None]:
-    """Put ChainAtlas's modules back after the simulations: NiceGUI's reset drops page
-    modules and their parent packages from sys.modules, and a fresh ``chainatlas`` then
-    lacks its loaded submodules (later ``monkeypatch.setattr("chainatlas.…")`` fail)."""
-    kept = {k: v for k, v in sys.modules.items()
-            if k == "chainatlas" or k.startswith("chainatlas.")}
-    yield
-    sys.modules.update(kept)
-
-
 @pytest.mark.anyio
 async def test_viewers_and_analysts_see_no_admin_data(store: dict[str, Any], tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch,
@@ -670,7 +649,7 @@ async def test_viewers_and_analysts_see_no_admin_data(store: dict[str, Any], tmp
     monkeypatch.setattr(Storage, "path", (tmp_path / "storage").resolve())
     monkeypatch.setattr(nicegui_app, "storage", Storage())
     for who in ("vic", "ana"):
-        async with user_simulation(main_file=MAIN) as user:
+        async with user_simulation(main_file=WEB_MAIN) as user:
             signed = await user.http_client.post("/login", data={
                 "name": who, "password": PASSWORDS[who]})
             assert signed.status_code == 303
@@ -678,7 +657,7 @@ async def test_viewers_and_analysts_see_no_admin_data(store: dict[str, Any], tmp
             await user.should_see("需要管理员权限", retries=50)
             await user.should_not_see(marker="admin-users")
             await user.should_not_see(marker="admin-audit")
-    async with user_simulation(main_file=MAIN) as user:
+    async with user_simulation(main_file=WEB_MAIN) as user:
         await user.http_client.post("/login", data={"name": "boss",
                                                     "password": PASSWORDS["boss"]})
         await user.open("/admin")

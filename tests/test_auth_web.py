@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +28,7 @@ from chainatlas.web import auth, state
 from chainatlas.web.app import create_app, serve_check
 from chainatlas.web.pages import admin, firm, login
 from chainatlas.web.state import write_db
-from tests.helpers import make_bundle, unpinned_bundle
+from tests.helpers import WEB_MAIN, make_bundle, unpinned_bundle
 
 BASE = "http://127.0.0.1:8000"
 PASSWORDS = {"boss": "admin passphrase", "ana": "analyst passphrase",
@@ -543,27 +541,6 @@ def test_host_names(header: str, name: str | None) -> None:
 
 # -- the page form, end to end (NiceGUI's simulated user) ---------------------------------
 
-MAIN = Path(__file__).resolve().parents[1] / "src" / "chainatlas" / "web" / "main.py"
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    """NiceGUI runs on asyncio."""
-    return "asyncio"
-
-
-@pytest.fixture
-def keep_modules() -> Iterator[None]:
-    """Put ChainAtlas's modules back after a simulation: NiceGUI's reset drops the page
-    modules *and their parent packages* from sys.modules, after which a fresh
-    ``chainatlas`` lacks the submodules still loaded (later tests' ``monkeypatch.setattr(
-    "chainatlas.analysis…")`` then fail)."""
-    kept = {k: v for k, v in sys.modules.items()
-            if k == "chainatlas" or k.startswith("chainatlas.")}
-    yield
-    sys.modules.update(kept)
-
-
 @pytest.mark.anyio
 async def test_page_form_needs_an_analyst(store: dict[str, Any], tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch,
@@ -576,7 +553,7 @@ async def test_page_form_needs_an_analyst(store: dict[str, Any], tmp_path: Path,
     monkeypatch.setenv(auth.ALLOWED_HOSTS_ENV, "test")  # the simulated browser's Host
     monkeypatch.setattr(Storage, "path", (tmp_path / "storage").resolve())
     monkeypatch.setattr(nicegui_app, "storage", Storage())
-    async with user_simulation(main_file=MAIN) as user:
+    async with user_simulation(main_file=WEB_MAIN) as user:
         user.javascript_rules[re.compile(r".*registerMap.*")] = lambda _: "ok"
         await user.open("/firm/300054.SZ")
         await user.should_see(marker="fix-sign-in", retries=50)

@@ -39,12 +39,9 @@ from chainatlas.web.pages.widgets import (
     register_map_js,
 )
 from chainatlas.web.state import open_web_store, request_db
-from tests.helpers import REPO, XSS, XSS_ID, add_firm, unpinned_bundle, web_bundle
+from tests.helpers import WEB_MAIN, XSS, XSS_ID, add_firm, unpinned_bundle, web_bundle
 
 pytestmark = pytest.mark.anyio
-
-MAIN = REPO / "src" / "chainatlas" / "web" / "main.py"
-
 
 @pytest.fixture(scope="module")
 def web_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -59,12 +56,6 @@ def web_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 #: The analyst who signs in to correct placements on the firm page.
 ANALYST, ANALYST_PASSWORD = "fenxi", "correct horse battery"
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    """NiceGUI runs on asyncio."""
-    return "asyncio"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -133,8 +124,8 @@ async def user(served_store: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     monkeypatch.setenv("CHAINATLAS_HOME", str(tmp_path / "home"))
     # the simulated browser asks for host "test": the app answers only names it serves
     monkeypatch.setenv("CHAINATLAS_ALLOWED_HOSTS", "test")
-    if MAIN.is_file():
-        async with user_simulation(main_file=MAIN) as simulated:
+    if WEB_MAIN.is_file():
+        async with user_simulation(main_file=WEB_MAIN) as simulated:
             yield _answer_maps(simulated)
     else:
         async with user_simulation() as simulated:
