@@ -82,3 +82,10 @@ def rss_mb() -> float:
     except OSError:
         return peak_rss_mb()
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of a non-empty list."""
+    ordered = sorted(values)
+    index = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]

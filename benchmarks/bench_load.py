@@ -44,7 +44,7 @@ from urllib.parse import quote, urlencode
 
 import httpx
 import psutil
-from _common import add_store_args, build_into
+from _common import add_store_args, build_into, percentile
 
 from chainatlas.store import Database
 
@@ -56,13 +56,6 @@ TIMEOUT_S = 30.0
 PAGE_BODIES = {"/": "各产业链概况", "/chain": "全景图谱", "/map": "地区排名",
                "/recommend": "环节招商建议", "/leaders": "全国链主企业", "/firm": "上市企业"}
 SOCKET = "/_nicegui_ws/socket.io/"
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100) of a non-empty list."""
-    ordered = sorted(values)
-    index = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
-    return ordered[index]
 
 
 @dataclass

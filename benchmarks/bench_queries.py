@@ -26,6 +26,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from _common import percentile
+
 from chainatlas.analysis.mapdata import map_counts
 from chainatlas.analysis.panorama import chain_panorama
 from chainatlas.analysis.regional import region_profile
@@ -47,13 +49,6 @@ QUERIES: dict[str, Query] = {
     "node ranking (rank_nodes)": lambda db, r, c, u: rank_nodes(db, r, c, top=10, universe=u),
     "firm ranking (rank_firms)": lambda db, r, c, u: rank_firms(db, r, c, top=20, universe=u),
 }
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100)."""
-    ordered = sorted(values)
-    index = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
-    return ordered[index]
 
 
 def timed(fn: Callable[[], Any]) -> float:

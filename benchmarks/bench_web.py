@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from _common import percentile
 from fastapi.testclient import TestClient
 
 from chainatlas.analysis.search import initials
@@ -62,13 +63,6 @@ REGISTRY_KINDS = ("panorama", "map province", "map city")
 Request = tuple[str, str]  # (kind, url)
 #: The universe sent with every analysis request (None: the store's default).
 UNIVERSE: dict[str, str | None] = {"value": None}
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100)."""
-    ordered = sorted(values)
-    index = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
-    return ordered[index]
 
 
 def ensure_store(path: Path, mirror: str | None, rebuild: bool,
