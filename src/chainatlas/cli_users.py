@@ -25,6 +25,7 @@ users_app = typer.Typer(help="Users of the web app and API tokens for scripts.",
 
 RoleOption = Annotated[str, typer.Option("--role", help="viewer (read), analyst "
                                          "(corrections, imports) or admin (users).")]
+UserName = Annotated[str, typer.Argument(help="User name.")]
 PasswordStdin = Annotated[bool, typer.Option(
     "--password-stdin", help="Read the password from the first line of stdin (scripts).")]
 
@@ -76,7 +77,7 @@ def users_list(db: DbOption = None, as_json: JsonOption = False) -> None:
 
 
 @users_app.command("disable")
-def users_disable(name: Annotated[str, typer.Argument(help="User name.")],
+def users_disable(name: UserName,
                   db: DbOption = None) -> None:
     """Disable a user: no more sign-in, and their tokens stop working."""
     from chainatlas.store.audit import cli_actor
@@ -88,7 +89,7 @@ def users_disable(name: Annotated[str, typer.Argument(help="User name.")],
 
 
 @users_app.command("role")
-def users_role(name: Annotated[str, typer.Argument(help="User name.")],
+def users_role(name: UserName,
                role: Annotated[str, typer.Argument(help="viewer, analyst or admin.")],
                db: DbOption = None) -> None:
     """Give a user another role: their web sessions end, their tokens take the new role."""
@@ -102,7 +103,7 @@ def users_role(name: Annotated[str, typer.Argument(help="User name.")],
 
 
 @users_app.command("password")
-def users_password(name: Annotated[str, typer.Argument(help="User name.")],
+def users_password(name: UserName,
                    password_stdin: PasswordStdin = False, db: DbOption = None) -> None:
     """Set a user's password: their web sessions end, their API tokens are kept."""
     from chainatlas.store.audit import cli_actor
@@ -115,7 +116,7 @@ def users_password(name: Annotated[str, typer.Argument(help="User name.")],
 
 
 @users_app.command("token")
-def users_token(name: Annotated[str, typer.Argument(help="User name.")],
+def users_token(name: UserName,
                 label: Annotated[str | None, typer.Option(
                     "--label", help="What the token is for.")] = None,
                 db: DbOption = None) -> None:
