@@ -141,7 +141,8 @@ def test_template_to_dict_is_json_able(tmp_path: Path) -> None:
     assert again["stages"] == list(STAGES)
     assert again["nodes"][1] == {
         "id": "up_a", "name_zh": "原料甲", "name_en": "Material A", "stage": "上游",
-        "parent": "up", "level": 2, "children": [], "keywords": ["原料甲", "甲材料"],
+        "kind": "production", "parent": "up", "level": 2, "children": [],
+        "keywords": ["原料甲", "甲材料"],
         "scope_keywords": [], "exclude": [], "shenwan": [], "gbt": []}
     assert again["edges"][0] == {"from": "up_a", "to": "mid", "note_zh": "供应"}
 
@@ -496,3 +497,11 @@ def test_builtin_codes_exist_in_reference_data(builtins: dict[str, ChainTemplate
         gbt = {row["class4"].strip() for row in csv.DictReader(f) if row["level"] == "4"}
     problems = [p for t in builtins.values() for p in validate_codes(t, shenwan, gbt)]
     assert [str(p) for p in problems] == []
+
+
+def test_unknown_node_kind_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "kinds.yaml", chain("kinds", node_block("a", "    kind: 销售\n")))
+    find(problems_of(path), "nodes[a].kind", "kind '销售' must be one of",
+         "production, trade, retail, service, operator")
+    good = write(tmp_path, "kinds2.yaml", chain("kinds2", node_block("a", "    kind: trade\n")))
+    assert load_template(good).nodes[0].kind == "trade"

@@ -301,10 +301,10 @@ def store_templates(db: Database, templates: Mapping[str, ChainTemplate], now: d
                    [t.id, t.name_zh, t.name_en, t.description_zh, t.path,
                     sha256.get(t.id, ""), now])
         db.insert_df("chain_nodes", pd.DataFrame(
-            [(t.id, n.id, n.name_zh, n.name_en, n.stage, n.parent, n.level, n.is_leaf, i)
-             for i, n in enumerate(t.nodes)],
+            [(t.id, n.id, n.name_zh, n.name_en, n.stage, n.parent, n.level, n.is_leaf, i,
+              n.kind) for i, n in enumerate(t.nodes)],
             columns=["chain_id", "node_id", "name_zh", "name_en", "stage", "parent", "level",
-                     "is_leaf", "ord"]))
+                     "is_leaf", "ord", "kind"]))
         db.insert_df("chain_edges", pd.DataFrame(
             [(t.id, e.source, e.target, e.note_zh) for e in t.edges],
             columns=["chain_id", "source", "target", "note_zh"]).drop_duplicates(

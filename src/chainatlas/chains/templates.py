@@ -57,6 +57,15 @@ BUILTIN_DIR: Path = Path(__file__).resolve().parent / "templates"
 #: Allowed values of a node's ``stage``, in chain order.
 STAGES: tuple[str, ...] = ("上游", "中游", "下游")
 
+#: Allowed values of a node's ``kind``: what its firms do. ``production`` is the chain's own
+#: business (making its goods; for a service chain such as 商贸物流, the service itself).
+#: Only ``production`` nodes make a chain's leaders and its chain-wide 招商 targets; a
+#: distributor, a pharmacy chain, a hospital or a telecom operator leads and is recommended
+#: on its own node only (a city does not court 中国联通 to build its electronics chain).
+#: Default ``production``.
+KINDS: dict[str, str] = {"production": "生产制造", "trade": "批发流通", "retail": "零售",
+                         "service": "服务", "operator": "运营"}
+
 #: Deepest allowed node level (root nodes are level 1).
 MAX_DEPTH = 3
 
@@ -64,8 +73,8 @@ _SHENWAN = re.compile(r"^[0-9]{6}$")
 _GBT = re.compile(r"^[0-9]{4}$")
 
 _TOP_FIELDS = ("id", "name_zh", "name_en", "description_zh", "nodes", "edges")
-_NODE_FIELDS = ("id", "name_zh", "name_en", "stage", "parent", "keywords", "scope_keywords",
-                "exclude", "shenwan", "gbt")
+_NODE_FIELDS = ("id", "name_zh", "name_en", "stage", "kind", "parent", "keywords",
+                "scope_keywords", "exclude", "shenwan", "gbt")
 _EDGE_FIELDS = ("from", "to", "note_zh")
 _LIST_FIELDS = ("keywords", "scope_keywords", "exclude", "shenwan", "gbt")
 
@@ -93,6 +102,8 @@ class Node:
     children: tuple[str, ...] = ()
     #: Line of the node in its YAML file (1-based), when known.
     line: int | None = field(default=None, compare=False)
+    #: What its firms do (a key of :data:`KINDS`); inner nodes inherit nothing.
+    kind: str = "production"
 
     @property
     def is_leaf(self) -> bool:
@@ -180,6 +191,7 @@ class _RawNode:
     gbt: tuple[str, ...]
     scope_keywords: tuple[str, ...]
     line: int | None
+    kind: str
     #: False when a list field (keywords, codes) had problems: skip the no-signal check.
     lists_ok: bool
 
@@ -204,6 +216,10 @@ def _parse_node(out: Collector, raw: Any, i: int) -> _RawNode | None:
     if stage is not None and stage not in STAGES:
         out.add(f"{label}.stage", f"stage {stage!r} must be one of {', '.join(STAGES)}",
                 *path, "stage")
+    kind = check_text(out, raw, "kind", f"{label}.kind", path, required=False)
+    if kind is not None and kind not in KINDS:
+        out.add(f"{label}.kind", f"kind {kind!r} must be one of {', '.join(KINDS)}",
+                *path, "kind")
     parent = check_text(out, raw, "parent", f"{label}.parent", path, required=False)
     before_lists = len(out.problems)
     lists = {key: check_list(out, raw, key, f"{label}.{key}", path) for key in _LIST_FIELDS}
@@ -224,7 +240,8 @@ def _parse_node(out: Collector, raw: Any, i: int) -> _RawNode | None:
         return None
     return _RawNode(i, nid, name_zh or "", name_en or "", stage or "", parent,
                     lists["keywords"], lists["exclude"], lists["shenwan"], lists["gbt"],
-                    lists["scope_keywords"], out.lines.of(*path), lists_ok)
+                    lists["scope_keywords"], out.lines.of(*path), kind or "production",
+                    lists_ok)
 
 
 def _parse_tree(out: Collector, raw_nodes: list[Any]) -> list[Node] | None:
@@ -295,7 +312,7 @@ def _parse_tree(out: Collector, raw_nodes: list[Any]) -> list[Node] | None:
                  parent=rn.parent, keywords=rn.keywords, exclude=rn.exclude,
                  shenwan=rn.shenwan, gbt=rn.gbt, scope_keywords=rn.scope_keywords,
                  level=levels[rn.id],
-                 children=tuple(children[rn.id]), line=rn.line)
+                 children=tuple(children[rn.id]), line=rn.line, kind=rn.kind)
             for rn in parsed if rn is not None]
 
 
@@ -461,7 +478,7 @@ def get_template(chain_id: str, extra_dirs: Sequence[Path] = ()) -> ChainTemplat
 def _node_dict(n: Node) -> dict[str, Any]:
     return {
         "id": n.id, "name_zh": n.name_zh, "name_en": n.name_en, "stage": n.stage,
-        "parent": n.parent, "level": n.level, "children": list(n.children),
+        "kind": n.kind, "parent": n.parent, "level": n.level, "children": list(n.children),
         "keywords": list(n.keywords), "scope_keywords": list(n.scope_keywords),
         "exclude": list(n.exclude), "shenwan": list(n.shenwan), "gbt": list(n.gbt),
     }

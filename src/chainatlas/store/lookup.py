@@ -198,6 +198,8 @@ class ChainNode:
     level: int
     is_leaf: bool
     ord: int
+    #: what its firms do: production, trade, retail, service or operator
+    kind: str = "production"
 
 
 @dataclass(frozen=True)
@@ -282,8 +284,8 @@ def chain_from_text(db: Database, text: str) -> Chain:
     nodes = tuple(ChainNode(
         node_id=str(n[0]), name_zh=str(n[1]), name_en=str(n[2]), stage=str(n[3]),
         parent=None if n[4] is None else str(n[4]), level=int(n[5]), is_leaf=bool(n[6]),
-        ord=int(n[7])) for n in db.execute(
-        "SELECT node_id, name_zh, name_en, stage, parent, level, is_leaf, ord "
+        ord=int(n[7]), kind=str(n[8])) for n in db.execute(
+        "SELECT node_id, name_zh, name_en, stage, parent, level, is_leaf, ord, kind "
         "FROM chain_nodes WHERE chain_id = ? ORDER BY ord", [row["chain_id"]]).fetchall())
     chain = Chain(chain_id=str(row["chain_id"]), name_zh=str(row["name_zh"]),
                   name_en=str(row["name_en"]), description_zh=row.get("description_zh"),

@@ -316,6 +316,12 @@ _V8 = (
         "after" VARCHAR)""",
 )
 
+_V9 = (
+    # What a node's firms do (chains.templates.KINDS): production, trade, retail, service,
+    # operator. Chain-wide leaders and 招商 targets come from production nodes only.
+    "ALTER TABLE chain_nodes ADD COLUMN kind VARCHAR NOT NULL DEFAULT 'production'",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "regions, industries, companies, products, provenance", _V1),
     Migration(2, "roster firms: link to listed twins, capital currency", _V2),
@@ -325,6 +331,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "enterprise-registry fields of companies", _V6),
     Migration(7, "share of the placing products per chain firm and node", _V7),
     Migration(8, "users, API tokens and the audit log", _V8),
+    Migration(9, "the kind of a chain node (production, trade, retail, service, operator)",
+              _V9),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
