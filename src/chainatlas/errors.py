@@ -28,6 +28,13 @@ class NotFoundError(ChainAtlasError):
     status_code = 404
 
 
+class ParameterError(ChainAtlasError):
+    """A request's option has a value no command can use (a size band that does not exist,
+    a province both included and excluded)."""
+
+    status_code = 422
+
+
 class StoreError(ChainAtlasError):
     """The DuckDB store is missing, locked, or at a schema this version cannot read."""
 
