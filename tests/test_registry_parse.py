@@ -171,3 +171,15 @@ def test_a_capital_no_firm_has_is_set_missing_not_a_shifted_row() -> None:
     out = parse_registry_text(text, "2001/河北.csv")
     assert len(out.rows) == 1 and out.rows[0]["capital_amount"] is None
     assert [(i.kind, i.action) for i in out.issues] == [("capital_range", "set missing")]
+
+
+def test_yuan_typed_as_wan_is_divided_but_central_firms_keep_their_capital() -> None:
+    text = (",".join(HEADER) + "\n"
+            + "武汉某某房地产开发有限公司,,2001-05-17,有限责任公司,张三,"
+            '"50000000(万元)",房地产开发,湖北,武汉,武汉市\n'
+            + "中国某某银行股份有限公司,,2001-05-17,股份有限公司,李四,"
+            '"34932000(万元)",吸收存款,湖北,武汉,武汉市\n')
+    out = parse_registry_text(text, "2001/湖北.csv")
+    assert [r["registered_capital"] for r in out.rows] == [5000.0, 34932000.0]
+    assert [(i.kind, i.action) for i in out.issues] == [("capital_in_yuan",
+                                                         "divided by 10,000")]

@@ -184,6 +184,20 @@ def _validate(cells: list[str], line: int) -> Issue | None:
     return None
 
 
+#: Registered capital at or above 1,000 亿元 (in 万元 CNY) is, outside the central state
+#: firms, 元 typed into the 万元 column: on the mirror 168 registry rows reach it, e.g. a
+#: Wuhan property developer at 5,000 亿元 and a county forestry firm at 500 亿元, while the
+#: real ones are 中国联合网络通信集团 (1,065 亿) and 中国工商银行 (3,493 亿).
+YUAN_SLIP_WAN = 1e7
+_CENTRAL_FIRMS = ("中国", "国家", "国网")
+
+
+def yuan_slip(name: str, cny_wan: float | None) -> bool:
+    """Whether a registry capital is 元 written as 万元 (see :data:`YUAN_SLIP_WAN`)."""
+    return cny_wan is not None and cny_wan >= YUAN_SLIP_WAN and not name.startswith(
+        _CENTRAL_FIRMS)
+
+
 def _row(cells: list[str], line: int, file: str, issues: list[Issue]) -> dict[str, Any]:
     raw = {k: text_value(v) for k, v in zip(FIELDS, cells, strict=True)}
     name = fold_registry_name(cells[0])
@@ -198,6 +212,10 @@ def _row(cells: list[str], line: int, file: str, issues: list[Issue]) -> dict[st
             reason := capital_out_of_range(raw["capital"])):
         issues.append(Issue(line, "capital", "capital_range", "set missing", reason))
     amount, currency, cny = parsed if isinstance(parsed, tuple) else (None, None, None)
+    if amount is not None and yuan_slip(name, cny):
+        issues.append(Issue(line, "capital", "capital_in_yuan", "divided by 10,000",
+                            f"{raw['capital']!r} is {cny / 1e4:,.0f} 亿元: 元 read as 万元"))
+        amount, cny = amount / 1e4, None if cny is None else cny / 1e4
     setup = _date(raw["date"]) if raw["date"] else None
     if isinstance(setup, str):
         issues.append(Issue(line, "date", "bad_date", "set missing", setup))
