@@ -80,7 +80,7 @@ def test_pieces_against_a_store() -> None:
                "(10, 1, '2009-01-01', '2003-05-01', '130100', 'b'), "
                "(10, 7, NULL, NULL, '320500', 'c')")
     order = db.execute(compose("SELECT name FROM t c ORDER BY {s}", s=size_order("c")))
-    assert [r[0] for r in order.fetchall()] == ["c", "b", "a"]
+    assert [r[0] for r in order.fetchall()] == ["c", "a", "b"]  # employees first
     early = db.execute(compose("SELECT name FROM t c WHERE {f} ORDER BY 1",
                                f=founded_by(2005, "c"))).fetchall()
     assert early == [("a",), ("b",)]  # b was listed in 2003, before it was founded

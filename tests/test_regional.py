@@ -1,11 +1,11 @@
-"""Regional profile (LQ, classes), leaders and map data on hand-made regions."""
+"""Regional profile (LQ, classes) and map data on hand-made regions (leaders:
+test_leaders.py)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from chainatlas.analysis.leaders import chain_leaders, score_leaders
 from chainatlas.analysis.mapdata import map_counts
 from chainatlas.analysis.panorama import top_firms
 from chainatlas.analysis.regional import (
@@ -110,19 +110,6 @@ def test_as_of_filters_later_firms(region_db: Database) -> None:
     assert profile["lq_basis"]["local_total"] == 2
 
 
-def test_leaders_components(region_db: Database) -> None:
-    sjz = region_from_text(region_db, "石家庄")
-    result = chain_leaders(region_db, "biomedicine", sjz)
-    national = result["national"]
-    assert national[0]["company_id"] in {"SZ_API", "SZ_TAB1"}
-    for row in national:
-        assert set(row["components"]) == {"scale", "breadth", "centrality"}
-        assert all(0 <= v <= 1 for v in row["components"].values())
-        assert row["score"] == pytest.approx(
-            sum(w * row["components"][k] for k, w in result["weights"].items()), abs=1e-3)
-    assert {r["company_id"] for r in result["local"]} == {"SJZ_API1", "SJZ_API2", "SJZ_TAB"}
-
-
 def test_map_counts(region_db: Database) -> None:
     provinces = map_counts(region_db, "biomedicine")
     assert {a["adcode"]: a["firms"] for a in provinces["areas"]} == {"320000": 4, "130000": 4}
@@ -156,24 +143,6 @@ def test_score_nodes_by_hand() -> None:
     assert list(scored["lq"]) == [5.0, 0.5, 0.0, 0.625, 5.0]
     assert list(scored["class"]) == ["强", "弱", "缺", "强", "弱"]
     assert summarise(scored.to_dict("records")) == {"强": 2, "弱": 1, "缺": 1}
-
-
-def test_score_leaders_by_hand() -> None:
-    firms = pd.DataFrame({
-        "company_id": ["A", "B", "C"], "registered_capital": [300.0, 100.0, None],
-        "employees": [10.0, 30.0, 20.0], "chain_revenue_share": [0.9, 0.0, 0.5],
-        "nodes_covered": [2, 1, 4], "pagerank": [0.5, 0.2, 0.2]})
-    scored = score_leaders(firms).set_index("company_id")
-    # scale: mean percentile of capital (A 1, B 0.5, C 0), employees (A 1/3, B 1, C 2/3),
-    # share (A 1, B 1/3, C 2/3)
-    assert scored.loc["A", "scale"] == pytest.approx((1 + 1 / 3 + 1) / 3)
-    assert scored.loc["C", "scale"] == pytest.approx((0 + 2 / 3 + 2 / 3) / 3)
-    assert list(scored["breadth"].loc[["A", "B", "C"]]) == [0.5, 0.25, 1.0]
-    # B and C sit at PageRank's floor (no supply link): centrality 0; A alone ranks 1
-    assert list(scored["centrality"].loc[["A", "B", "C"]]) == [1.0, 0.0, 0.0]
-    a = scored.loc["A"]
-    assert a["score"] == pytest.approx(0.5 * a["scale"] + 0.2 * 0.5 + 0.3 * 1.0)
-    assert list(scored.index) == ["A", "C", "B"]
 
 
 def test_top_firms_counts_and_keeps_order() -> None:
@@ -355,7 +324,7 @@ def test_unknown_universe_is_refused(region_db: Database) -> None:
         region_profile(region_db, "石家庄", "biomedicine", universe="foreign")
 
 
-def test_map_and_leaders_count_the_chosen_universe(registry_db: Database) -> None:
+def test_map_counts_the_chosen_universe(registry_db: Database) -> None:
     listed = map_counts(registry_db, "biomedicine", universe="listed")
     assert {a["adcode"]: a["firms"] for a in listed["areas"]} == {"320000": 4, "130000": 4}
     everything = map_counts(registry_db, "biomedicine")
@@ -364,10 +333,3 @@ def test_map_and_leaders_count_the_chosen_universe(registry_db: Database) -> Non
     registry = map_counts(registry_db, "biomedicine", level="city", universe="registry")
     assert {a["adcode"]: a["firms"] for a in registry["areas"]} == {"130100": 2, "130200": 2}
     assert registry["registry_provinces"] == [{"adcode": "130000", "name": "河北省"}]
-    sjz = region_from_text(registry_db, "石家庄")
-    leaders = chain_leaders(registry_db, "biomedicine", sjz, universe="registry")
-    assert leaders["universe_zh"] == "工商登记企业"
-    assert {r["company_id"] for r in leaders["local"]} == {"REG_VAC1", "REG_VAC2"}
-    assert {r["origin"] for r in leaders["national"]} == {"registry"}
-    both = chain_leaders(registry_db, "biomedicine", sjz, universe="all")
-    assert len(both["local"]) == 5 and both["national"][0]["origin"] == "listed"

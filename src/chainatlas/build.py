@@ -140,11 +140,12 @@ def _ingest_companies(db: Database, kg: chainkg.ChainKGFiles, files: dict[str, F
     sz_file = files["listed-companies/szse_a_list.xlsx"]
     tushare = listed.read_tushare(ts_file.local, ts_file.spec.path)
     szse = listed.read_szse(sz_file.local, sz_file.spec.path)
-    located = listed.locate_companies(companies, tushare, szse)
+    located = listed.szse_status(listed.locate_companies(companies, tushare, szse), szse)
     columns = ["company_id", "origin", "short_name", "full_name", "stock_code", "exchange",
                "region_adcode", "province_adcode", "city_adcode", "address",
                "registered_capital", "setup_date", "listing_date", "employees",
-               "location_source", "source_id", "updated_at"]
+               "location_source", "short_name_2025", "in_szse_2025", "source_id",
+               "updated_at"]
     db.insert_df("companies", located[columns])
     db.execute(
         "INSERT OR IGNORE INTO company_names SELECT company_id, full_name, 'full', source_id "

@@ -1,5 +1,10 @@
 """Where listed firms are, and their size: the Tushare snapshot and the SZSE A-share list.
 
+The SZSE list is a 2025 snapshot, the chainkg firms are of 2021: :func:`szse_status` reads
+it a second way, as the 2025 standing of each Shenzhen firm (its A股简称 then, which shows
+an ST/*ST prefix added since, and whether its code is still listed), for the risk flags of
+:mod:`chainatlas.analysis.risk`.
+
 Location precedence, recorded per firm in ``location_source``:
 
 1. ``tushare``: the Tushare snapshot's (province, city); refined to the district when the
@@ -12,6 +17,7 @@ Location precedence, recorded per firm in ``location_source``:
 from __future__ import annotations
 
 import json
+import unicodedata
 import warnings
 from pathlib import Path
 
@@ -29,6 +35,9 @@ from chainatlas.store.lookup import normalise_stock_code
 _TUSHARE_COLUMNS = ("ts_code", "province", "city", "reg_capital", "setup_date", "employees")
 _SZSE_COLUMNS = {"A股代码": "code", "公司全称": "full_name", "注册地址": "address",
                  "省    份": "province", "城     市": "city", "A股上市日期": "listing_date"}
+#: Read when present: the exchange's full export has it; an extract without it cannot tell
+#: a firm's standing (see :func:`szse_status`).
+_SZSE_OPTIONAL = {"A股简称": "short_name", "A股总股本": "a_shares"}
 
 
 def read_tushare(path: Path, label: str) -> pd.DataFrame:
@@ -70,16 +79,63 @@ def read_szse(path: Path, label: str) -> pd.DataFrame:
     missing = [h for h in _SZSE_COLUMNS if h not in header]
     if missing:
         raise InputError([Problem(label, 1, h, "column missing") for h in missing])
-    index = {h: header.index(h) for h in _SZSE_COLUMNS}
+    wanted = {**_SZSE_COLUMNS, **{h: n for h, n in _SZSE_OPTIONAL.items() if h in header}}
+    index = {h: header.index(h) for h in wanted}
     records = []
     for number, row in enumerate(rows[1:], start=2):
-        record = {new: row[index[old]] for old, new in _SZSE_COLUMNS.items()}
+        record = {new: row[index[old]] for old, new in wanted.items()}
         record["line"] = number
         records.append(record)
     frame = pd.DataFrame(records)
     frame["company_id"] = frame["code"].map(
         lambda c: normalise_stock_code(f"{str(c).zfill(6)}.SZ") if c else None)
+    if "short_name" in frame:
+        frame["short_name"] = frame["short_name"].map(clean_short_name)
+    if "a_shares" in frame:
+        frame["a_shares_wan"] = frame["a_shares"].map(share_count_wan)
     return frame
+
+
+def share_count_wan(cell: object) -> float | None:
+    """A share count cell (``19,405,918,198``) in 万 shares; None when unreadable or 0."""
+    text = str(cell or "").replace(",", "").strip()
+    try:
+        count = float(text)
+    except ValueError:
+        return None
+    return count / 1e4 if count > 0 else None
+
+
+def clean_short_name(name: object) -> str | None:
+    """An exchange short name as firms are named elsewhere: full-width letters and digits
+    folded (万  科Ａ -> 万科A), spaces dropped; None for an empty cell."""
+    if name is None or (isinstance(name, float) and pd.isna(name)):
+        return None
+    text = "".join(unicodedata.normalize("NFKC", str(name)).split())
+    return text or None
+
+
+def szse_status(companies: pd.DataFrame, szse: pd.DataFrame) -> pd.DataFrame:
+    """``companies`` (company_id, exchange) with short_name_2025 and in_szse_2025 added.
+
+    Only Shenzhen codes are judged: in_szse_2025 is True when the code is on the list
+    (short_name_2025 is then its A股简称 there), False when it is absent (delisted or
+    merged since 2021), None for every other exchange, which the list does not cover. A
+    list without the A股简称 column is an extract, not the exchange's full export: absence
+    from it says nothing, so every firm gets None.
+    """
+    out = companies.copy()
+    if "short_name" not in szse:
+        out["in_szse_2025"] = pd.Series([None] * len(out), index=out.index, dtype="boolean")
+        out["short_name_2025"] = None
+        return out
+    names = szse.dropna(subset=["company_id"]).drop_duplicates("company_id").set_index(
+        "company_id")["short_name"]
+    shenzhen = out["exchange"].eq("SZ")
+    listed_now = out["company_id"].isin(names.index)
+    out["in_szse_2025"] = listed_now.where(shenzhen, None).astype("boolean")
+    out["short_name_2025"] = out["company_id"].map(names).where(shenzhen & listed_now, None)
+    return out
 
 
 def locate_companies(companies: pd.DataFrame, tushare: pd.DataFrame,
@@ -87,8 +143,9 @@ def locate_companies(companies: pd.DataFrame, tushare: pd.DataFrame,
     """Add location and size columns to ``companies`` (keyed by ``company_id``).
 
     Adds region_adcode, province_adcode, city_adcode, address, location_source,
-    registered_capital (万元), setup_date and employees; fills a missing full name (one
-    chainkg gave to another firm) from the SZSE list.
+    registered_capital (万元; the SZSE A-share count where Tushare has none), setup_date
+    and employees; fills a missing full name (one chainkg gave to another firm) from the
+    SZSE list.
     """
     ts = tushare.drop_duplicates("company_id").set_index("company_id")
     sz = szse.drop_duplicates("company_id").set_index("company_id")
@@ -96,6 +153,10 @@ def locate_companies(companies: pd.DataFrame, tushare: pd.DataFrame,
     ids = out["company_id"]
     out["address"] = ids.map(sz["address"]).where(lambda s: s.notna(), None)
     out["registered_capital"] = ids.map(ts["reg_capital"])
+    if "a_shares_wan" in sz:
+        # A listed firm's registered capital is its share capital (1 元 a share): a firm
+        # the Tushare snapshot lacks (智飞生物) takes its A-share count on the SZSE list.
+        out["registered_capital"] = out["registered_capital"].fillna(ids.map(sz["a_shares_wan"]))
     out["setup_date"] = ids.map(ts["setup_date"])
     out["employees"] = ids.map(ts["employees"]).astype("Int64")
     ts_city = [city_adcode_from_names(p, c) if isinstance(p, str) else None

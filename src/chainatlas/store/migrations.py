@@ -322,6 +322,15 @@ _V9 = (
     "ALTER TABLE chain_nodes ADD COLUMN kind VARCHAR NOT NULL DEFAULT 'production'",
 )
 
+_V10 = (
+    # The 2025 SZSE A-share list seen against the 2021 chainkg firms (risk flags, analysis.
+    # risk): the A股简称 there (an ST/*ST prefix added since 2021 shows here) and whether
+    # the Shenzhen code is still listed. NULL where the list does not speak: Shanghai and
+    # Beijing codes, unlisted firms, stores built before this migration.
+    "ALTER TABLE companies ADD COLUMN short_name_2025 VARCHAR",
+    "ALTER TABLE companies ADD COLUMN in_szse_2025 BOOLEAN",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "regions, industries, companies, products, provenance", _V1),
     Migration(2, "roster firms: link to listed twins, capital currency", _V2),
@@ -333,6 +342,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "users, API tokens and the audit log", _V8),
     Migration(9, "the kind of a chain node (production, trade, retail, service, operator)",
               _V9),
+    Migration(10, "2025 SZSE list: A-share short name, still listed (risk flags)", _V10),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

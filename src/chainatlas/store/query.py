@@ -11,7 +11,7 @@ The rules that several queries share live here once:
 
 - :func:`founded_by`: a firm counts in an ``--as-of`` view when it was founded or listed
   by that year, whichever came first (``chain_firms.first_year`` stores the same rule);
-- :func:`size_order`: firms are ranked by registered capital, then employees;
+- :func:`size_order`: firms are ranked by employees, then registered capital;
 - :func:`level_column`: the firm column a region level filters on;
 - :func:`level_order`: provinces before cities before districts;
 - :func:`in_universe`: which firms an analysis counts (listed, registry or all).
@@ -122,9 +122,14 @@ def first_year_by(as_of: int | None, alias: str = "f") -> Q:
 
 
 def size_order(alias: str = "c") -> Q:
-    """ORDER BY terms ranking firms by size: registered capital, then employees."""
+    """ORDER BY terms ranking firms by size: employees, then registered capital.
+
+    Employees first: a listed firm's registered capital is its share count, which says
+    little about its size (rank correlation 0.53 with employees on the listed firms).
+    Registry firms carry no employee count, so they rank among themselves by capital, and
+    after every firm with one."""
     a = ident(alias).text
-    return Q(f"{a}.registered_capital DESC NULLS LAST, {a}.employees DESC NULLS LAST")
+    return Q(f"{a}.employees DESC NULLS LAST, {a}.registered_capital DESC NULLS LAST")
 
 
 def level_column(level: str) -> str:
