@@ -100,8 +100,8 @@ def test_chain_firms_fold_in_ancestors_with_the_first_year() -> None:
     db.execute("UPDATE companies SET same_as = 'F' WHERE company_id = 'TWIN'")
     db.execute("INSERT INTO chains VALUES ('c', '链', 'Chain', NULL, 'c.yaml', '', ?)", [NOW])
     for i, (node, parent) in enumerate((("root", None), ("mid", "root"), ("leaf", "mid"))):
-        db.execute("INSERT INTO chain_nodes VALUES ('c', ?, ?, ?, '上游', ?, ?, ?, ?)",
-                   [node, node, node, parent, i + 1, node == "leaf", i])
+        db.execute("INSERT INTO chain_nodes VALUES ('c', ?, ?, ?, '上游', ?, ?, ?, ?, "
+                   "'production')", [node, node, node, parent, i + 1, node == "leaf", i])
     for cid in ("F", "TWIN"):
         db.execute("INSERT INTO placements VALUES (?, 'c', 'leaf', 0.8, 'rules', '{}', ?)",
                    [cid, NOW])
@@ -112,6 +112,13 @@ def test_chain_firms_fold_in_ancestors_with_the_first_year() -> None:
         {"node_id": "leaf", "direct": True, "first_year": 2001, "city_adcode": "130100"},
         {"node_id": "mid", "direct": False, "first_year": 2001, "city_adcode": "130100"},
         {"node_id": "root", "direct": False, "first_year": 2001, "city_adcode": "130100"}]
+    # a product listed without a revenue share (the knowledge graph's 0.001) is no share
+    db.execute("INSERT INTO placement_products VALUES ('F', 'c', 'leaf', '电路板', 0.001)")
+    refresh_chain_firms(db)
+    assert db.scalar("SELECT product_share FROM chain_firms WHERE node_id = 'leaf'") is None
+    db.execute("INSERT INTO placement_products VALUES ('F', 'c', 'leaf', '软板', 0.2)")
+    refresh_chain_firms(db)
+    assert db.scalar("SELECT product_share FROM chain_firms WHERE node_id = 'leaf'") == 0.2
 
 
 def test_older_stores_get_placement_products_from_their_evidence(tmp_path: Path) -> None:

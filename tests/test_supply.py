@@ -68,8 +68,8 @@ def store() -> Database:
     db.execute("INSERT INTO chains VALUES ('t', '测试链', 'Test', NULL, 't.yaml', '', ?)",
                [NOW])
     for i, (node, stage) in enumerate((("steel", "上游"), ("car", "下游"))):
-        db.execute("INSERT INTO chain_nodes VALUES ('t', ?, ?, ?, ?, NULL, 1, true, ?)",
-                   [node, node, node, stage, i])
+        db.execute("INSERT INTO chain_nodes VALUES ('t', ?, ?, ?, ?, NULL, 1, true, ?, "
+                   "'production')", [node, node, node, stage, i])
     place(db, "S", "steel", {"钢材": 0.6})
     place(db, "B", "car", {"汽车": 0.8})
     place(db, "B2", "car", {})

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from chainatlas.chains.placements import PRIMARY_SHARE
+from chainatlas.chains.placements import PRIMARY_SHARE, UNKNOWN_SHARE
 from chainatlas.store import Database
 from chainatlas.store.lookup import Chain, ChainNode, as_universe
 from chainatlas.store.query import compose, first_year_by, in_universe, param, values
@@ -35,8 +35,6 @@ from chainatlas.store.query import compose, first_year_by, in_universe, param, v
 #: A firm whose placing products put at least this share of its revenue on another chain
 #: has its main business there: a placement here without product evidence is not one.
 ELSEWHERE_SHARE = 0.5
-#: The knowledge graph's revenue share for a product it lists without one.
-UNKNOWN_SHARE = 0.001
 
 FIGURE_COLUMNS = ["company_id", "origin", "province_adcode", "city_adcode", "region_adcode",
                   "registered_capital", "employees", "pagerank", "nodes_covered",
