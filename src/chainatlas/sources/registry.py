@@ -212,10 +212,10 @@ def _row(cells: list[str], line: int, file: str, issues: list[Issue]) -> dict[st
             reason := capital_out_of_range(raw["capital"])):
         issues.append(Issue(line, "capital", "capital_range", "set missing", reason))
     amount, currency, cny = parsed if isinstance(parsed, tuple) else (None, None, None)
-    if amount is not None and yuan_slip(name, cny):
+    if amount is not None and cny is not None and yuan_slip(name, cny):
         issues.append(Issue(line, "capital", "capital_in_yuan", "divided by 10,000",
                             f"{raw['capital']!r} is {cny / 1e4:,.0f} 亿元: 元 read as 万元"))
-        amount, cny = amount / 1e4, None if cny is None else cny / 1e4
+        amount, cny = amount / 1e4, cny / 1e4
     setup = _date(raw["date"]) if raw["date"] else None
     if isinstance(setup, str):
         issues.append(Issue(line, "date", "bad_date", "set missing", setup))
