@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
@@ -112,8 +111,14 @@ def test_supplier_of_the_local_leader_beats_its_unlinked_twin(rec_db: Database) 
     assert sup["rank"] < twin["rank"]
     for component in ("fit", "strength", "proximity"):  # identical but for the link
         assert _value(sup, component) == pytest.approx(_value(twin, component))
-    assert _value(twin, "links") == 0.0
-    assert _value(sup, "links") == pytest.approx(1 - 2.718281828 ** (-0.81 / 0.02), abs=1e-3)
+    # both sit on a node next to the region's strong one (a template link); only SUP
+    # also trades with the local leader (a product link), which the noisy-or adds
+    assert twin["components"]["links"]["local_partners"] == []
+    template = 1 - math.prod(1 - t["contribution"]
+                             for t in twin["components"]["links"]["template_links"])
+    assert _value(twin, "links") == pytest.approx(template)
+    product = 1 - 2.718281828 ** (-0.81 / 0.02)
+    assert _value(sup, "links") == pytest.approx(1 - (1 - product) * (1 - template), abs=1e-3)
     [partner] = sup["components"]["links"]["local_partners"]
     assert (partner["company_id"], partner["direction"], partner["role"]) == \
         ("LEAD", "supplies", "leader")
@@ -174,7 +179,7 @@ def test_as_of_drops_later_firms_on_both_sides(rec_db: Database) -> None:
     [partner] = now["CAPS"]["components"]["links"]["local_partners"]
     assert (partner["company_id"], partner["direction"]) == ("LOCLATE", "buys")
     assert any("可采购本地" in r and "「LOCLATE」" in r for r in now["CAPS"]["reasons_zh"])
-    assert _value(then["CAPS"], "links") == 0.0
+    assert then["CAPS"]["components"]["links"]["local_partners"] == []
 
 
 def test_components_scores_and_frame(rec_db: Database) -> None:
@@ -213,15 +218,15 @@ def _hand_candidates() -> pd.DataFrame:
 def test_strength_by_hand() -> None:
     frame = _hand_candidates()
     add_strength(frame)
-    # percentiles among known figures, unknown ranks 0: capital 0.5 / 1 / 0, employees
-    # 0.5 / 0 / 1; strength = 0.35 cap + 0.25 emp + 0.15 listed + 0.25 share
+    # size: employees where known (A 0.5, C 1), registered capital ranked among the firms
+    # without a headcount for B (1); strength = 0.6 size + 0.15 listed + 0.25 share
     assert list(frame["capital_pct"]) == [0.5, 1.0, 0.0]
     assert list(frame["employees_pct"]) == [0.5, 0.0, 1.0]
-    expected = [0.35 * 0.5 + 0.25 * 0.5 + 0.15 + 0.25 * 0.5, 0.35 * 1.0,
-                0.25 * 1.0 + 0.15 + 0.25 * 1.0]
+    assert list(frame["size_pct"]) == [0.5, 1.0, 1.0]
+    assert list(frame["size_basis_zh"]) == ["员工", "注册资本", "员工"]
+    expected = [0.6 * 0.5 + 0.15 + 0.25 * 0.5, 0.6 * 1.0, 0.6 * 1.0 + 0.15 + 0.25 * 1.0]
     assert list(frame["strength"]) == pytest.approx(expected)
-    assert list(frame["size_top_pct"][:2]) == [67.0, 34.0]  # ceil(100 x 2/3), ceil(100/3)
-    assert np.isnan(frame["size_top_pct"][2])
+    assert list(frame["size_top_pct"]) == [100.0, 67.0, 67.0]  # ceil(100 x 3/3), (2/3)
 
 
 def test_proximity_at_zero_and_800_km() -> None:
@@ -271,7 +276,15 @@ def test_score_firms_weighs_and_sorts() -> None:
     for row in scored.to_dict("records"):
         assert row["score"] == pytest.approx(sum(WEIGHTS[k] * row[k] for k in WEIGHTS))
     a = scored.set_index("company_id").loc["A"]
-    assert a["score"] == pytest.approx(0.25 * 0.9 + 0.30 * 0.575 + 0.25 * 0 + 0.20 * 1.0)
+    assert a["score"] == pytest.approx(WEIGHTS["fit"] * 0.9 + WEIGHTS["strength"] * 0.575
+                                       + WEIGHTS["proximity"] * 1.0)
+    risky = _hand_candidates().assign(factor=[0.5, 1.0, 1.0], expansion=[0.0, 1.0, 0.0])
+    halved = score_firms(risky, {}, centre=(114.51, 38.04), province="130000"
+                         ).set_index("company_id")
+    assert halved.loc["A", "score"] == pytest.approx(a["score"] * 0.5)
+    assert halved.loc["A", "score_before_risk"] == pytest.approx(a["score"])
+    assert halved.loc["B", "score"] == pytest.approx(
+        scored.set_index("company_id").loc["B", "score"] + WEIGHTS["expansion"])
     fit_only = score_firms(_hand_candidates(), {}, centre=None, province="",
                            weights={"fit": 1.0})
     assert list(fit_only["score"]) == [0.9, 0.7, 0.5]
@@ -309,7 +322,7 @@ def test_excel_workbook_reads_back(rec_db: Database, tmp_path: Path) -> None:
     header = [c.value for c in sheet[1]]
     assert header == ["排名", "企业简称", "企业全称", "股票代码", "企业类型", "所在省份",
                       "所在城市", "所属环节", "综合得分", "匹配度", "企业实力", "产业链关联",
-                      "区位邻近", "主要理由"]
+                      "扩张活跃度", "区位邻近", "风险提示", "主要理由"]
     assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref
     rows = list(sheet.iter_rows(min_row=2, values_only=True))
     assert [r[0] for r in rows] == list(range(1, len(results) + 1))
@@ -323,15 +336,20 @@ def test_excel_workbook_reads_back(rec_db: Database, tmp_path: Path) -> None:
         assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
     reasons = list(book["推荐理由"].iter_rows(min_row=2, values_only=True))
     link = "其「维生素C」可供应本地链主「华北制药」的「片剂」生产"
-    assert (1, "维生素供应商", 1, link) in reasons
+    assert link in {r[7] for r in reasons if r[:3] == (1, "维生素供应商", "推荐理由")}
+    # every component of the score has its row: value, weight, points
+    parts = [r for r in reasons if r[0] == 1 and r[2] == "评分构成"]
+    assert [r[3] for r in parts] == ["匹配度", "企业实力", "产业链关联", "扩张活跃度", "区位邻近"]
+    assert all(r[6] == pytest.approx(r[4] * r[5], abs=1e-3) for r in parts)
     nodes = list(book["重点发展环节"].iter_rows(min_row=2, values_only=True))
     assert nodes[0][:6] == (1, "化学原料药", "bm_api", "中游", "弱", "强链")
     assert nodes[0][7:10] == (0.8, 0.6, 0.5)
-    node_reasons = [r[3] for r in book["环节推荐理由"].iter_rows(min_row=2, values_only=True)]
+    node_reasons = [r[7] for r in book["环节推荐理由"].iter_rows(min_row=2, values_only=True)
+                    if r[2] == "推荐理由"]
     assert node_reasons == ["本地已有「华北制药」", "'=cmd|' /C calc'!A0"]
     notes = "\n".join(str(c.value) for row in book["说明"].iter_rows() for c in row if c.value)
     for text in ("石家庄市", "生物医药", "2026-01-02 09:30", "ChainKnowledgeGraph", "Tushare",
-                 "深圳证券交易所", "综合得分 = 0.25×匹配度", "企业范围", "上市企业"):
+                 "深圳证券交易所", "综合得分 = 0.20×匹配度", "企业范围", "上市企业"):
         assert text in notes
     assert "CC BY-NC-SA" not in notes  # no registry firm: no registry source
 
@@ -376,7 +394,7 @@ def test_the_universe_picks_the_candidates(registry_db: Database, tmp_path: Path
     big = everything["R_BIG"]
     assert (big["universe"], big["universe_zh"]) == ("all", "全部企业")
     assert big["components"]["strength"]["listed"] is False and big["reasons_zh"]
-    assert big["components"]["links"]["value"] == 0.0  # no products, no product links
+    assert big["components"]["links"]["local_partners"] == []  # no products: no product links
     registry = rank_firms(registry_db, sjz, "biomedicine", universe="registry")
     assert [r["company_id"] for r in registry] == ["R_BIG"]
     path = tmp_path / "registry.xlsx"
@@ -400,3 +418,27 @@ def test_real_store_ranking_is_fast_and_outside(real_db: Database) -> None:
     assert len(results) == 20 and elapsed < 1.0  # ~60 ms on a laptop; slack for CI
     assert all(r["city_adcode"] != "130100" for r in results)
     assert all(r["reasons_zh"] for r in results)
+
+
+def test_filters_reach_the_ranking_and_are_named(rec_db: Database) -> None:
+    from chainatlas.recommend.filters import TargetFilters
+
+    region = region_from_text(rec_db, "石家庄市")
+    everyone = rank_firms(rec_db, region, "biomedicine", top=100)
+    provinces = {r["province_adcode"] for r in everyone}
+    assert len(provinces) > 1
+    one = sorted(provinces)[0]
+    only = rank_firms(rec_db, region, "biomedicine", top=100,
+                      filters=TargetFilters(provinces=(one,)))
+    assert only and {r["province_adcode"] for r in only} == {one}
+    assert only[0]["filters_zh"].startswith("限")
+    outside = rank_firms(rec_db, region, "biomedicine", top=100,
+                         filters=TargetFilters(outside_province=True))
+    assert all(r["province_adcode"] != region.province_adcode for r in outside)
+    unlisted = rank_firms(rec_db, region, "biomedicine", top=100,
+                          filters=TargetFilters(listed="unlisted"))
+    assert all(r["origin"] != "listed" for r in unlisted)
+    for r in everyone:  # every record explains its score
+        assert [e["component"] for e in r["explain"]] == list(WEIGHTS)
+        assert sum(e["points"] for e in r["explain"]) * r["risk"]["factor"] == \
+            pytest.approx(r["score"], abs=1e-3)

@@ -222,7 +222,7 @@ def test_recommend_nodes(client: TestClient) -> None:
 def test_recommend_firms(client: TestClient) -> None:
     firms = _get(client, "/api/v1/recommend/firms?chain=biomedicine&region=武汉市")
     assert {"以岭药业", "华北制药"} <= {f["short_name"] for f in firms}
-    assert set(firms[0]["components"]) == {"fit", "strength", "links", "proximity"}
+    assert set(firms[0]["components"]) == {"fit", "strength", "links", "expansion", "proximity"}
     node = firms[0]["nodes"][0]["node_id"]
     narrowed = _get(client, f"/api/v1/recommend/firms?chain=biomedicine&region=武汉市"
                             f"&node={node}&top=1")

@@ -1,8 +1,11 @@
 """The 招商 recommendations as an Excel workbook a reader new to ChainAtlas can follow.
 
-Sheets: 招商企业排名 (one row per firm), 推荐理由 (one row per reason), optionally
-重点发展环节 and 环节推荐理由 (the node ranking), and 说明 (what every score means, how it
-is computed, where the data comes from). The workbook states its firm universe (企业范围)
+Sheets: 招商企业排名 (one row per firm), 推荐理由 (per firm: one row per score component
+with its value, weight, points and raw figure, a row for its risk flags, one row per
+reason), optionally 重点发展环节 and 环节推荐理由 (the node ranking, alike), and 说明 (the
+filters in force, what every score means, its weights, where the data comes from). The
+weights are those of :mod:`chainatlas.analysis.weights`, as the records' ``explain`` rows
+carry them. The workbook states its firm universe (企业范围)
 in 说明 and each firm's type (企业类型); with registry firms it carries the registry's
 licence among the sources. Texts are written as plain strings; one starting
 with = + - @ (or a tab / carriage return) is prefixed with an apostrophe so that no
@@ -22,12 +25,15 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from chainatlas.analysis.explain import explain
 from chainatlas.analysis.regional import (
     FIRMS_NOUN_ZH,
     NODE_LEADER_RANK,
     STRONG_LQ,
     STRONG_MIN_FIRMS,
 )
+from chainatlas.analysis.risk import NOT_COVERED_ZH
+from chainatlas.analysis.weights import NODE_WEIGHTS, TARGET_WEIGHTS
 from chainatlas.recommend.firms import (
     DISTANCE_SCALE_KM,
     IMPORTANCE,
@@ -35,9 +41,7 @@ from chainatlas.recommend.firms import (
     LOCAL_LEADERS,
     SAME_PROVINCE_BONUS,
     STRENGTH_WEIGHTS,
-    WEIGHTS,
 )
-from chainatlas.recommend.nodes import WEIGHTS as NODE_WEIGHTS
 from chainatlas.sources.roster_values import formula_safe
 from chainatlas.store.query import UNIVERSES
 from chainatlas.store.stats import REGISTRY_LICENCE_ZH
@@ -46,21 +50,26 @@ SCORE = "0.000"
 PART = "0.00"
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 
-# (header, width, number format) per column
-FIRM_COLUMNS = [("排名", 6, "0"), ("企业简称", 14, None), ("企业全称", 34, None),
-                ("股票代码", 10, None), ("企业类型", 12, None), ("所在省份", 10, None),
-                ("所在城市", 12, None),
-                ("所属环节", 30, None), ("综合得分", 10, SCORE), ("匹配度", 9, PART),
-                ("企业实力", 10, PART), ("产业链关联", 11, PART), ("区位邻近", 10, PART),
-                ("主要理由", 90, None)]
-NODE_COLUMNS = [("排名", 6, "0"), ("环节", 24, None), ("环节编码", 24, None),
-                ("所处阶段", 9, None), ("本地现状", 9, None), ("建议方向", 9, None),
-                ("综合得分", 10, SCORE), ("关联密度", 10, PART), ("供应链邻接", 11, PART),
-                ("可招引", 9, PART), ("主要理由", 90, None)]
-REASON_COLUMNS = [("排名", 6, "0"), ("企业简称", 14, None), ("理由序号", 9, "0"),
-                  ("理由", 100, None)]
-NODE_REASON_COLUMNS = [("排名", 6, "0"), ("环节", 24, None), ("理由序号", 9, "0"),
-                       ("理由", 100, None)]
+Column = tuple[str, int, str | None]
+# (header, width, number format) per column; the score components' columns go between
+# the lead and the tail, one per component of the score's weights
+FIRM_LEAD: list[Column] = [
+    ("排名", 6, "0"), ("企业简称", 14, None), ("企业全称", 34, None), ("股票代码", 10, None),
+    ("企业类型", 12, None), ("所在省份", 10, None), ("所在城市", 12, None),
+    ("所属环节", 30, None), ("综合得分", 10, SCORE)]
+FIRM_TAIL: list[Column] = [("风险提示", 24, None), ("主要理由", 90, None)]
+NODE_LEAD: list[Column] = [
+    ("排名", 6, "0"), ("环节", 24, None), ("环节编码", 24, None), ("所处阶段", 9, None),
+    ("本地现状", 9, None), ("建议方向", 9, None), ("综合得分", 10, SCORE)]
+NODE_TAIL: list[Column] = [("主要理由", 90, None)]
+#: The reasons sheets: per item, its score components, its risk flags, its reasons.
+REASON_COLUMNS: list[Column] = [
+    ("排名", 6, "0"), ("名称", 14, None), ("类别", 9, None), ("项目", 14, None),
+    ("分值", 8, PART), ("权重", 8, PART), ("得分", 8, SCORE), ("原始数据 / 理由", 100, None)]
+#: Component labels for records that carry no ``explain`` rows (their own labels win).
+LABELS_ZH = {"fit": "匹配度", "strength": "企业实力", "links": "产业链关联",
+             "proximity": "区位邻近", "density": "关联密度", "adjacency": "供应链邻接",
+             "availability": "可招引"}
 
 SOURCES = [
     ("A 股上市公司产业链知识图谱 ChainKnowledgeGraph（2021）",
@@ -128,82 +137,171 @@ def _value(component: Any) -> float | None:
     return None if component is None else float(component)
 
 
-def _firm_rows(firms: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
+def explained(item: Mapping[str, Any], weights: Mapping[str, float]) -> list[dict[str, Any]]:
+    """An item's ``explain`` rows; for one without them (a record of the shape before
+    every score was explained), rows built from its component values, no raw figures."""
+    if item.get("explain"):
+        return [dict(row) for row in item["explain"]]
+    components = item.get("components") or {}
+    present = {k: w for k, w in weights.items() if _value(components.get(k)) is not None}
+    values = {k: float(_value(components[k]) or 0.0) for k in present}
+    return explain(values, present, LABELS_ZH, {})
+
+
+def score_parts(items: Sequence[Mapping[str, Any]],
+                weights: Mapping[str, float]) -> list[tuple[str, str, float]]:
+    """(component, label, weight) of a ranking's score, as its first item explains it
+    (all items of one ranking share them), else from ``weights``."""
+    rows = explained(items[0], weights) if items else []
+    if rows:
+        return [(str(r["component"]), str(r["label_zh"]), float(r["weight"])) for r in rows]
+    return [(k, LABELS_ZH.get(k, k), w) for k, w in weights.items()]
+
+
+def _part_columns(parts: Sequence[tuple[str, str, float]]) -> list[Column]:
+    return [(label, max(9, 2 * len(label) + 2), PART) for _, label, _ in parts]
+
+
+def _part_values(item: Mapping[str, Any], parts: Sequence[tuple[str, str, float]],
+                 weights: Mapping[str, float]) -> list[float | None]:
+    values = {str(r["component"]): r["value"] for r in explained(item, weights)}
+    return [values.get(key) for key, _, _ in parts]
+
+
+def risk_of(item: Mapping[str, Any]) -> tuple[str, float | None]:
+    """(flags in Chinese, score factor) of an item ('' and None when it carries none)."""
+    risk = item.get("risk")
+    if isinstance(risk, Mapping):
+        factor = risk.get("factor")
+        return str(risk.get("flags_zh") or ""), None if factor is None else float(factor)
+    factor = item.get("risk_factor")
+    return str(item.get("flags_zh") or ""), None if factor is None else float(factor)
+
+
+def _firm_rows(firms: Sequence[Mapping[str, Any]],
+               parts: Sequence[tuple[str, str, float]]) -> list[list[Any]]:
     rows = []
     for f in firms:
-        c = f.get("components", {})
         nodes = f.get("nodes") or []
         rows.append([
             f.get("rank"), f.get("short_name"), f.get("full_name"), f.get("stock_code"),
             ORIGIN_ZH.get(str(f.get("origin")), f.get("origin")),
             f.get("province"), f.get("city"),
             "、".join(str(n["name_zh"]) for n in nodes) if isinstance(nodes, list) else nodes,
-            f.get("score"), *(_value(c.get(k)) for k in WEIGHTS),
-            "；".join(f.get("reasons_zh") or [])])
+            f.get("score"), *_part_values(f, parts, TARGET_WEIGHTS),
+            risk_of(f)[0] or None, "；".join(f.get("reasons_zh") or [])])
     return rows
 
 
-def _node_rows(nodes: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
+def _node_rows(nodes: Sequence[Mapping[str, Any]],
+               parts: Sequence[tuple[str, str, float]]) -> list[list[Any]]:
     rows = []
     for i, n in enumerate(nodes, start=1):
-        c = n.get("components", {})
         rows.append([
             n.get("rank", i), n.get("name_zh"), n.get("node_id"), n.get("stage"),
             n.get("class"), n.get("label"), n.get("score"),
-            *(_value(c.get(k)) for k in ("density", "adjacency", "availability")),
-            "；".join(n.get("reasons_zh") or [])])
+            *_part_values(n, parts, NODE_WEIGHTS), "；".join(n.get("reasons_zh") or [])])
     return rows
 
 
-def _reason_rows(items: Sequence[Mapping[str, Any]], name_key: str) -> list[list[Any]]:
-    return [[item.get("rank", i), item.get(name_key), k, reason]
-            for i, item in enumerate(items, start=1)
-            for k, reason in enumerate(item.get("reasons_zh") or [], start=1)]
+def reason_rows(items: Sequence[Mapping[str, Any]], name_key: str,
+                weights: Mapping[str, float]) -> list[list[Any]]:
+    """The reasons sheet of a ranking: per item, a row per score component (value,
+    weight, points, raw figure), the score (the points' sum, times the risk factor), a
+    row for its risk flags, then a row per reason."""
+    rows: list[list[Any]] = []
+    for i, item in enumerate(items, start=1):
+        head = [item.get("rank", i), item.get(name_key)]
+        parts = explained(item, weights)
+        rows += [[*head, "评分构成", r["label_zh"], r["value"], r["weight"], r["points"],
+                  r.get("raw_zh") or None] for r in parts]
+        flags, factor = risk_of(item)
+        total = "各分项得分之和" + (f" × 风险系数 {factor:g}" if flags and factor is not None
+                                   else "")
+        rows.append([*head, "综合得分", "综合得分", None, None, item.get("score"), total])
+        if flags:
+            rows.append([*head, "风险提示", "风险系数", factor, None, None, flags])
+        rows += [[*head, "推荐理由", f"理由 {k}", None, None, None, reason]
+                 for k, reason in enumerate(item.get("reasons_zh") or [], start=1)]
+    return rows
 
 
-def _firm_notes() -> list[tuple[str, str]]:
+def _formula(parts: Sequence[tuple[str, str, float]]) -> str:
+    """A score's formula with the weights used: 0.25×匹配度 + 0.30×企业实力 + …"""
+    return " + ".join(f"{w:.2f}×{label}" for _, label, w in parts)
+
+
+def _firm_parts_zh() -> dict[str, str]:
+    """How each component of the firm score is computed, by component key."""
+    s = STRENGTH_WEIGHTS
+    return {
+        "fit": "企业被归入该产业链（或环节）的置信度，取其所在各环节中的最高值。"
+        "依据其主营产品及营收占比、申万行业、国民经济行业分类和经营范围关键词综合判断。",
+        "strength": f"企业实力 = {s['size']:.2f}×规模百分位 + "
+        f"{s['listed']:.2f}×是否上市（是为 1）+ {s['revenue_share']:.2f}×本链相关产品营收占比。"
+        "规模按员工人数在候选企业中的排位；没有员工数据的企业（工商登记企业）按注册资本在"
+        "这些企业中的排位（上市公司的注册资本即股本，不反映规模）。缺少数据按 0 计。",
+        "expansion": "扩张活跃度 = 1 − e^(−城市数/2)，城市数为企业近 5 年（截至工商登记数据的"
+        "最后一年 2004 年）在本企业所在城市以外新设分支机构的城市个数；石油、邮政、电信、"
+        "银行、保险等网点型企业不计。",
+        "links": "企业与本地企业之间是否存在产品上下游关系：其本链产品可供应本地企业，"
+        "或其本链产品的原料可向本地企业采购。每家本地伙伴的贡献 = 重要性 ×"
+        f"（1 − e^(−关联强度/{LINK_WEIGHT_SCALE})），关联强度为双方相关产品营收占比之积；"
+        f"重要性：本地链主（本地该链综合实力前 {LOCAL_LEADERS} 名）{IMPORTANCE['leader']}，"
+        f"本地其他链上企业 {IMPORTANCE['chain']}，本地其他企业 {IMPORTANCE['other']}。"
+        "另按产业链模板的上下游关系：企业所在环节的直接上游或下游是本地强项（贡献 0.6）"
+        "或本地已有布局的环节（0.3）时也计入。多家伙伴与各环节关系合并为 1 − Π(1 − 贡献)。",
+        "proximity": f"区位邻近 = {1 - SAME_PROVINCE_BONUS:.1f}×"
+        f"e^(−距离/{DISTANCE_SCALE_KM:.0f} 公里) + {SAME_PROVINCE_BONUS:.1f}（与本地区同省时）。"
+        "距离为企业所在城市中心与本地区中心的直线（球面）距离。",
+    }
+
+
+#: The 说明 row on risk flags (ST and the like), for the firm ranking.
+RISK_NOTE_ZH = ("上市简称带 ST、*ST 的企业得分乘以风险系数 0.5；处于退市整理、PT 或 2025 年"
+                "深交所名单中已无其代码的企业系数为 0。默认不列入风险警示企业；选择“含风险"
+                "警示企业”时列出，并在「风险提示」列注明。" + NOT_COVERED_ZH + "。")
+
+
+def _firm_notes(parts: Sequence[tuple[str, str, float]]) -> list[tuple[str, str]]:
     """The 说明 rows explaining the firm score, with the weights actually used."""
-    w, s = WEIGHTS, STRENGTH_WEIGHTS
+    described = _firm_parts_zh()
     return [
         ("招商企业排名", "列出所选产业链（或环节）上、位于本地区以外的企业，"
          "按综合得分从高到低排序。本地企业不在名单中；所在地不详的企业也不列入。"),
-        ("综合得分", f"综合得分 = {w['fit']:.2f}×匹配度 + {w['strength']:.2f}×企业实力 + "
-         f"{w['links']:.2f}×产业链关联 + {w['proximity']:.2f}×区位邻近。"
-         "四项得分均在 0 到 1 之间，综合得分也在 0 到 1 之间，越高越值得优先接洽。"),
-        ("匹配度", "企业被归入该产业链（或环节）的置信度，取其所在各环节中的最高值。"
-         "依据其主营产品及营收占比、申万行业、国民经济行业分类和经营范围关键词综合判断。"),
-        ("企业实力", f"企业实力 = {s['capital']:.2f}×注册资本百分位 + "
-         f"{s['employees']:.2f}×员工人数百分位 + {s['listed']:.2f}×是否上市（是为 1）+ "
-         f"{s['revenue_share']:.2f}×本链相关产品营收占比。"
-         "百分位为在全部候选企业中的排位（最大者接近 1），缺少数据按 0 计。"),
-        ("产业链关联", "企业与本地企业之间是否存在产品上下游关系：其本链产品可供应本地企业，"
-         "或其本链产品的原料可向本地企业采购。每家本地伙伴的贡献 = 重要性 ×"
-         f"（1 − e^(−关联强度/{LINK_WEIGHT_SCALE})），关联强度为双方相关产品营收占比之积；"
-         f"重要性：本地链主（本地该链综合实力前 {LOCAL_LEADERS} 名）{IMPORTANCE['leader']}，"
-         f"本地其他链上企业 {IMPORTANCE['chain']}，本地其他企业 {IMPORTANCE['other']}。"
-         "多家伙伴合并为 1 − Π(1 − 贡献)。没有已知上下游关系时为 0（产品关系数据较稀疏，"
-         "0 不代表没有合作可能）。"),
-        ("区位邻近", f"区位邻近 = {1 - SAME_PROVINCE_BONUS:.1f}×"
-         f"e^(−距离/{DISTANCE_SCALE_KM:.0f} 公里) + {SAME_PROVINCE_BONUS:.1f}（与本地区同省时）。"
-         "距离为企业所在城市中心与本地区中心的直线（球面）距离。"),
-        ("推荐理由", "每家企业的主要理由：与本地哪些企业存在上下游关系、主营产品与所属环节、"
-         "企业规模、与本地的距离。"),
+        ("综合得分", f"综合得分 = {_formula(parts)}。各项得分均在 0 到 1 之间，综合得分"
+         "也在 0 到 1 之间，越高越值得优先接洽。各项的分值、权重、得分与原始数据见"
+         "「推荐理由」表。"),
+        *((label, f"权重 {weight:.2f}。" + described.get(
+            key, "见「推荐理由」表中各企业该项的原始数据。"))
+          for key, label, weight in parts),
+        ("风险提示", RISK_NOTE_ZH),
+        ("推荐理由", "「推荐理由」表按企业列出：每个评分分项一行（分值 × 权重 = 得分，及其"
+         "原始数据），综合得分一行，风险提示（如有）一行，随后每条推荐理由一行。"),
     ]
 
 
-def _node_weights() -> str:
-    """The node score's formula, read from the node ranking so the notes never go stale."""
-    names = {"density": "关联密度", "adjacency": "供应链邻接", "availability": "可招引"}
-    terms = " + ".join(f"{w:.2f}×{names.get(k, k)}" for k, w in NODE_WEIGHTS.items())
-    return f"环节综合得分 = {terms}。"
-
-
-def _node_notes(universe: str) -> list[tuple[str, str]]:
-    """The 说明 rows for the node ranking (computed by chainatlas.recommend.nodes)."""
+def _node_parts_zh(universe: str) -> dict[str, str]:
+    """How each component of the node score is computed, by component key."""
     noun = FIRMS_NOUN_ZH.get(universe, "企业")
+    return {
+        "density": "本地现有产业与该环节的关联程度（产品空间“关联密度”，按全国各城市的"
+        "企业分布计算），以在全国同类情形中的百分位表示。",
+        "adjacency": "该环节与本地已有环节的上下游衔接程度：产业链模板中的上下游关系，"
+        "本地强项计满分、弱项计一半。",
+        "availability": f"本地区以外、该环节上的{noun}数量（取对数后与各产业链中企业最多的"
+        "末级环节相比）。",
+    }
+
+
+def _node_notes(universe: str,
+                parts: Sequence[tuple[str, str, float]]) -> list[tuple[str, str]]:
+    """The 说明 rows for the node ranking (computed by chainatlas.recommend.nodes)."""
+    described = _node_parts_zh(universe)
     return [
         ("重点发展环节", "本地区在该产业链上建议优先发展的环节（本地没有或较弱的末级环节），"
-         "按综合得分排序。" + _node_weights()),
+         f"按综合得分排序。环节综合得分 = {_formula(parts)}。各项的分值、权重、得分与原始"
+         "数据见「环节推荐理由」表。"),
         ("本地现状", f"强：本地企业集聚明显（区位商≥{STRONG_LQ:g} 且至少 {STRONG_MIN_FIRMS} 家"
          f"企业，或拥有所选企业范围中规模前 {NODE_LEADER_RANK} 的企业）；弱：有企业但不突出；"
          "缺：本地没有该环节企业。区位商按上市企业计算；企业范围含工商登记企业且本地在已载入"
@@ -211,12 +309,9 @@ def _node_notes(universe: str) -> list[tuple[str, str]]:
         ("建议方向", "强链：本地已有企业但较弱，宜做大做强；补链：本地缺少该环节，而其上下游"
          "（或所属上级环节）已是本地强项，属于链条中间的缺口；延链：本地缺少该环节，"
          "向现有链条之外延伸。"),
-        ("关联密度", "本地现有产业与该环节的关联程度（产品空间“关联密度”，按全国各城市的"
-         "企业分布计算），以在全国同类情形中的百分位表示。"),
-        ("供应链邻接", "该环节与本地已有环节的上下游衔接程度：产业链模板中的上下游关系或"
-         "企业产品间的原料关系，本地强项计满分、弱项计一半。"),
-        ("可招引", f"本地区以外、该环节上的{noun}数量（取对数后与各产业链中企业最多的"
-         "末级环节相比）。"),
+        *((label, f"权重 {weight:.2f}。" + described.get(
+            key, "见「环节推荐理由」表中各环节该项的原始数据。"))
+          for key, label, weight in parts),
     ]
 
 
@@ -245,12 +340,15 @@ def write_recommendations_xlsx(path: str | Path, *, region_name: str, chain_name
                                firms: list[dict[str, Any]],
                                nodes: list[dict[str, Any]] | None = None,
                                universe: str | None = None,
-                               coverage_zh: str | None = None) -> None:
+                               coverage_zh: str | None = None,
+                               filters_zh: str | None = None) -> None:
     """Write the firm ranking (and optionally the node ranking) with reasons and notes.
 
     ``universe`` (listed, registry, all) is the firm universe the rankings counted,
     stated in 说明 with ``coverage_zh`` (what it covers); None takes it from the results'
     own ``universe`` field, and 上市企业 when they have none (rankings before universes).
+    ``filters_zh`` (:meth:`~chainatlas.recommend.filters.TargetFilters.describe_zh`) is
+    stated in 说明 as the filters the firm list was narrowed by.
     """
     universe = universe or next((str(r["universe"]) for r in [*firms, *(nodes or [])]
                                  if r.get("universe")), "listed")
@@ -258,19 +356,25 @@ def write_recommendations_xlsx(path: str | Path, *, region_name: str, chain_name
     sheet = book.active
     assert sheet is not None  # a new workbook always has one sheet
     sheet.title = "招商企业排名"
-    _table(sheet, FIRM_COLUMNS, _firm_rows(firms))
-    _table(book.create_sheet("推荐理由"), REASON_COLUMNS, _reason_rows(firms, "short_name"))
-    notes = _firm_notes()
+    parts = score_parts(firms, TARGET_WEIGHTS)
+    _table(sheet, [*FIRM_LEAD, *_part_columns(parts), *FIRM_TAIL], _firm_rows(firms, parts))
+    _table(book.create_sheet("推荐理由"), REASON_COLUMNS,
+           reason_rows(firms, "short_name", TARGET_WEIGHTS))
+    notes = _firm_notes(parts)
     if nodes is not None:
-        _table(book.create_sheet("重点发展环节"), NODE_COLUMNS, _node_rows(nodes))
-        _table(book.create_sheet("环节推荐理由"), NODE_REASON_COLUMNS,
-               _reason_rows(nodes, "name_zh"))
-        notes += _node_notes(universe)
+        node_parts = score_parts(nodes, NODE_WEIGHTS)
+        _table(book.create_sheet("重点发展环节"),
+               [*NODE_LEAD, *_part_columns(node_parts), *NODE_TAIL],
+               _node_rows(nodes, node_parts))
+        _table(book.create_sheet("环节推荐理由"), REASON_COLUMNS,
+               reason_rows(nodes, "name_zh", NODE_WEIGHTS))
+        notes += _node_notes(universe, node_parts)
     when = (generated_at.strftime("%Y-%m-%d %H:%M") if isinstance(generated_at, dt.datetime)
             else str(generated_at))
     meta = [("地区", region_name), ("产业链", chain_name),
             ("企业范围", UNIVERSES.get(universe, universe)),
             *([("数据覆盖", coverage_zh)] if coverage_zh else []),
+            *([("筛选条件", filters_zh)] if filters_zh else []),
             ("生成时间", when), ("企业数", str(len(firms)))]
     if nodes is not None:
         meta.append(("环节数", str(len(nodes))))

@@ -44,10 +44,24 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from chainatlas.analysis.expansion import EXPANSION_YEARS, expansion_zh
+from chainatlas.analysis.explain import explain, explain_zh
 from chainatlas.analysis.leaders import leader_frame, num, percentile_rank
+from chainatlas.analysis.regional import region_profile
+from chainatlas.analysis.risk import NOT_COVERED_ZH
 from chainatlas.analysis.supply import firm_links
-from chainatlas.chains.placements import placing_products
+from chainatlas.analysis.weights import TARGET_WEIGHTS
+from chainatlas.chains.direction import directions_from_store
+from chainatlas.chains.placements import PRIMARY_SHARE, placing_products, primary_sql
 from chainatlas.chains.signals import noisy_or
+from chainatlas.recommend.filters import SIZE_BANDS, TargetFilters
+from chainatlas.recommend.target_signals import (
+    add_expansion,
+    add_risk,
+    apply_filters,
+    template_partners,
+    template_reason,
+)
 from chainatlas.store import Database
 from chainatlas.store.lookup import Chain, Region, as_chain, as_region, as_universe, region_names
 from chainatlas.store.query import (
@@ -63,8 +77,12 @@ from chainatlas.store.query import (
     values,
 )
 
-WEIGHTS = {"fit": 0.25, "strength": 0.30, "links": 0.25, "proximity": 0.20}
-STRENGTH_WEIGHTS = {"capital": 0.35, "employees": 0.25, "listed": 0.15, "revenue_share": 0.25}
+WEIGHTS = TARGET_WEIGHTS
+#: Parts of strength: size (employees where known, else registered capital: for a listed
+#: firm capital is a share count), listed, the revenue share of its chain products.
+STRENGTH_WEIGHTS = {"size": 0.60, "listed": 0.15, "revenue_share": 0.25}
+LABELS_ZH = {"fit": "匹配度", "strength": "企业实力", "links": "产业链关联",
+             "expansion": "扩张活跃度", "proximity": "区位邻近"}
 DISTANCE_SCALE_KM = 800.0
 SAME_PROVINCE_BONUS = 0.2
 # Link weights (as in firm_supply) are products of revenue shares: 0.02 is e.g. 14% × 14%,
@@ -101,7 +119,8 @@ class FirmInputs:
 
 def rank_firms(db: Database, region: Region | str, chain: Chain | str,
                node_id: str | None = None, top: int = 20,
-               as_of: int | None = None, universe: str | None = None) -> list[dict[str, Any]]:
+               as_of: int | None = None, universe: str | None = None,
+               filters: TargetFilters | None = None) -> list[dict[str, Any]]:
     """Rank outside firms of ``universe`` (None: the default) on the chain (or node
     subtree) to approach, best first.
 
@@ -111,13 +130,18 @@ def rank_firms(db: Database, region: Region | str, chain: Chain | str,
     (NotFoundError otherwise).
     """
     region, chain = as_region(db, region), as_chain(db, chain)
+    filters = filters or TargetFilters()
     scope = chain.subtree(node_id)
-    inputs = firm_inputs(db, region, chain, scope, as_of, universe)
+    inputs = firm_inputs(db, region, chain, scope, as_of, universe,
+                         any_kind=node_id is not None, filters=filters)
     if inputs.candidates.empty:
         return []
     partners = link_partners(inputs.links)
+    production = {n.node_id for n in chain.nodes if n.kind == "production"}
+    linking = scope if node_id is not None else [n for n in scope if n in production]
+    templates = _template_links(db, region, chain, linking, inputs, as_of)
     frame = _labels(db, score_firms(inputs.candidates, partners, centre=inputs.centre,
-                                    province=inputs.province).head(top))
+                                    province=inputs.province, templates=templates).head(top))
     placed = _direct_nodes(db, chain, scope, list(frame["company_id"]))
     context = {"region_name": region.name,
                "province_name": region_names(db, [region.province_adcode]).get(
@@ -126,22 +150,48 @@ def rank_firms(db: Database, region: Region | str, chain: Chain | str,
     out = []
     for rank, row in enumerate(frame.to_dict("records"), start=1):
         cid = str(row["company_id"])
-        record = _record(rank, row, placed.get(cid, []), partners.get(cid, []))
+        record = _record(rank, row, placed.get(cid, []), partners.get(cid, []),
+                         templates.get(cid, []))
         record["universe"], record["universe_zh"] = inputs.universe, UNIVERSES[inputs.universe]
-        record["reasons_zh"] = _reasons(record, context)
+        record["filters_zh"] = filters.describe_zh()
+        record["reasons_zh"] = _reasons(record, context, chain.names())
         out.append(record)
     return out
+
+
+def _template_links(db: Database, region: Region, chain: Chain, scope: Sequence[str],
+                    inputs: FirmInputs, as_of: int | None) -> dict[str, list[dict[str, Any]]]:
+    """Template links of every candidate to the region's 强/弱 nodes (see
+    :mod:`chainatlas.recommend.target_signals`)."""
+    profile = region_profile(db, region, chain, as_of, inputs.universe)
+    local = {str(n["node_id"]): n for n in profile["nodes"]}
+    ids = inputs.candidates["company_id"].tolist()
+    rows = db.execute(
+        "SELECT company_id, node_id FROM chain_firms WHERE chain_id = ? AND direct AND "
+        "node_id IN (SELECT unnest(?)) AND company_id IN (SELECT unnest(?))",
+        [chain.chain_id, list(scope), ids]).fetchall()
+    nodes: dict[str, list[str]] = {}
+    for cid, nid in rows:
+        nodes.setdefault(str(cid), []).append(str(nid))
+    return template_partners(nodes, local, directions_from_store(db, chain))
 
 
 # --------------------------------------------------------------------------- query step
 
 
 def firm_inputs(db: Database, region: Region, chain: Chain, scope: Sequence[str],
-                as_of: int | None = None, universe: str | None = None) -> FirmInputs:
-    """The query step: candidates of the universe on the ``scope`` nodes and their links
-    to local firms of the universe."""
+                as_of: int | None = None, universe: str | None = None, *,
+                any_kind: bool = False, filters: TargetFilters | None = None) -> FirmInputs:
+    """The query step: candidates of the universe on the ``scope`` nodes (a primary
+    business of theirs; production nodes only unless ``any_kind``), narrowed by
+    ``filters``, with risk flags and expansion, and their links to local firms."""
     chosen = as_universe(db, universe)
-    candidates = _candidates(db, region, chain, scope, as_of, chosen)
+    filters = filters or TargetFilters()
+    candidates = _candidates(db, region, chain, scope, as_of, chosen, any_kind)
+    if not candidates.empty:
+        candidates = apply_filters(candidates, filters, region.province_adcode)
+        candidates = add_risk(db, candidates, filters.exclude_risk)
+        candidates = add_expansion(db, candidates, as_of)
     centre = _centroid(db, region)
     if candidates.empty:
         return FirmInputs(candidates.assign(revenue_share=[], products=[]),
@@ -158,9 +208,12 @@ def firm_inputs(db: Database, region: Region, chain: Chain, scope: Sequence[str]
 
 
 def _candidates(db: Database, region: Region, chain: Chain, scope: Sequence[str],
-                as_of: int | None, universe: str) -> pd.DataFrame:
+                as_of: int | None, universe: str, any_kind: bool = False) -> pd.DataFrame:
     """Located firms of the universe outside the region on the scope's nodes, with size
-    and place (names come later, for the firms ranked: :func:`_labels`)."""
+    and place (names come later, for the firms ranked: :func:`_labels`). A node counts
+    when it is a primary business of the firm (a side line places a firm, it does not
+    make it a target) and, unless ``any_kind``, a production node (a chain-wide list does
+    not court distributors, pharmacies, hospitals or telecom operators)."""
     return db.df(compose(
         "SELECT f.company_id, any_value(f.origin) AS origin, "
         "any_value(c.registered_capital) AS registered_capital, "
@@ -169,12 +222,20 @@ def _candidates(db: Database, region: Region, chain: Chain, scope: Sequence[str]
         "any_value(coalesce(rc.lon, rd.lon, rp.lon)) AS lon, "
         "any_value(coalesce(rc.lat, rd.lat, rp.lat)) AS lat "
         "FROM chain_firms f JOIN companies c USING (company_id) "
+        "JOIN chain_nodes n ON n.chain_id = f.chain_id AND n.node_id = f.node_id "
         "LEFT JOIN regions rc ON rc.adcode = f.city_adcode "
         "LEFT JOIN regions rd ON rd.adcode = f.region_adcode "
         "LEFT JOIN regions rp ON rp.adcode = f.province_adcode "
         "WHERE f.chain_id = {chain} AND f.node_id IN (SELECT unnest({scope})) "
         "AND f.{column} IS NOT NULL AND f.{column} <> {adcode} AND {as_of} "
-        "AND {universe} GROUP BY f.company_id",
+        "AND {universe} AND {primary} GROUP BY f.company_id "
+        # chain-wide, the firm's production business must weigh at least as much as its
+        # trade / retail / service / operator one (中国联通's 云计算 line does not make it
+        # an electronics maker); a placement without a share counts as PRIMARY_SHARE
+        "HAVING {any_kind} OR (max(coalesce(f.product_share, {unknown})) FILTER (WHERE "
+        "f.direct AND n.kind = 'production') >= coalesce(max(coalesce(f.product_share, "
+        "{unknown})) FILTER (WHERE f.direct AND n.kind <> 'production'), 0))",
+        primary=primary_sql("f"), any_kind=param(any_kind), unknown=param(PRIMARY_SHARE),
         chain=param(chain.chain_id), scope=values(scope), column=ident(region.column),
         adcode=param(region.adcode), as_of=first_year_by(as_of, "f"),
         universe=in_universe(universe, "f")))
@@ -264,19 +325,30 @@ def _direct_nodes(db: Database, chain: Chain, scope: Sequence[str],
 
 def score_firms(candidates: pd.DataFrame, partners: Partners, *,
                 centre: tuple[float, float] | None, province: str,
-                weights: Mapping[str, float] = WEIGHTS) -> pd.DataFrame:
+                weights: Mapping[str, float] = WEIGHTS,
+                templates: Partners | None = None) -> pd.DataFrame:
     """The pure scoring step: add the components and ``score``, sorted best first.
 
     ``candidates`` needs company_id, registered_capital, employees, origin, fit,
-    revenue_share, province_adcode, lon, lat; ``partners`` maps a candidate to its
-    local partners (:func:`link_partners`). Percentiles are among the frame's own rows.
+    revenue_share, province_adcode, lon, lat, and optionally ``expansion`` (0 when
+    absent) and ``factor`` (the risk factor, 1 when absent); ``partners`` maps a
+    candidate to its local partners (:func:`link_partners`), ``templates`` to its
+    template links (:func:`~chainatlas.recommend.target_signals.template_partners`); both
+    feed one noisy-or. Percentiles are among the frame's own rows.
     """
     frame = candidates.copy()
+    templates = templates or {}
     add_strength(frame)
     add_proximity(frame, centre, province)
-    frame["links"] = [noisy_or(p["contribution"] for p in partners[c]) if c in partners
-                      else 0.0 for c in frame["company_id"]]
-    frame["score"] = sum(w * frame[k] for k, w in weights.items())
+    frame["links"] = [noisy_or([*(p["contribution"] for p in partners.get(c, [])),
+                                *(t["contribution"] for t in templates.get(c, []))])
+                      for c in frame["company_id"]]
+    if "expansion" not in frame:
+        frame["expansion"] = 0.0
+    if "factor" not in frame:
+        frame["factor"] = 1.0
+    frame["score_before_risk"] = sum(w * frame[k] for k, w in weights.items())
+    frame["score"] = frame["score_before_risk"] * frame["factor"]
     return frame.sort_values(["score", "registered_capital", "company_id"],
                              ascending=[False, False, True], na_position="last")
 
@@ -284,15 +356,22 @@ def score_firms(candidates: pd.DataFrame, partners: Partners, *,
 def add_strength(frame: pd.DataFrame) -> None:
     """Add the strength component and its parts to the candidate frame (in place)."""
     capital = pd.to_numeric(frame["registered_capital"], errors="coerce")
+    employees = pd.to_numeric(frame["employees"], errors="coerce")
     frame["capital_pct"] = percentile_rank(capital)
-    frame["employees_pct"] = percentile_rank(pd.to_numeric(frame["employees"], errors="coerce"))
+    frame["employees_pct"] = percentile_rank(employees)
+    # employees measure size; registered capital only where there is no headcount (a
+    # listed firm's capital is its share count), ranked among those firms
+    no_staff = employees.isna() | (employees <= 0)
+    frame["size_pct"] = frame["employees_pct"].where(
+        ~no_staff, percentile_rank(capital.where(no_staff)))
+    frame["size_basis_zh"] = np.where(no_staff, "注册资本", "员工")
     frame["listed"] = (frame["origin"] == "listed").astype(float)
-    frame["strength"] = (STRENGTH_WEIGHTS["capital"] * frame["capital_pct"]
-                         + STRENGTH_WEIGHTS["employees"] * frame["employees_pct"]
+    frame["strength"] = (STRENGTH_WEIGHTS["size"] * frame["size_pct"]
                          + STRENGTH_WEIGHTS["listed"] * frame["listed"]
                          + STRENGTH_WEIGHTS["revenue_share"] * frame["revenue_share"])
-    # "top N%": the share of candidates at least as large (by registered capital)
-    above = capital.rank(ascending=False, method="max", na_option="keep")
+    # "top N%": the share of candidates ranked at least as large on the same basis
+    above = frame["size_pct"].where(frame["size_pct"] > 0).rank(
+        ascending=False, method="max", na_option="keep")
     frame["size_top_pct"] = np.ceil(100.0 * above / len(frame))
 
 
@@ -352,8 +431,54 @@ def link_partners(links: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
 
 
 def _record(rank: int, row: Mapping[Hashable, Any], nodes: list[dict[str, Any]],
-            partners: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+            partners: Sequence[Mapping[str, Any]],
+            templates: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
     """One ranked firm as plain JSON-able values."""
+    record = _base_record(rank, row, nodes, partners)
+    comps = record["components"]
+    comps["links"]["template_links"] = [dict(t) for t in templates]
+    comps["expansion"] = {"value": round(float(row.get("expansion", 0.0)), 4),
+                          "weight": WEIGHTS["expansion"], **_expansion_raw(row)}
+    flags = row.get("flags")
+    record["risk"] = {"flags": list(flags) if isinstance(flags, list) else [],
+                      "flags_zh": str(row.get("flags_zh") or ""),
+                      "factor": float(row.get("factor", 1.0)), "note_zh": NOT_COVERED_ZH}
+    record["score_before_risk"] = round(float(row.get("score_before_risk", row["score"])), 4)
+    band = row.get("size_band")
+    record["size_band"] = band if isinstance(band, str) else None
+    record["size_band_zh"] = SIZE_BANDS.get(str(band), "") if isinstance(band, str) else ""
+    record["explain"] = explain({k: float(comps[k]["value"]) for k in WEIGHTS}, WEIGHTS,
+                                LABELS_ZH, _raw_zh(comps, len(templates)))
+    return record
+
+
+def _expansion_raw(row: Mapping[Hashable, Any]) -> dict[str, Any]:
+    cities = int(row.get("expansion_cities", 0) or 0)
+    first, last = num(row.get("expansion_first")), num(row.get("expansion_last"))
+    return {"cities": cities, "branches": int(row.get("expansion_branches", 0) or 0),
+            "first_year": None if first is None else int(first),
+            "last_year": None if last is None else int(last),
+            "years": EXPANSION_YEARS}
+
+
+def _raw_zh(comps: Mapping[str, Any], templates: int) -> dict[str, str]:
+    """The raw figure behind each component, in Chinese, for :func:`explain`."""
+    s, p, e = comps["strength"], comps["proximity"], comps["expansion"]
+    size = (f"员工 {s['employees']:,} 人" if s["employees"] else
+            f"注册资本 {capital_zh(s['capital'])}" if s["capital"] else "规模不详")
+    partners = len({x["company_id"] for x in comps["links"]["local_partners"]})
+    where = ("" if p["distance_km"] is None else f"{p['distance_km']:,.0f} 公里"
+             ) + ("，同省" if p["same_province"] else "")
+    return {"fit": f"置信度 {comps['fit']['confidence']:.2f}",
+            "strength": size + f"，链上营收占比 {s['revenue_share']:.0%}",
+            "links": f"产品关联 {partners} 家本地企业，环节配套 {templates} 处",
+            "expansion": (f"{e['cities']} 个外地城市新设 {e['branches']} 家分支机构"
+                          if e["cities"] else "无外地新设分支机构记录"),
+            "proximity": where or "位置不详"}
+
+
+def _base_record(rank: int, row: Mapping[Hashable, Any], nodes: list[dict[str, Any]],
+                 partners: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     distance = num(row["distance_km"])
     employees = num(row["employees"])
     top_pct = num(row["size_top_pct"])
@@ -406,13 +531,23 @@ def _link_reason(partner: dict[str, Any]) -> str:
     return f"其「{down}」生产可采购{who}的「{up}」"
 
 
-def _reasons(record: dict[str, Any], context: dict[str, str]) -> list[str]:
-    """Short Chinese reasons: links first (the most actionable), then fit, size, place."""
+def _reasons(record: dict[str, Any], context: dict[str, str],
+             node_names: Mapping[str, str]) -> list[str]:
+    """Short Chinese reasons: links first (the most actionable), then expansion, fit,
+    size, place and risk."""
     comps = record["components"]
     partners = comps["links"]["local_partners"]
     reasons = [_link_reason(p) for p in partners[:PARTNER_REASONS]]
-    others = len({p["company_id"] for p in partners[PARTNER_REASONS:]}
-                 - {p["company_id"] for p in partners[:PARTNER_REASONS]})
+    cited = {p["company_id"] for p in partners[:PARTNER_REASONS]}
+    # a template link naming only firms a product link already cites adds nothing
+    for link in comps["links"]["template_links"][:PARTNER_REASONS]:
+        reasons.append(template_reason(link, node_names))
+    expansion = comps["expansion"]
+    if expansion["cities"]:
+        reasons.append(expansion_zh(expansion["branches"], 0, expansion["first_year"],
+                                    expansion["last_year"], expansion["years"])
+                       + f"，分布于 {expansion['cities']} 个城市，扩张活跃")
+    others = len({p["company_id"] for p in partners[PARTNER_REASONS:]} - cited)
     if others:
         reasons.append(f"另与本地 {others} 家企业存在供需关联")
     strength = comps["strength"]
@@ -438,7 +573,10 @@ def _reasons(record: dict[str, Any], context: dict[str, str]) -> list[str]:
         if place["same_province"] and context["province_name"]:
             where += f"，同属{context['province_name']}"
         reasons.append(where)
-    return reasons
+    if record["risk"]["flags_zh"]:
+        reasons.append(f"风险提示：{record['risk']['flags_zh']}（得分已按 "
+                       f"{record['risk']['factor']:.1f} 折算）")
+    return [r for r in reasons if r]
 
 
 def firms_frame(results: list[dict[str, Any]]) -> pd.DataFrame:
@@ -458,8 +596,10 @@ def firms_frame(results: list[dict[str, Any]]) -> pd.DataFrame:
             "same_province": p["same_province"],
             "local_partners": "、".join(dict.fromkeys(
                 str(x["short_name"]) for x in c["links"]["local_partners"])),
+            "risk_flags": r["risk"]["flags_zh"], "explain": explain_zh(r["explain"]),
             "reasons": "；".join(r["reasons_zh"])})
     columns = ["rank", "company_id", "short_name", "full_name", "stock_code", "province",
                "city", "nodes", "score", *WEIGHTS, "capital", "employees", "listed",
-               "revenue_share", "distance_km", "same_province", "local_partners", "reasons"]
+               "revenue_share", "distance_km", "same_province", "local_partners",
+               "risk_flags", "explain", "reasons"]
     return pd.DataFrame(rows, columns=columns)
