@@ -82,12 +82,15 @@ def map_data(chain: ChainQ, node: NodeQ = None,
 
 
 @router.get("/leaders", summary="Chain leaders (链主企业)")
-def leaders(chain: ChainQ, region: OptRegionQ = None,
+def leaders(chain: ChainQ, region: OptRegionQ = None, node: NodeQ = None,
             top: Annotated[int, top_query(10, "链主")] = 10,
             as_of: AsOfQ = None, universe: UniverseQ = None) -> Response:
-    """National leaders of the chain, and the region's own when a region is given."""
+    """National leaders of the chain (or of one node), and the region's own when a region
+    is given; each score broken down (``explain``: each component's value, weight, points
+    and raw figure), with risk flags."""
     with request_db() as db:
         place = region_param(db, region)
+        stored = chain_param(db, chain)
         chosen = universe_param(db, universe)
-        return ok(cached_json(chain_leaders, db, chain_param(db, chain), place, top, as_of, chosen),
-                  universe=chosen)
+        return ok(cached_json(chain_leaders, db, stored, place, top, as_of, chosen,
+                              node=node_param(stored, node)), universe=chosen)

@@ -33,6 +33,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 from chainatlas.errors import ChainAtlasError, InputError, NotFoundError, Problem
+from chainatlas.recommend.filters import SIZE_BANDS, TargetFilters, as_sizes
 from chainatlas.store import Database
 from chainatlas.store.database import damaged_store
 from chainatlas.store.lookup import (
@@ -261,6 +262,31 @@ UniverseQ = Annotated[str | None, Query(
                 "默认：已载入工商登记数据时为 all，否则为 listed")]
 
 
+#: A list of province names or adcodes (repeat the parameter; commas also separate).
+ProvincesQ = Annotated[list[str], Query(
+    max_length=40, json_schema_extra={"items": {"type": "string", "minLength": 1,
+                                                "maxLength": 64}},
+    description="省份名称或行政区划代码，可重复，如 河北省、110000")]
+#: Size bands, checked by the library (a clear 422 naming the bands for any other word).
+SIZE_WORDS = [*SIZE_BANDS, *SIZE_BANDS.values()]
+SizesQ = Annotated[list[str], Query(
+    max_length=6, json_schema_extra={"items": {"type": "string", "enum": SIZE_WORDS}},
+    description="规模：large（大型）、medium（中型）、small（小型），可重复；按员工人数划分，"
+                "无员工数时按注册资本")]
+
+
+class TargetFilterQ(BaseModel):
+    """The target-list filters of /recommend/firms and /recommend/xlsx, as query
+    parameters (named as the CLI's options)."""
+
+    province: ProvincesQ = Field(default_factory=list, description="只看这些省份的企业")
+    exclude_province: ProvincesQ = Field(default_factory=list, description="排除这些省份的企业")
+    outside_province: bool = Field(False, description="只看本地区所在省份以外的企业")
+    size: SizesQ = Field(default_factory=list)
+    listed: bool | None = Field(None, description="true：只看上市企业；false：只看非上市企业")
+    include_risk: bool = Field(False, description="列入风险警示企业（ST、*ST、退市整理；默认排除）")
+
+
 def top_query(default: int, what: str) -> Any:
     """A ``top`` parameter: how many to return, 1..200."""
     return Query(ge=1, le=200, description=f"返回{what}数量（1–200，默认 {default}）")
@@ -307,6 +333,28 @@ def universe_param(db: Database, text: str | None) -> str:
         return as_universe(db, text)
     except NotFoundError as exc:
         raise InputError.single("query", str(exc), field="universe") from None
+
+
+def _provinces_param(db: Database, values: list[str], field: str) -> list[Region]:
+    """The provinces a list parameter names (commas also separate), each checked."""
+    texts = [part.strip() for value in values
+             for part in value.replace("，", ",").split(",") if part.strip()]
+    return list({p.adcode: p for p in (province_param(db, t, field) for t in texts)}.values())
+
+
+def filters_param(db: Database, query: TargetFilterQ) -> TargetFilters:
+    """The target-list filters the parameters name: provinces resolved to adcodes (their
+    names kept for the description); a 422 for a bad size band or a province both kept
+    and excluded (ParameterError), a 404 for an unknown province."""
+    keep = _provinces_param(db, query.province, "province")
+    drop = _provinces_param(db, query.exclude_province, "exclude_province")
+    labels = {key: "、".join(p.name for p in places)
+              for key, places in (("provinces", keep), ("exclude_provinces", drop)) if places}
+    return TargetFilters(
+        provinces=tuple(p.adcode for p in keep), exclude_provinces=tuple(p.adcode for p in drop),
+        outside_province=query.outside_province, sizes=as_sizes(query.size),
+        listed=None if query.listed is None else "listed" if query.listed else "unlisted",
+        exclude_risk=not query.include_risk, labels=labels)
 
 
 def node_param(chain: Chain, text: str | None) -> str | None:

@@ -2,6 +2,10 @@
 
 Each takes ``universe`` (listed, registry, all); every ranked item names it, as does the
 ``X-ChainAtlas-Universe`` header (an empty list has no item to say it) and the workbook.
+The firm routes also take the target-list filters (``province``, ``exclude_province``,
+``outside_province``, ``size``, ``listed``, ``include_risk``: the CLI's options); the
+workbook states them. Every ranked item explains its score (``explain``: each component's
+value, weight, points and raw figure).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import tempfile
 from pathlib import Path as FilePath
 from typing import Annotated
 
+from fastapi import Query
 from fastapi.responses import Response
 
 from chainatlas.analysis.regional import describe_universe
@@ -25,11 +30,13 @@ from chainatlas.web.api.common import (
     ChainQ,
     NodeQ,
     RegionQ,
+    TargetFilterQ,
     UniverseQ,
     area_router,
     cached_json,
     chain_param,
     content_disposition,
+    filters_param,
     node_param,
     ok,
     top_query,
@@ -41,6 +48,8 @@ from chainatlas.web.state import request_db
 TAG = "recommend 精准招商"
 
 router = area_router(tags=[TAG])
+
+FiltersQ = Annotated[TargetFilterQ, Query()]
 
 
 @router.get("/recommend/nodes", summary="Nodes to develop: 补链 / 延链 / 强链 (重点发展环节)")
@@ -56,39 +65,44 @@ def recommend_nodes(chain: ChainQ, region: RegionQ,
 
 
 @router.get("/recommend/firms", summary="Outside firms to approach (招商企业清单)")
-def recommend_firms(chain: ChainQ, region: RegionQ, node: NodeQ = None,
+def recommend_firms(chain: ChainQ, region: RegionQ, filtered: FiltersQ, node: NodeQ = None,
                     top: Annotated[int, top_query(20, "企业")] = 20,
                     as_of: AsOfQ = None, universe: UniverseQ = None) -> Response:
-    """Firms outside the region, each score broken down, with reasons."""
+    """Firms outside the region, narrowed by the filters, each score broken down
+    (``explain``), with risk flags and reasons."""
     with request_db() as db:
         place = region_from_text(db, region)
         stored = chain_param(db, chain)
         chosen = universe_param(db, universe)
+        filters = filters_param(db, filtered)
         return ok(cached_json(rank_firms, db, place, stored, node_param(stored, node), top=top,
-                             as_of=as_of, universe=chosen), universe=chosen)
+                              as_of=as_of, universe=chosen, filters=filters), universe=chosen)
 
 
 @router.get("/recommend/xlsx", summary="The recommendations as an Excel workbook (导出 Excel)",
             response_class=Response,
             responses={200: {"content": {XLSX: {}}, "description": "The workbook"}})
-def recommend_xlsx(chain: ChainQ, region: RegionQ, node: NodeQ = None,
+def recommend_xlsx(chain: ChainQ, region: RegionQ, filtered: FiltersQ, node: NodeQ = None,
                    top: Annotated[int, top_query(20, "企业")] = 20,
                    as_of: AsOfQ = None, universe: UniverseQ = None) -> Response:
-    """Firm ranking, node ranking, reasons and notes, as ``chainatlas recommend --xlsx``."""
+    """Firm ranking, node ranking, score breakdowns, reasons and notes (the filters in
+    force among them), as ``chainatlas recommend firms --xlsx``."""
     with request_db() as db:
         place = region_from_text(db, region)
         stored = chain_param(db, chain)
         about = describe_universe(db, universe_param(db, universe))
         chosen = str(about["universe"])
+        filters = filters_param(db, filtered)
         firms = cached(rank_firms, db, place, stored, node_param(stored, node), top=top,
-                       as_of=as_of, universe=chosen)
+                       as_of=as_of, universe=chosen, filters=filters)
         nodes = cached(rank_nodes, db, place, stored, as_of=as_of, top=top, universe=chosen)
     now = dt.datetime.now()
     with tempfile.TemporaryDirectory(prefix="chainatlas-xlsx-") as folder:
         target = FilePath(folder) / "recommendations.xlsx"
         write_recommendations_xlsx(target, region_name=place.name, chain_name=stored.name_zh,
                                    generated_at=now, firms=firms, nodes=nodes,
-                                   universe=chosen, coverage_zh=about["coverage_zh"])
+                                   universe=chosen, coverage_zh=about["coverage_zh"],
+                                   filters_zh=filters.describe_zh())
         body = target.read_bytes()
     stamp = now.strftime("%Y%m%d")
     disposition = content_disposition(

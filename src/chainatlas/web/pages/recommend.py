@@ -1,44 +1,83 @@
-"""精准招商 (/recommend): which nodes to develop, and which outside firms to approach."""
+"""精准招商 (/recommend): which nodes to develop, and which outside firms to approach.
+
+The target firms are narrowed by the filters of :class:`~chainatlas.recommend.filters.
+TargetFilters` (provinces in or out, outside the province, size band, listed or not, risk
+flags), which the Excel download carries too; every score shows its components
+(value × weight = points, and the raw figure) and every risk flag.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
 from nicegui import events, ui
 
+from chainatlas.analysis.overview import search_regions
+from chainatlas.analysis.risk import NOT_COVERED_ZH
+from chainatlas.analysis.weights import NODE_WEIGHTS, TARGET_WEIGHTS
 from chainatlas.recommend import firms as firm_ranking
 from chainatlas.recommend import nodes as node_ranking
+from chainatlas.recommend.excel import explained, risk_of
+from chainatlas.recommend.filters import LISTED_CHOICES, SIZE_BANDS, TargetFilters
 from chainatlas.web import charts
 from chainatlas.web.pages.layout import Frame, Selection
 from chainatlas.web.pages.widgets import (
     class_chip,
     echart,
     empty_note,
+    explain_label,
+    explain_lines,
     label_chip,
     link_table,
     load_cached,
     section,
 )
 
-NODE_LABELS = {"density": "产业关联度", "adjacency": "上下游配套", "availability": "可招引规模"}
-FIRM_LABELS = {"fit": "环节匹配", "strength": "企业实力", "links": "本地配套关联",
-               "proximity": "区位邻近"}
 NODES_SHOWN = 12
 TOP_CHOICES = {10: "前 10 家", 20: "前 20 家", 50: "前 50 家"}
 ALL_NODES = "__all__"
+#: More than the 34 provinces, so none is ever cut off.
+PROVINCES = 60
+#: The listed filter's choices (its "both" key stands for None).
+BOTH = "both"
+LISTED_OPTIONS = {BOTH: "上市与非上市"} | LISTED_CHOICES
+
+
+def filter_query(filters: TargetFilters | None) -> dict[str, Any]:
+    """The API's query parameters for ``filters`` (only those that differ from the
+    defaults, so an unfiltered link stays as short as before)."""
+    if filters is None:
+        return {}
+    query: dict[str, Any] = {}
+    if filters.provinces:
+        query["province"] = list(filters.provinces)
+    if filters.exclude_provinces:
+        query["exclude_province"] = list(filters.exclude_provinces)
+    if filters.outside_province:
+        query["outside_province"] = "true"
+    if filters.sizes:
+        query["size"] = list(filters.sizes)
+    if filters.listed:
+        query["listed"] = "true" if filters.listed == "listed" else "false"
+    if not filters.exclude_risk:
+        query["include_risk"] = "true"
+    return query
 
 
 def xlsx_url(chain_id: str, region: str, node: str | None, top: int,
-             universe: str | None = None) -> str:
-    """The REST API's Excel export of these recommendations (of ``universe``'s firms)."""
+             universe: str | None = None, filters: TargetFilters | None = None) -> str:
+    """The REST API's Excel export of these recommendations (of ``universe``'s firms,
+    narrowed by ``filters``)."""
     query: dict[str, Any] = {"chain": chain_id, "region": region}
     if node:
         query["node"] = node
     query["top"] = top
     if universe:
         query["universe"] = universe
-    return "/api/v1/recommend/xlsx?" + urlencode(query)
+    query |= filter_query(filters)
+    return "/api/v1/recommend/xlsx?" + urlencode(query, doseq=True)
 
 
 def place_zh(province: Any, city: Any) -> str:
@@ -47,10 +86,93 @@ def place_zh(province: Any, city: Any) -> str:
     return " ".join(dict.fromkeys(parts)) or "—"
 
 
-class RecommendView:
-    """Node recommendations, the node filter and the ranked target firms."""
+def chart_labels(items: list[dict[str, Any]], weights: dict[str, float]) -> dict[str, str]:
+    """Component -> label of a ranking's score, as its first item explains it."""
+    return {str(r["component"]): str(r["label_zh"])
+            for r in (explained(items[0], weights) if items else [])}
 
-    def __init__(self, selection: Selection, nodes: list[dict[str, Any]]) -> None:
+
+class FilterBar:
+    """The target-list filters: their widgets, the :class:`TargetFilters` they make and
+    a line saying which are in force."""
+
+    def __init__(self, provinces: dict[str, str],
+                 on_change: Callable[[TargetFilters], Awaitable[None]]) -> None:
+        self.provinces = provinces
+        self.on_change = on_change
+        self.filters = TargetFilters()
+        self.keep: ui.select | None = None
+        self.drop: ui.select | None = None
+        self.outside: ui.switch | None = None
+        self.sizes: ui.select | None = None
+        self.listed: ui.select | None = None
+        self.risk: ui.switch | None = None
+        self.summary: ui.label | None = None
+
+    def build(self) -> None:
+        """The widgets in one row, the description under them."""
+        with ui.row().classes("w-full items-center gap-3").mark("rec-filters"):
+            ui.label("筛选").classes("ca-muted")
+            self.keep = self._multi(self.provinces, "所在省份", "rec-provinces")
+            self.drop = self._multi(self.provinces, "排除省份", "rec-exclude-provinces")
+            self.outside = ui.switch("仅省外", on_change=self.changed).mark("rec-outside")
+            self.sizes = self._multi(SIZE_BANDS, "规模", "rec-sizes")
+            self.listed = ui.select(LISTED_OPTIONS, value=BOTH, on_change=self.changed) \
+                .props("dense outlined options-dense").classes("w-36").mark("rec-listed")
+            self.risk = ui.switch("含风险警示企业", on_change=self.changed) \
+                .mark("rec-include-risk")
+        self.summary = ui.label(self._describe(self.filters)).classes("ca-muted") \
+            .mark("rec-filters-text")
+
+    def _multi(self, options: dict[str, str], label: str, marker: str) -> ui.select:
+        return ui.select(options, multiple=True, value=[], label=label, with_input=True,
+                         on_change=self.changed) \
+            .props("dense outlined options-dense use-chips clearable").classes("w-56") \
+            .mark(marker)
+
+    @staticmethod
+    def _describe(filters: TargetFilters) -> str:
+        return f"筛选条件：{filters.describe_zh()}。{NOT_COVERED_ZH}。"
+
+    def current(self) -> TargetFilters | None:
+        """The filters the widgets name; None (and the reason shown) when they
+        contradict each other."""
+        keep = [str(v) for v in (self.keep.value if self.keep else []) or []]
+        drop = [str(v) for v in (self.drop.value if self.drop else []) or []]
+        if set(keep) & set(drop):
+            if self.summary is not None:
+                self.summary.text = "同一省份不能既限定又排除，请调整所在省份或排除省份。"
+            return None
+        listed = str(self.listed.value) if self.listed else BOTH
+        names = {key: "、".join(self.provinces.get(a, a) for a in chosen)
+                 for key, chosen in (("provinces", keep), ("exclude_provinces", drop))
+                 if chosen}
+        return TargetFilters(
+            provinces=tuple(keep), exclude_provinces=tuple(drop),
+            outside_province=bool(self.outside.value) if self.outside else False,
+            sizes=tuple(str(v) for v in (self.sizes.value if self.sizes else []) or []),
+            listed=None if listed == BOTH else listed,
+            exclude_risk=not (self.risk.value if self.risk else False), labels=names)
+
+    async def changed(self, _: Any = None) -> None:
+        """Re-read the widgets; on a new, consistent set of filters, say so and rank
+        again."""
+        filters = self.current()
+        if filters is None:
+            return
+        if self.summary is not None:
+            self.summary.text = self._describe(filters)
+        if filters != self.filters:
+            self.filters = filters
+            await self.on_change(filters)
+
+
+class RecommendView:
+    """Node recommendations, the node and target-list filters and the ranked target
+    firms."""
+
+    def __init__(self, selection: Selection, nodes: list[dict[str, Any]],
+                 provinces: dict[str, str] | None = None) -> None:
         self.selection = selection
         self.nodes = nodes
         self.node: str | None = None
@@ -58,6 +180,12 @@ class RecommendView:
         self.firm_area: ui.column | None = None
         self.download: ui.button | None = None
         self.node_picker: ui.select | None = None
+        self.filter_bar = FilterBar(provinces or {}, self.set_filters)
+
+    @property
+    def filters(self) -> TargetFilters:
+        """The target-list filters in force."""
+        return self.filter_bar.filters
 
     def build(self) -> None:
         """Both sections; the firm section fills in asynchronously."""
@@ -65,6 +193,7 @@ class RecommendView:
         with section("目标企业推荐", f"本地以外、位于该链（或所选环节）的"
                                     f"{self.selection.universe_zh}，按综合得分排序"):
             self._controls()
+            self.filter_bar.build()
             self.firm_area = ui.column().classes("w-full gap-3")
 
     def _node_section(self) -> None:
@@ -74,11 +203,11 @@ class RecommendView:
                 empty_note("本地在该产业链上没有薄弱或缺失的细分环节")
                 return
             shown = self.nodes[:NODES_SHOWN]
+            labels = chart_labels(shown, NODE_WEIGHTS)
             with ui.row().classes("w-full gap-4 flex-nowrap items-start"):
                 with ui.column().classes("ca-f2"):
                     option = charts.component_bars_option(
-                        shown, list(NODE_LABELS), NODE_LABELS, node_ranking.WEIGHTS,
-                        name_key="name_zh")
+                        shown, list(labels), labels, NODE_WEIGHTS, name_key="name_zh")
                     chart = echart(option, 44 + 30 * len(shown), marker="node-bars")
                     chart.on_point_click(self._bar_clicked)
                 with ui.column().classes("ca-f3 gap-2 ca-scroll"):
@@ -101,6 +230,7 @@ class RecommendView:
             # sixty elements to build on the event loop for every visitor.
             ui.label("\n".join(f"• {reason}" for reason in item.get("reasons_zh", [])[:4])) \
                 .classes("ca-reason whitespace-pre-line").mark("node-reasons")
+            explain_label(explained(item, NODE_WEIGHTS), marker="node-explain")
 
     async def _bar_clicked(self, event: events.EChartPointClickEventArguments) -> None:
         match = next((n for n in self.nodes if n["name_zh"] == event.name), None)
@@ -127,7 +257,7 @@ class RecommendView:
         if self.download is None:
             return
         url = xlsx_url(self.selection.chain_id, self.selection.region.adcode,
-                       self.node, self.top, self.selection.universe)
+                       self.node, self.top, self.selection.universe, self.filters)
         # a plain link: the browser downloads the workbook the REST API builds
         self.download.props["href"] = url
         self.download.props["target"] = "_blank"
@@ -144,6 +274,11 @@ class RecommendView:
         self._update_download()
         await self.load_firms()
 
+    async def set_filters(self, _: TargetFilters) -> None:
+        """Rank again under new target-list filters (the bar holds them)."""
+        self._update_download()
+        await self.load_firms()
+
     async def set_top(self, value: Any) -> None:
         """Show another number of firms."""
         self.top = int(value)
@@ -151,41 +286,59 @@ class RecommendView:
         await self.load_firms()
 
     async def load_firms(self) -> None:
-        """Rank the target firms for the current filter and show chart and table."""
+        """Rank the target firms for the current filters and show chart and table."""
         if self.firm_area is None:
             return
         ranked = await load_cached(firm_ranking.rank_firms, self.selection.region,
-                            self.selection.chain, self.node, self.top,
-                            universe=self.selection.universe)
+                                   self.selection.chain, self.node, self.top,
+                                   universe=self.selection.universe, filters=self.filters)
         self.firm_area.clear()
         with self.firm_area:
             if not ranked:
                 empty_note("暂无符合条件的外地企业")
                 return
             shown = ranked[:15]
+            labels = chart_labels(shown, TARGET_WEIGHTS)
             echart(charts.component_bars_option(
-                shown, list(FIRM_LABELS), FIRM_LABELS, firm_ranking.WEIGHTS,
-                name_key="short_name"), 44 + 28 * len(shown), marker="firm-bars")
-            rows = [{"company_id": r["company_id"], "rank": r["rank"],
-                     "name": str(r["short_name"] or r["full_name"] or r["company_id"]),
-                     "place": place_zh(r["province"], r["city"]),
-                     "nodes": "、".join(str(n["name_zh"]) for n in r["nodes"][:3]) or "—",
-                     "score": f"{float(r['score']):.3f}",
-                     "reasons": "；".join(r["reasons_zh"])} for r in ranked]
-            link_table([{"name": "rank", "label": "#", "field": "rank"},
-                        {"name": "name", "label": "企业", "field": "name", "align": "left"},
-                        {"name": "place", "label": "所在地", "field": "place", "align": "left"},
-                        {"name": "nodes", "label": "环节", "field": "nodes", "wrap": True},
-                        {"name": "score", "label": "得分", "field": "score"},
-                        {"name": "reasons", "label": "推荐理由", "field": "reasons",
-                         "wrap": True, "style": "white-space:normal;min-width:420px"}],
-                       rows, page=10, marker="firm-table")
+                shown, list(labels), labels, TARGET_WEIGHTS, name_key="short_name"),
+                44 + 28 * len(shown), marker="firm-bars")
+            link_table(FIRM_COLUMNS, [firm_row(r) for r in ranked], page=10,
+                       marker="firm-table")
+
+
+#: The target firm table: the score's components (value × weight = points, raw figure)
+#: and the risk flags beside the reasons.
+FIRM_COLUMNS: list[dict[str, Any]] = [
+    {"name": "rank", "label": "#", "field": "rank"},
+    {"name": "name", "label": "企业", "field": "name", "align": "left"},
+    {"name": "place", "label": "所在地", "field": "place", "align": "left"},
+    {"name": "nodes", "label": "环节", "field": "nodes", "wrap": True},
+    {"name": "score", "label": "得分", "field": "score"},
+    {"name": "explain", "label": "得分构成（分值 × 权重 = 得分）", "field": "explain",
+     "wrap": True, "style": "white-space:pre-line;min-width:300px"},
+    {"name": "risk", "label": "风险提示", "field": "risk", "wrap": True},
+    {"name": "reasons", "label": "推荐理由", "field": "reasons", "wrap": True,
+     "style": "white-space:normal;min-width:420px"}]
+
+
+def firm_row(record: dict[str, Any]) -> dict[str, Any]:
+    """One ranked firm as a row of the firm table."""
+    return {"company_id": record["company_id"], "rank": record["rank"],
+            "name": str(record["short_name"] or record["full_name"] or record["company_id"]),
+            "place": place_zh(record["province"], record["city"]),
+            "nodes": "、".join(str(n["name_zh"]) for n in record["nodes"][:3]) or "—",
+            "score": f"{float(record['score']):.3f}",
+            "explain": "\n".join(explain_lines(explained(record, TARGET_WEIGHTS))),
+            "risk": risk_of(record)[0] or "—",
+            "reasons": "；".join(record["reasons_zh"])}
 
 
 async def _body(selection: Selection) -> None:
     nodes = await load_cached(node_ranking.rank_nodes, selection.region, selection.chain,
-                       universe=selection.universe)
-    view = RecommendView(selection, nodes)
+                              universe=selection.universe)
+    provinces = await load_cached(search_regions, level="province", limit=PROVINCES)
+    view = RecommendView(selection, nodes, {str(p["adcode"]): str(p["name"])
+                                            for p in provinces})
     view.build()
     await view.load_firms()
 

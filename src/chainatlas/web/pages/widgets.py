@@ -72,6 +72,14 @@ def capital_zh(wan: Any) -> str:
     return f"{value / 10000:,.1f} 亿元" if value >= 10000 else f"{value:,.0f} 万元"
 
 
+def explain_lines(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """A score's explanation, a line per component: 匹配度 0.82 × 0.25 = 0.21（置信度 0.82）
+    (value × weight = points, then the raw figure), from ``explain`` rows."""
+    return [f"{r['label_zh']} {float(r['value']):.2f} × {float(r['weight']):.2f} = "
+            f"{float(r['points']):.2f}" + (f"（{r['raw_zh']}）" if r.get("raw_zh") else "")
+            for r in rows]
+
+
 def number_zh(value: Any, unit: str = "") -> str:
     """An integer with thousands separators and a unit, or — when missing."""
     if value is None or (isinstance(value, float) and value != value):
@@ -135,6 +143,13 @@ def echart(option: dict[str, Any], height: int, width: int | None = None,
     if marker:
         chart.mark(marker)
     return chart
+
+
+def explain_label(rows: Sequence[Mapping[str, Any]], marker: str = "explain") -> ui.label:
+    """One label, a line per score component (:func:`explain_lines`): one element
+    whatever the number of components, since cards are built on the shared event loop."""
+    return ui.label("\n".join(explain_lines(rows))) \
+        .classes("ca-muted whitespace-pre-line").mark(marker)
 
 
 def empty_note(text: str) -> None:
