@@ -77,6 +77,8 @@ def num(value: Any) -> float | None:
 
 #: The figure that scales to 0: this quantile of the basis' figures among the firms ranked.
 SCALE_FLOOR = 0.10
+#: Registry capitals are read up to this quantile of those read (see scale_basis).
+CAPITAL_CEILING = 0.99
 #: Firms with both an employee count and a capital needed to read staff from capital.
 MIN_FIT = 30
 
@@ -113,7 +115,13 @@ def scale_basis(employees: pd.Series, capital: pd.Series, share: pd.Series,
     known = share.astype(float).notna()
     factor = share.astype(float).fillna(1.0)
     if fit is not None:
-        staff = pd.Series(np.exp(fit[0] + fit[1] * np.log(money.clip(upper=fit[2]))),
+        # the registry's largest capitals are riddled with 元 typed as 万元 (湖北: 270 rows
+        # of 100 亿元 and more, against 23 in 广东): capital is read up to the 99th
+        # percentile of the capitals being read, never beyond the largest listed one
+        estimated = money[people.isna()].dropna()
+        ceiling = min(fit[2], float(estimated.quantile(CAPITAL_CEILING))
+                      ) if len(estimated) else fit[2]
+        staff = pd.Series(np.exp(fit[0] + fit[1] * np.log(money.clip(upper=ceiling))),
                           index=money.index)
         size, fallback = people.fillna(staff), "capital_staff"
     else:
