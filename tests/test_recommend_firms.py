@@ -349,7 +349,8 @@ def test_excel_workbook_reads_back(rec_db: Database, tmp_path: Path) -> None:
     assert node_reasons == ["本地已有「华北制药」", "'=cmd|' /C calc'!A0"]
     notes = "\n".join(str(c.value) for row in book["说明"].iter_rows() for c in row if c.value)
     for text in ("石家庄市", "生物医药", "2026-01-02 09:30", "ChainKnowledgeGraph", "Tushare",
-                 "深圳证券交易所", "综合得分 = 0.20×匹配度", "企业范围", "上市企业"):
+                 "深圳证券交易所", f"综合得分 = {WEIGHTS['fit']:.2f}×匹配度", "企业范围",
+                 "上市企业"):
         assert text in notes
     assert "CC BY-NC-SA" not in notes  # no registry firm: no registry source
 

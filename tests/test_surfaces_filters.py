@@ -287,10 +287,10 @@ async def test_the_page_has_the_filter_widgets(user: User) -> None:
     with user:
         _one(user, "rec-exclude-provinces").value = ["420000"]
     # 石家庄市's only outside biomedicine firm is in 湖北: excluding it empties the list
-    await user.should_see("暂无符合条件的外地企业", retries=50)
+    await user.should_see("暂无符合条件的外地企业", retries=300)
     with user:
         _one(user, "rec-provinces").value = ["420000"]
-    await user.should_see("同一省份不能既限定又排除", retries=50)
+    await user.should_see("同一省份不能既限定又排除", retries=300)
 
 
 @pytest.mark.anyio

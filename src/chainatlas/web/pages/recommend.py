@@ -289,9 +289,15 @@ class RecommendView:
         """Rank the target firms for the current filters and show chart and table."""
         if self.firm_area is None:
             return
+        # filters change faster than rankings load: only the latest request may draw, or
+        # a slow earlier one would overwrite it with stale firms
+        self._loads = getattr(self, "_loads", 0) + 1
+        mine = self._loads
         ranked = await load_cached(firm_ranking.rank_firms, self.selection.region,
                                    self.selection.chain, self.node, self.top,
                                    universe=self.selection.universe, filters=self.filters)
+        if mine != self._loads:
+            return
         self.firm_area.clear()
         with self.firm_area:
             if not ranked:
