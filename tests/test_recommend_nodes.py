@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from chainatlas.analysis.weights import NODE_WEIGHTS
 from chainatlas.build import refresh_derived
 from chainatlas.chains.classify import classify_store
 from chainatlas.chains.templates import load_template
@@ -156,9 +157,19 @@ def test_supply_links_template_and_product_evidence(tiny_db: Database) -> None:
     links = supply_links(tiny_db, "tiny").set_index(["source", "target"])
     assert links.loc[("tn_c", "tn_d"), "template"] and links.loc[("tn_c", "tn_d"),
                                                                   "relations"] == 1
-    assert not links.loc[("tn_a", "tn_w"), "template"]
-    assert links.loc[("tn_a", "tn_w"), "weight"] == pytest.approx(1 / 3)
-    assert ("tn_c", "tn_b") not in links.index  # against the template's b -> c
+    # product relations never set a direction: 甲原料 -> 戊配件 is a pair no template path
+    # connects, 丙整机 -> 乙部件 runs against the template's b -> c; both are dropped
+    assert ("tn_a", "tn_w") not in links.index
+    assert ("tn_c", "tn_b") not in links.index
+    # evidence along a direction the model gives (a reaches d through b and c) is kept
+    # with weight relations / 3, though no template edge joins the pair directly
+    ids = dict(tiny_db.execute("SELECT name, product_id FROM products").fetchall())
+    tiny_db.execute("INSERT INTO product_relations VALUES (?, ?, 'upstream_material', 1)",
+                    [ids["丁服务"], ids["甲原料"]])
+    links = supply_links(tiny_db, "tiny").set_index(["source", "target"])
+    assert not links.loc[("tn_a", "tn_d"), "template"]
+    assert links.loc[("tn_a", "tn_d"), "weight"] == pytest.approx(1 / 3)
+    assert ("tn_a", "tn_w") not in links.index
 
 
 def test_gap_between_strong_nodes_is_filled_first(tiny_db: Database) -> None:
@@ -203,16 +214,22 @@ def test_reasons_name_strong_neighbours_and_local_firms(tiny_db: Database) -> No
     sjz = region_from_text(tiny_db, "石家庄")
     nodes = _by_node(rank_nodes(tiny_db, sjz, "tiny", as_of=2010))
     gap = nodes["tn_b"]["reasons_zh"]
-    assert "上游「甲原料」为本地强项（甲源科技），可就近配套" in gap
-    assert "下游「丙整机」为本地强项（丙机股份），本地即有需求" in gap
+    assert gap[0] == ("上游「甲原料」（甲源科技）与下游「丙整机」（丙机股份）均为本地强项，"
+                      "本环节是本地链条的缺口")
+    assert {(c["other"], c["side"], tuple(c["firms"])) for c in nodes["tn_b"]["claims"]
+            if c["kind"] == "direction"} == {("tn_a", "upstream", ("甲源科技",)),
+                                             ("tn_c", "downstream", ("丙机股份",))}
     assert "全国有 1 家上市企业，其中 1 家在本地以外，可招引对象有限" in gap
     assert any(s.startswith("与本地现有产业的关联密度") for s in gap)
     weak = nodes["tn_w"]["reasons_zh"]
     assert weak[0].startswith("本地仅有 1 家企业（小戊配件）")
     assert any("苏戊10" in s for s in weak)  # the biggest firm outside, to attract
     assert any("「庚系统」为本地强项（庚一电子）" in s for s in nodes["tn_g2"]["reasons_zh"])
-    # the product-evidence link a -> w is named with its relation count
-    assert any("「甲原料」" in s and "产品图谱" in s for s in weak)
+    assert "下游「丙整机」为本地强项（丙机股份），本地即有需求" in weak
+    # the product evidence 甲原料 -> 戊配件 has no direction in the model: never named
+    assert not any("甲原料" in s for s in weak)
+    assert nodes["tn_d"]["reasons_zh"][0] == ("上游「丙整机」为本地强项（丙机股份），"
+                                              "本环节可承接其产出、顺链发展")
 
 
 def test_components_are_bounded_for_every_region_level(tiny_db: Database) -> None:
@@ -297,7 +314,7 @@ def test_registry_density_basis_and_context_checks(registry_db: Database,
     assert matrix.loc["130100", "tn_x"] == 2 and matrix.loc["130200", "tn_b"] == 1
     with pytest.raises(ValueError, match="basis"):
         presence_matrix(registry_db, "tiny", basis="roster")
-    monkeypatch.setattr("chainatlas.recommend.nodes.MIN_DENSITY_PLACES", 2)
+    monkeypatch.setattr("chainatlas.recommend.node_context.MIN_DENSITY_PLACES", 2)
     context = chain_context(registry_db, "tiny", 2010, universe="all", basis="registry")
     assert (context.density_basis, context.universe) == ("registry", "all")
     sjz = region_from_text(registry_db, "石家庄")
@@ -384,11 +401,13 @@ def test_node_labels_on_a_hand_context() -> None:
     assert labels == {"b": "补链", "g2": "补链", "w": "强链", "d": "延链", "x": "延链",
                       "e": "延链"}
     b = nodes["b"]
-    assert b["reasons_zh"][0] == "上下游均有本地强项，本环节是本地链条的缺口"
+    assert b["reasons_zh"][0] == ("上游「a环节」（a企业0、a企业1、a企业2）与下游「c环节」"
+                                  "（c企业0、c企业1）均为本地强项，本环节是本地链条的缺口")
     assert b["components"]["adjacency"]["value"] == 1.0  # 0.5 up + 0.5 down
     assert nodes["g2"]["reasons_zh"][0] == \
         "所属「g环节」为本地强项（g企业0），本环节是其中的缺口"
-    assert nodes["d"]["reasons_zh"][0] == "可从本地强项向下游延伸"
+    assert nodes["d"]["reasons_zh"][0] == ("上游「c环节」为本地强项（c企业0、c企业1），"
+                                           "本环节可承接其产出、顺链发展")
     # e: only a 弱 neighbour upstream, counting half: 0.5 x noisy-or(0.5)
     assert nodes["e"]["components"]["adjacency"]["value"] == 0.25
     assert nodes["e"]["reasons_zh"][0] == "本地尚无直接关联的强项，属新布局方向"
@@ -408,9 +427,14 @@ def test_node_score_by_hand() -> None:
     # firms are not named as targets
     assert b["availability"] == {"value": 1.0, "national_firms": 9, "outside_firms": 9,
                                  "targets": ["外地乙"]}
-    assert nodes["b"]["score"] == round(0.4 * 0.0 + 0.05 * 1.0 + 0.55 * 1.0, 4)
+    # no place signals in the hand context: peers, nearby and momentum are 0
+    assert all(b[k]["value"] == 0.0 for k in ("peers", "nearby", "momentum"))
+    w = NODE_WEIGHTS
+    assert nodes["b"]["score"] == round(w["density"] * 0.0 + w["adjacency"] * 1.0
+                                        + w["availability"] * 1.0, 4)
+    assert [(r["component"], r["weight"]) for r in nodes["b"]["explain"]] == list(w.items())
     d = nodes["d"]["components"]
     assert d["density"]["value"] == 0.25  # one of the four other lacking cells is lower
     assert d["availability"]["value"] == round(math.log(3) / math.log(10), 4)
-    assert nodes["d"]["score"] == round(0.4 * 0.25 + 0.05 * 0.5 + 0.55 * d["availability"][
-        "value"], 4)
+    assert nodes["d"]["score"] == round(w["density"] * 0.25 + w["adjacency"] * 0.5
+                                        + w["availability"] * d["availability"]["value"], 4)

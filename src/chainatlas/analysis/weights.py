@@ -38,13 +38,20 @@ LEADER_WEIGHTS: dict[str, float] = {"scale": 0.70, "breadth": 0.15, "centrality"
 #: of ``benchmarks/backtest_firms.py`` (registry firms, utility-like parents left out):
 #: the best grid point with every tested component above 0 (fit 0.1, strength 0.5,
 #: expansion 0.2, proximity 0.2, the smaller ratio to the size-only baseline 2.87×),
-#: scaled by 0.8 to leave links its 0.20 — links cannot be tested there, registry
-#: firms having no products. 1998 and 2001 are reported with these weights, untouched.
+#: scaled by 0.8 to leave links its 0.20 — the backtest's fast path sets links to 0, so
+#: they are not tested. 1998 and 2001 are reported with these weights, untouched. That
+#: run scored strength as size percentiles; with strength as the leaders' log-scaled
+#: size (recommend.firms) and the same weights the no-utility view measures p@50 / r@200
+#: 4.27× / 2.27× the size baseline at 1995 (r@200 interval 1.93–2.73), 14.56× / 2.62× at
+#: 1998 and 76.0× / 3.80× at 2001; the grid's best there puts more on expansion (0.32),
+#: which would let 2004-era registry branch networks lead today's lists.
 TARGET_WEIGHTS: dict[str, float] = {"fit": 0.08, "strength": 0.40, "links": 0.20,
                                     "expansion": 0.16, "proximity": 0.16}
 
 # --------------------------------------------------------------------------- nodes
-#: Nodes to develop: relatedness density, adjacency to the region's strong nodes,
-#: availability of firms to attract.
+#: Nodes to develop: relatedness density, peers, nearby, momentum (place_signals),
+#: adjacency to the region's strong nodes, availability of firms to attract. Set from
+#: prototype runs on the registry history; the rewritten benchmarks/backtest_nodes.py
+#: has not yet confirmed them (which T they were tuned on is not recorded).
 NODE_WEIGHTS: dict[str, float] = {"density": 0.4, "peers": 0.2, "nearby": 0.1,
                                   "momentum": 0.2, "adjacency": 0.05, "availability": 0.05}

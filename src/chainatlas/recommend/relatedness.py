@@ -12,6 +12,9 @@ countries, with the firms of one origin as the "exports":
   firms only for the provinces loaded, so a mixed matrix would make those places look
   diversified in everything. A registry matrix has as places the cities (or provinces)
   of the loaded provinces only: relatedness within them.
+- ``presence_all``: the same counts over the leaves of every chain at once (columns
+  ``chain_id|node_id``): a place's whole industrial base, for a density that relates a
+  node to everything the place makes, not only to its own chain.
 - ``relatedness_density``: Balassa RCA, presence Mcp = [RCA >= 1], the co-occurrence
   proximity phi(i, j) = |places with Mcp=1 on both| / max(ubiquity_i, ubiquity_j), and the
   density of place c around node p: sum_j Mcp[c, j] * phi(j, p) / sum_j phi(j, p), in
@@ -78,6 +81,44 @@ def presence_matrix(db: Database, chain: Chain | str, as_of: int | None = None,
     wide = wide.reindex(columns=leaves).fillna(0).astype(np.int64).sort_index()
     wide.index.name = column
     wide.columns.name = "node_id"
+    return wide
+
+
+def leaf_key(chain_id: str, node_id: str) -> str:
+    """The column of a leaf in :func:`presence_all`: ``chain_id|node_id``."""
+    return f"{chain_id}|{node_id}"
+
+
+def presence_all(db: Database, as_of: int | None = None, level: str = "city",
+                 basis: str = "listed") -> pd.DataFrame:
+    """Place x leaf counts like :func:`presence_matrix`, over the leaves of EVERY chain.
+
+    Columns are :func:`leaf_key` strings (chain order, then template order), so one
+    matrix describes a place's whole industrial base across the chains: the product space
+    of :func:`chainatlas.recommend.place_signals` and the cross-chain density of the node
+    ranking. Rows are the places with at least one such firm on any chain's leaf.
+    """
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {sorted(LEVELS)}, not {level!r}")
+    if basis not in BASES:
+        raise ValueError(f"basis must be one of {list(BASES)}, not {basis!r}")
+    column = level_column(level)
+    long = db.df(compose(
+        "SELECT f.{column} AS place, f.chain_id, f.node_id, "
+        "count(DISTINCT f.company_id) AS firms FROM chain_firms f "
+        "JOIN chain_nodes n USING (chain_id, node_id) WHERE n.is_leaf "
+        "AND f.origin = {basis} AND f.{column} IS NOT NULL AND {as_of} GROUP BY ALL",
+        column=ident(column), basis=param(basis), as_of=first_year_by(as_of, "f")))
+    leaves = [leaf_key(str(c), str(n)) for c, n in db.execute(
+        "SELECT chain_id, node_id FROM chain_nodes WHERE is_leaf "
+        "ORDER BY chain_id, ord").fetchall()]
+    long["leaf"] = [leaf_key(str(c), str(n)) for c, n in zip(
+        long["chain_id"], long["node_id"], strict=True)]
+    wide = long.pivot(index="place", columns="leaf", values="firms") if len(long) else (
+        pd.DataFrame(index=pd.Index([], dtype=object)))
+    wide = wide.reindex(columns=leaves).fillna(0).astype(np.int64).sort_index()
+    wide.index.name = column
+    wide.columns.name = "leaf"
     return wide
 
 
