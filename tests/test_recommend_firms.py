@@ -1,30 +1,28 @@
-"""Firm recommendations (招商企业排名) on hand-made firms with known answers, and Excel."""
+"""Target firms (招商清单) on hand-made firms with known answers: candidates and their
+gates, the links, filters, risk, scores and reasons."""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-import time
-from pathlib import Path
 from typing import Any
 
-import openpyxl
 import pandas as pd
 import pytest
 
+from chainatlas.analysis.weights import TARGET_WEIGHTS
 from chainatlas.build import refresh_derived
 from chainatlas.chains.classify import classify_store
+from chainatlas.chains.direction import WORDS_ZH, directions_from_store
 from chainatlas.chains.templates import load_templates
 from chainatlas.errors import NotFoundError
-from chainatlas.recommend.excel import safe_text, write_recommendations_xlsx
+from chainatlas.recommend.filters import TargetFilters
 from chainatlas.recommend.firms import (
-    LINK_COLUMNS,
-    WEIGHTS,
+    DISTANCE_SCALE_KM,
     add_proximity,
     add_strength,
     firms_frame,
     haversine_km,
-    link_partners,
     rank_firms,
     score_firms,
 )
@@ -62,8 +60,15 @@ FIRMS: dict[str, tuple[dict[str, float], str, float, int, int]] = {
     "CAPS": ({"胶囊剂": 0.9}, "110100", 2000.0, 500, 2000),       # buys 淀粉 from LOCLATE
     "VAC": ({"流感疫苗": 0.9}, "110100", 2000.0, 500, 2000),      # another subtree
     "INJ": ({"维生素E": 0.5}, "110100", 100.0, 10, 2000),         # hostile name
+    "SHOP": ({"药品零售": 0.95}, "110100", 2000.0, 500, 2000),    # a pharmacy chain
+    "SIDE": ({"维生素E": 0.2, "钢材": 0.8}, "110100", 2000.0, 500, 2000),  # a side line
+    "STAR": ({"维生素E": 0.9}, "110100", 2000.0, 500, 2000),      # *ST
+    "INSURER": ({"维生素E": 0.9}, "110100", 2000.0, 500, 2000),   # an insurer (Shenwan)
+    "TELCO": ({}, "110100", 9000.0, 9000, 2000),  # an operator by its scope (electronics)
 }
-NAMES = {"LEAD": "华北制药", "SUP": "维生素供应商", "INJ": INJECTION}
+#: business scopes (a firm without products is placed by its scope alone)
+SCOPES = {"TELCO": "基础电信业务；互联网接入服务"}
+NAMES = {"LEAD": "华北制药", "SUP": "维生素供应商", "INJ": INJECTION, "STAR": "*ST维生"}
 
 
 def _relate(db: Database, product: str, upstream: str) -> None:
@@ -77,7 +82,8 @@ def _rec_store() -> Database:
     db = Database()
     db.executemany("INSERT INTO regions VALUES (?, ?, ?, ?, ?, ?, ?, 1)", REGIONS)
     for cid, (products, city, capital, employees, year) in FIRMS.items():
-        add_firm(db, cid, products=products)
+        add_firm(db, cid, products=products, scope=SCOPES.get(cid),
+                 shenwan="490201" if cid == "INSURER" else None)
         db.execute(
             "UPDATE companies SET origin = 'listed', short_name = ?, "
             "full_name = ? || '股份有限公司', stock_code = ?, city_adcode = ?, "
@@ -105,100 +111,201 @@ def _value(result: dict[str, Any], component: str) -> float:
     return float(result["components"][component]["value"])
 
 
-def test_supplier_of_the_local_leader_beats_its_unlinked_twin(rec_db: Database) -> None:
-    results = _by_id(rank_firms(rec_db, region_from_text(rec_db, "石家庄市"), "biomedicine"))
-    sup, twin = results["SUP"], results["TWIN"]
-    assert sup["rank"] < twin["rank"]
-    for component in ("fit", "strength", "proximity"):  # identical but for the link
-        assert _value(sup, component) == pytest.approx(_value(twin, component))
-    # both sit on a node next to the region's strong one (a template link); only SUP
-    # also trades with the local leader (a product link), which the noisy-or adds
-    assert twin["components"]["links"]["local_partners"] == []
-    template = 1 - math.prod(1 - t["contribution"]
-                             for t in twin["components"]["links"]["template_links"])
-    assert _value(twin, "links") == pytest.approx(template)
-    product = 1 - 2.718281828 ** (-0.81 / 0.02)
-    assert _value(sup, "links") == pytest.approx(1 - (1 - product) * (1 - template), abs=1e-3)
-    [partner] = sup["components"]["links"]["local_partners"]
-    assert (partner["company_id"], partner["direction"], partner["role"]) == \
-        ("LEAD", "supplies", "leader")
-    assert partner["examples"] == ["维生素C→片剂"]
-    assert "其「维生素C」可供应本地链主「华北制药」的「片剂」生产" in sup["reasons_zh"]
+def _sjz(db: Database, **kwargs: Any) -> list[dict[str, Any]]:
+    return rank_firms(db, region_from_text(db, "石家庄市"), "biomedicine", top=100, **kwargs)
 
 
-def test_nearer_firm_beats_farther_identical_one(rec_db: Database) -> None:
-    results = _by_id(rank_firms(rec_db, region_from_text(rec_db, "石家庄市"), "biomedicine"))
-    near, far, baoding = results["NEAR"], results["FAR"], results["BAODING"]
-    assert near["rank"] < far["rank"]
-    assert _value(near, "strength") == pytest.approx(_value(far, "strength"))
-    near_km = near["components"]["proximity"]["distance_km"]
-    far_km = far["components"]["proximity"]["distance_km"]
-    assert 250 < near_km < 300 and 2200 < far_km < 2700
-    assert float(haversine_km(116.41, 39.90, 114.51, 38.04)) == pytest.approx(near_km, abs=0.1)
-    # same province: a bonus and the province named in the reasons
-    assert baoding["components"]["proximity"]["same_province"] is True
-    assert baoding["rank"] < near["rank"]
-    assert any("同属河北省" in r for r in baoding["reasons_zh"])
-    assert any(r.startswith("距石家庄市约 2") for r in near["reasons_zh"])
+# --------------------------------------------------------------------------- candidates
 
 
 def test_local_firms_never_appear(rec_db: Database) -> None:
-    city = rank_firms(rec_db, region_from_text(rec_db, "石家庄市"), "biomedicine", top=100)
+    city = _sjz(rec_db)
     assert not {"LEAD", "LOCAPI", "LOCLATE"} & {r["company_id"] for r in city}
     assert all(r["city_adcode"] != "130100" for r in city)
     province = rank_firms(rec_db, region_from_text(rec_db, "河北省"), "biomedicine", top=100)
     ids = {r["company_id"] for r in province}
     assert "BAODING" not in ids and "SUP" in ids
-    assert all(not r["components"]["proximity"]["same_province"] for r in province)
+    assert all(not r["same_province"] for r in province)
+
+
+def test_gates_leave_out_side_lines_insurers_and_trade_firms(rec_db: Database) -> None:
+    ids = {r["company_id"] for r in _sjz(rec_db, filters=TargetFilters(exclude_risk=False))}
+    assert {"SUP", "TWIN", "CAPS", "VAC", "STAR"} <= ids
+    # a 20 % side line is no primary business, an insurer no target, a pharmacy chain
+    # no maker: none of them is on the chain-wide list
+    assert not {"SIDE", "INSURER", "SHOP"} & ids
+    region = region_from_text(rec_db, "石家庄市")
+    on_api = {r["company_id"] for r in rank_firms(rec_db, region, "biomedicine", "bm_api")}
+    assert "SIDE" not in on_api and "SUP" in on_api
+    # the pharmacy chain is a target of its own node
+    [shop] = rank_firms(rec_db, region, "biomedicine", "bm_pharmacy_retail")
+    assert shop["company_id"] == "SHOP"
+    assert [(n["node_id"], n["kind"]) for n in shop["nodes"]] == [
+        ("bm_pharmacy_retail", "retail")]
+
+
+def test_an_operator_is_no_maker_through_its_production_parent(rec_db: Database) -> None:
+    # 通信运营与网络服务 (operator) lies under 现代通信 (production): the operator's row on
+    # the parent must not put it on the chain-wide list (without product evidence the
+    # parent row counts as a primary production business)
+    placed = rec_db.execute("SELECT node_id, direct FROM chain_firms WHERE company_id = "
+                            "'TELCO' ORDER BY node_id").fetchall()
+    assert placed == [("el_communications", False), ("el_telecom_services", True)]
+    region = region_from_text(rec_db, "石家庄市")
+    assert "TELCO" not in {r["company_id"] for r in rank_firms(rec_db, region, "electronics")}
+    own = rank_firms(rec_db, region, "electronics", "el_telecom_services")
+    assert [r["company_id"] for r in own] == ["TELCO"]
 
 
 def test_node_filter_keeps_the_subtree(rec_db: Database) -> None:
     region = region_from_text(rec_db, "石家庄市")
     api = {r["company_id"] for r in rank_firms(rec_db, region, "biomedicine", "bm_api")}
     assert "SUP" in api and "VAC" not in api and "CAPS" not in api
-    chem = rank_firms(rec_db, region, "biomedicine", "bm_chem_drugs", top=100)
-    assert {"SUP", "CAPS"} <= {r["company_id"] for r in chem}
-    assert "VAC" not in {r["company_id"] for r in chem}
-    caps = _by_id(chem)["CAPS"]
-    assert [n["node_id"] for n in caps["nodes"]] == ["bm_oral_solid"]
-    assert any("属「口服固体制剂」环节" in r for r in caps["reasons_zh"])
+    chem = _by_id(rank_firms(rec_db, region, "biomedicine", "bm_chem_drugs", top=100))
+    assert {"SUP", "CAPS"} <= set(chem) and "VAC" not in chem
+    assert [n["node_id"] for n in chem["CAPS"]["nodes"]] == ["bm_oral_solid"]
+    assert any("属「口服固体制剂」环节" in r for r in chem["CAPS"]["reasons_zh"])
     with pytest.raises(NotFoundError):
         rank_firms(rec_db, region, "biomedicine", "bm_nope")
-    assert rank_firms(rec_db, region, "生物医药", top=3)[0]["company_id"] == "SUP"
     # Chinese node names and region text work like ids and typed values
     assert rank_firms(rec_db, "石家庄市", "生物医药", "化学原料药") == \
         rank_firms(rec_db, region, "biomedicine", "bm_api")
 
 
 def test_as_of_drops_later_firms_on_both_sides(rec_db: Database) -> None:
-    region = region_from_text(rec_db, "石家庄市")
-    now = _by_id(rank_firms(rec_db, region, "biomedicine", top=100))
-    then = _by_id(rank_firms(rec_db, region, "biomedicine", top=100, as_of=2010))
+    now, then = _by_id(_sjz(rec_db)), _by_id(_sjz(rec_db, as_of=2010))
     assert "LATE" in now and "LATE" not in then
     # CAPS buys 淀粉 from a local firm founded in 2020: the link exists now, not in 2010
     [partner] = now["CAPS"]["components"]["links"]["local_partners"]
-    assert (partner["company_id"], partner["direction"]) == ("LOCLATE", "buys")
-    assert any("可采购本地" in r and "「LOCLATE」" in r for r in now["CAPS"]["reasons_zh"])
+    assert (partner["company_id"], partner["side"], partner["kind"]) == (
+        "LOCLATE", "buys", "product")
+    assert "其「胶囊剂」可采购本地「LOCLATE」的「淀粉」（产品关联）" in now["CAPS"]["reasons_zh"]
     assert then["CAPS"]["components"]["links"]["local_partners"] == []
 
 
-def test_components_scores_and_frame(rec_db: Database) -> None:
-    results = rank_firms(rec_db, region_from_text(rec_db, "石家庄市"), "biomedicine", top=5)
-    assert [r["rank"] for r in results] == [1, 2, 3, 4, 5]
+# --------------------------------------------------------------------------- risk, filters
+
+
+def test_risk_flagged_firms_are_dropped_or_shown_with_their_factor(rec_db: Database) -> None:
+    assert "STAR" not in _by_id(_sjz(rec_db))
+    shown = _by_id(_sjz(rec_db, filters=TargetFilters(exclude_risk=False)))
+    star, near = shown["STAR"], shown["NEAR"]  # identical firms, but for the *ST name
+    assert star["risk"]["flags"] == ["*ST"] and star["risk"]["factor"] == 0.5
+    assert star["score_before_risk"] == pytest.approx(near["score_before_risk"], abs=1e-4)
+    assert star["score"] == pytest.approx(near["score"] * 0.5, abs=1e-3)
+    assert any(r.startswith("风险提示：*ST") for r in star["reasons_zh"])
+    assert near["risk"] == {"flags": [], "flags_zh": "", "factor": 1.0}
+
+
+def test_filters_narrow_the_list(rec_db: Database) -> None:
+    every = {r["company_id"] for r in _sjz(rec_db)}
+    beijing = {r["company_id"] for r in _sjz(rec_db, filters=TargetFilters(
+        provinces=("110000",)))}
+    assert beijing == {c for c in every if FIRMS[c][1] == "110100"} and beijing
+    rest = {r["company_id"] for r in _sjz(rec_db, filters=TargetFilters(
+        exclude_provinces=("110000",)))}
+    assert rest == every - beijing
+    outside = {r["company_id"] for r in _sjz(rec_db, filters=TargetFilters(
+        outside_province=True))}
+    assert outside == every - {"BAODING"}
+    large = _sjz(rec_db, filters=TargetFilters(sizes=("large",)))
+    assert {r["company_id"] for r in large} == {"SUP", "TWIN", "LATE"}  # >= 1,000 staff
+    assert {r["size_band_zh"] for r in large} == {"大型"}
+    assert _sjz(rec_db, filters=TargetFilters(listed="unlisted")) == []
+
+
+# --------------------------------------------------------------------------- links, reasons
+
+
+def test_supplier_of_the_local_leader_beats_its_unlinked_twin(rec_db: Database) -> None:
+    results = _by_id(_sjz(rec_db))
+    sup, twin = results["SUP"], results["TWIN"]
+    assert sup["rank"] < twin["rank"]
+    for component in ("fit", "strength", "proximity", "expansion"):
+        assert _value(sup, component) == pytest.approx(_value(twin, component))
+    # both supply 石家庄's strong 口服固体制剂 along the template; SUP also by product
+    assert _value(twin, "links") == pytest.approx(0.35)
+    product = [x for x in sup["components"]["links"]["links"] if x["kind"] == "product"]
+    assert [(x["company_id"], x["side"], x["role"]) for x in product] == [
+        ("LEAD", "supplies", "leader")]
+    assert product[0]["examples"] == ["维生素C→片剂"]
+    expected = 1 - (1 - 0.35) * (1 - (1 - math.exp(-0.81 / 0.02)))
+    assert _value(sup, "links") == pytest.approx(expected, abs=1e-3)
+    assert "其「维生素C」可供应本地链主「华北制药」的「片剂」（产品关联）" in sup["reasons_zh"]
+
+
+def test_template_edges_are_named_in_the_direction_the_template_gives(
+        rec_db: Database) -> None:
+    directions = directions_from_store(rec_db, "biomedicine")
+    results = _sjz(rec_db)
+    edges = 0
+    for record in results:
+        for link in record["components"]["links"]["links"]:
+            if link["kind"] != "edge":
+                continue
+            edges += 1
+            assert link["position"] == directions.of(link["node"], link["local_node"])
+            assert link["position_zh"] == WORDS_ZH[link["position"]]
+            said = f"所在「{link['node_zh']}」是本地优势环节「{link['local_node_zh']}」" \
+                f"的{link['position_zh']}"
+            assert any(r.startswith(said) for r in record["reasons_zh"])
+    assert edges
+    twin = _by_id(results)["TWIN"]
+    assert twin["reasons_zh"][0] == ("所在「化学原料药」是本地优势环节「口服固体制剂」的上游"
+                                     "（「华北制药」），可为本地企业就近配套")
+
+
+def test_no_firm_is_named_twice_and_reasons_are_never_empty(rec_db: Database) -> None:
+    for record in _sjz(rec_db, filters=TargetFilters(exclude_risk=False)):
+        assert record["reasons_zh"] and all(record["reasons_zh"])
+        text = "；".join(record["reasons_zh"])
+        assert text.count("「华北制药」") <= 1
+        gap = [r for r in record["reasons_zh"] if r.startswith("本地尚无")]
+        assert all("有「" not in r for r in gap)  # a gap names no local firm
+
+
+def test_nearer_firm_beats_farther_identical_one(rec_db: Database) -> None:
+    results = _by_id(_sjz(rec_db))
+    near, far, baoding = results["NEAR"], results["FAR"], results["BAODING"]
+    assert near["rank"] < far["rank"]
+    assert _value(near, "strength") == pytest.approx(_value(far, "strength"))
+    near_km = near["components"]["proximity"]["distance_km"]
+    assert float(haversine_km(116.41, 39.90, 114.51, 38.04)) == pytest.approx(near_km, abs=0.1)
+    assert _value(near, "proximity") == pytest.approx(math.exp(-near_km / DISTANCE_SCALE_KM),
+                                                      abs=1e-3)
+    # the same province is flagged, not rewarded: proximity is distance alone
+    assert baoding["same_province"] and not near["same_province"]
+    km = baoding["components"]["proximity"]["distance_km"]
+    assert _value(baoding, "proximity") == pytest.approx(math.exp(-km / DISTANCE_SCALE_KM),
+                                                         abs=1e-3)
+    assert any(r.endswith("同属河北省（同省企业）") for r in baoding["reasons_zh"])
+    assert not any("同省" in r for r in near["reasons_zh"])
+
+
+def test_scores_explain_rows_and_frame(rec_db: Database) -> None:
+    results = _sjz(rec_db, filters=TargetFilters(exclude_risk=False))
+    assert [r["rank"] for r in results] == list(range(1, len(results) + 1))
     assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
     for r in results:
-        values = {k: _value(r, k) for k in WEIGHTS}
-        assert all(0.0 <= v <= 1.0 for v in values.values())
-        assert r["score"] == pytest.approx(sum(WEIGHTS[k] * v for k, v in values.items()),
+        rows = r["explain"]
+        assert [x["component"] for x in rows] == list(TARGET_WEIGHTS)
+        assert all(x["weight"] == TARGET_WEIGHTS[x["component"]] for x in rows)
+        assert all(x["value"] == _value(r, x["component"]) for x in rows)
+        assert all(x["raw_zh"] and x["label_zh"] for x in rows)
+        assert r["score_before_risk"] == pytest.approx(sum(x["points"] for x in rows),
+                                                       abs=1e-3)
+        assert r["score"] == pytest.approx(r["score_before_risk"] * r["risk"]["factor"],
                                            abs=1e-3)
-        assert r["reasons_zh"] and r["nodes"] and r["city"] and r["province"]
-    sup = _by_id(results)["SUP"]["components"]["strength"]
-    assert (sup["capital"], sup["employees"], sup["listed"]) == (5000.0, 1000, True)
-    assert sup["revenue_share"] == pytest.approx(0.9)
+        assert all(0.0 <= _value(r, k) <= 1.0 for k in TARGET_WEIGHTS)
+    sup = _by_id(results)["SUP"]
+    strength = sup["components"]["strength"]
+    assert (strength["employees"], strength["capital"], strength["basis"]) == (
+        1000, 5000.0, "employees×share")
+    assert strength["chain_share"] == pytest.approx(0.9)
+    assert "员工 1,000 人 × 链上产品营收占比 90%" in sup["explain"][1]["raw_zh"]
     frame = firms_frame(results)
-    assert list(frame["rank"]) == [1, 2, 3, 4, 5]
-    assert {"fit", "strength", "links", "proximity", "local_partners", "reasons"} <= \
-        set(frame.columns)
+    assert list(frame["rank"]) == list(range(1, len(results) + 1))
+    assert {*TARGET_WEIGHTS, "local_partners", "reasons", "risk"} <= set(frame.columns)
     assert frame.set_index("company_id").loc["SUP", "local_partners"] == "华北制药"
 
 
@@ -206,240 +313,125 @@ def test_components_scores_and_frame(rec_db: Database) -> None:
 
 
 def _hand_candidates() -> pd.DataFrame:
-    """Three candidates: capital 100 / 200 / unknown, employees 10 / unknown / 30."""
+    """Three candidates: A and C with employees, B (registry) with capital only."""
     return pd.DataFrame({
         "company_id": ["A", "B", "C"], "registered_capital": [100.0, 200.0, None],
-        "employees": [10, None, 30], "origin": ["listed", "roster", "listed"],
-        "revenue_share": [0.5, 0.0, 1.0], "fit": [0.9, 0.5, 0.7],
+        "employees": [1000, None, 100], "origin": ["listed", "registry", "listed"],
+        "chain_revenue_share": [0.5, None, 1.0], "fit": [0.9, 0.5, 0.7],
         "province_adcode": ["130000", "110000", "320000"],
         "lon": [114.51, 114.51, None], "lat": [38.04, 38.04 + 7.1945728473498445, None]})
 
 
-def test_strength_by_hand() -> None:
+def test_strength_reads_employees_times_share_and_capital_only_without_staff() -> None:
     frame = _hand_candidates()
     add_strength(frame)
-    # size: employees where known (A 0.5, C 1), registered capital ranked among the firms
-    # without a headcount for B (1); strength = 0.6 size + 0.15 listed + 0.25 share
+    assert list(frame["scale_basis"]) == ["employees×share", "capital", "employees×share"]
+    assert list(frame["scale_figure"]) == pytest.approx([500.0, 200.0, 100.0])
+    # log-scaled between the 10th percentile and the largest figure of each basis
+    low, high = frame.loc[0, "scale_floor"], frame.loc[0, "scale_top"]
+    assert high == 500.0 and 100.0 < low < 500.0
+    assert frame.loc[0, "strength"] == 1.0 and frame.loc[2, "strength"] == 0.0
     assert list(frame["capital_pct"]) == [0.5, 1.0, 0.0]
-    assert list(frame["employees_pct"]) == [0.5, 0.0, 1.0]
-    assert list(frame["size_pct"]) == [0.5, 1.0, 1.0]
-    assert list(frame["size_basis_zh"]) == ["员工", "注册资本", "员工"]
-    expected = [0.6 * 0.5 + 0.15 + 0.25 * 0.5, 0.6 * 1.0, 0.6 * 1.0 + 0.15 + 0.25 * 1.0]
-    assert list(frame["strength"]) == pytest.approx(expected)
-    assert list(frame["size_top_pct"]) == [100.0, 67.0, 67.0]  # ceil(100 x 3/3), (2/3)
 
 
 def test_proximity_at_zero_and_800_km() -> None:
     frame = _hand_candidates()
     add_proximity(frame, (114.51, 38.04), "130000")
-    # d = 0 in the same province: 0.8 x e^0 + 0.2; d = 800 km (7.19° due north), another
-    # province: 0.8 x e^-1; unknown place: nothing, not a guess
     assert list(frame["distance_km"][:2]) == pytest.approx([0.0, 800.0])
-    assert list(frame["proximity"]) == pytest.approx([1.0, 0.8 * math.exp(-1), 0.0])
+    # no bonus for the province: e^0, e^-1, and nothing for an unknown place
+    assert list(frame["proximity"]) == pytest.approx([1.0, math.exp(-1), 0.0])
     assert list(frame["same_province"]) == [True, False, False]
-    add_proximity(frame, None, "110000")  # a region without a centre: bonus only
-    assert list(frame["proximity"]) == pytest.approx([0.0, 0.2, 0.0])
+    add_proximity(frame, None, "110000")  # a region without a centre
+    assert list(frame["proximity"]) == pytest.approx([0.0, 0.0, 0.0])
 
 
-def _hand_links() -> pd.DataFrame:
-    rows = [("A", "supplies", "L1", "本地链主", "甲", "乙", 0.02, "leader", 1),
-            ("A", "buys", "L2", "本地其他", "丙", "丁", 0.01, "other", None),
-            ("A", "buys", "L2", "本地其他", "戊", "丁", 0.01, "other", None),
-            ("B", "supplies", "L3", "链上", "甲", "己", 0.0001, "chain", 5)]
-    frame = pd.DataFrame(rows, columns=LINK_COLUMNS)
-    frame["leader_rank"] = frame["leader_rank"].astype("Int64")
-    return frame
-
-
-def test_link_partners_noisy_or() -> None:
-    partners = link_partners(_hand_links())
-    leader, other = partners["A"]
-    # contribution = importance x (1 - exp(-weight / 0.02)); the leader comes first
-    assert (leader["company_id"], leader["role"], leader["leader_rank"]) == ("L1", "leader", 1)
-    assert leader["contribution"] == round(1.0 * (1 - math.exp(-1)), 4)
-    assert (other["company_id"], other["relations"], other["leader_rank"]) == ("L2", 2, None)
-    assert other["weight"] == pytest.approx(0.02)
-    assert other["contribution"] == round(0.4 * (1 - math.exp(-1)), 4)
-    assert other["examples"] == ["丙→丁", "戊→丁"]
-    [weak] = partners["B"]
-    assert weak["contribution"] == round(0.75 * (1 - math.exp(-0.0001 / 0.02)), 4)
-    scored = score_firms(_hand_candidates(), partners, centre=(114.51, 38.04),
+def test_score_firms_weighs_links_expansion_and_risk() -> None:
+    links = {"A": [{"contribution": 0.5}, {"contribution": 0.5}]}
+    frame = _hand_candidates().assign(expansion_cities=[0, 2, 0])
+    scored = score_firms(frame, links, centre=(114.51, 38.04),
                          province="130000").set_index("company_id")
-    expected = 1 - (1 - leader["contribution"]) * (1 - other["contribution"])
-    assert scored.loc["A", "links"] == pytest.approx(expected)
-    assert scored.loc["C", "links"] == 0.0
+    assert scored.loc["A", "links"] == pytest.approx(0.75)  # noisy-OR
+    assert scored.loc["B", "expansion"] == pytest.approx(1 - math.exp(-1))
+    for cid, row in scored.iterrows():
+        assert row["score"] == pytest.approx(
+            sum(w * row[k] for k, w in TARGET_WEIGHTS.items())), cid
+    risky = score_firms(frame.assign(factor=[0.5, 1.0, 0.0]), links, centre=(114.51, 38.04),
+                        province="130000").set_index("company_id")
+    assert risky.loc["A", "score"] == pytest.approx(scored.loc["A", "score"] * 0.5)
+    assert risky.loc["A", "score_before_risk"] == pytest.approx(scored.loc["A", "score"])
+    assert risky.loc["C", "score"] == 0.0
+    # a frame that brings its own expansion keeps it
+    own = score_firms(frame.assign(expansion=[1.0, 0.0, 0.0]), {}, centre=None, province="",
+                      weights={"expansion": 1.0})
+    assert own["company_id"].iloc[0] == "A"
 
 
-def test_score_firms_weighs_and_sorts() -> None:
-    scored = score_firms(_hand_candidates(), {}, centre=(114.51, 38.04), province="130000")
-    assert list(scored["company_id"]) == ["A", "C", "B"]
-    for row in scored.to_dict("records"):
-        assert row["score"] == pytest.approx(sum(WEIGHTS[k] * row[k] for k in WEIGHTS))
-    a = scored.set_index("company_id").loc["A"]
-    assert a["score"] == pytest.approx(WEIGHTS["fit"] * 0.9 + WEIGHTS["strength"] * 0.575
-                                       + WEIGHTS["proximity"] * 1.0)
-    risky = _hand_candidates().assign(factor=[0.5, 1.0, 1.0], expansion=[0.0, 1.0, 0.0])
-    halved = score_firms(risky, {}, centre=(114.51, 38.04), province="130000"
-                         ).set_index("company_id")
-    assert halved.loc["A", "score"] == pytest.approx(a["score"] * 0.5)
-    assert halved.loc["A", "score_before_risk"] == pytest.approx(a["score"])
-    assert halved.loc["B", "score"] == pytest.approx(
-        scored.set_index("company_id").loc["B", "score"] + WEIGHTS["expansion"])
-    fit_only = score_firms(_hand_candidates(), {}, centre=None, province="",
-                           weights={"fit": 1.0})
-    assert list(fit_only["score"]) == [0.9, 0.7, 0.5]
+# ----------------------------------------------------------------- registry firms
 
-
-def test_empty_link_frame_has_no_partners() -> None:
-    assert link_partners(pd.DataFrame(columns=LINK_COLUMNS)) == {}
-
-
-def test_safe_text_guards_formulas() -> None:
-    assert safe_text("=1+1") == "'=1+1"
-    assert safe_text("@SUM(A1)") == "'@SUM(A1)"
-    assert safe_text("-2+3") == "'-2+3" and safe_text("+cmd|x") == "'+cmd|x"
-    assert safe_text("-2") == "-2"  # a plain signed number evaluates to itself
-    assert safe_text("华北制药") == "华北制药"
-    assert safe_text("a\x00b") == "ab"
-
-
-def _nodes() -> list[dict[str, Any]]:
-    return [{"node_id": "bm_api", "name_zh": "化学原料药", "stage": "中游", "class": "弱",
-             "label": "强链", "score": 0.71,
-             "components": {"density": 0.8, "adjacency": {"value": 0.6}, "availability": 0.5},
-             "reasons_zh": ["本地已有「华北制药」", "=cmd|' /C calc'!A0"]}]
-
-
-def test_excel_workbook_reads_back(rec_db: Database, tmp_path: Path) -> None:
-    results = rank_firms(rec_db, region_from_text(rec_db, "石家庄市"), "biomedicine", top=20)
-    path = tmp_path / "out" / "招商.xlsx"
-    write_recommendations_xlsx(path, region_name="石家庄市", chain_name="生物医药",
-                               generated_at=dt.datetime(2026, 1, 2, 9, 30), firms=results,
-                               nodes=_nodes())
-    book = openpyxl.load_workbook(path)
-    assert book.sheetnames == ["招商企业排名", "推荐理由", "重点发展环节", "环节推荐理由", "说明"]
-    sheet = book["招商企业排名"]
-    header = [c.value for c in sheet[1]]
-    assert header == ["排名", "企业简称", "企业全称", "股票代码", "企业类型", "所在省份",
-                      "所在城市", "所属环节", "综合得分", "匹配度", "企业实力", "产业链关联",
-                      "扩张活跃度", "区位邻近", "风险提示", "主要理由"]
-    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref
-    rows = list(sheet.iter_rows(min_row=2, values_only=True))
-    assert [r[0] for r in rows] == list(range(1, len(results) + 1))
-    assert [r[1] for r in rows][:1] == ["维生素供应商"]
-    assert rows[0][4] == "上市企业"
-    assert sheet.cell(row=2, column=9).number_format == "0.000"
-    # formula injection: written as text with a leading apostrophe, never as a formula
-    hostile = next(c for c in sheet["B"] if INJECTION in str(c.value))
-    assert hostile.value == "'" + INJECTION and hostile.data_type == "s"
-    for ws in book.worksheets:
-        assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
-    reasons = list(book["推荐理由"].iter_rows(min_row=2, values_only=True))
-    link = "其「维生素C」可供应本地链主「华北制药」的「片剂」生产"
-    assert link in {r[7] for r in reasons if r[:3] == (1, "维生素供应商", "推荐理由")}
-    # every component of the score has its row: value, weight, points
-    parts = [r for r in reasons if r[0] == 1 and r[2] == "评分构成"]
-    assert [r[3] for r in parts] == ["匹配度", "企业实力", "产业链关联", "扩张活跃度", "区位邻近"]
-    assert all(r[6] == pytest.approx(r[4] * r[5], abs=1e-3) for r in parts)
-    nodes = list(book["重点发展环节"].iter_rows(min_row=2, values_only=True))
-    assert nodes[0][:6] == (1, "化学原料药", "bm_api", "中游", "弱", "强链")
-    assert nodes[0][7:10] == (0.8, 0.6, 0.5)
-    node_reasons = [r[7] for r in book["环节推荐理由"].iter_rows(min_row=2, values_only=True)
-                    if r[2] == "推荐理由"]
-    assert node_reasons == ["本地已有「华北制药」", "'=cmd|' /C calc'!A0"]
-    notes = "\n".join(str(c.value) for row in book["说明"].iter_rows() for c in row if c.value)
-    for text in ("石家庄市", "生物医药", "2026-01-02 09:30", "ChainKnowledgeGraph", "Tushare",
-                 "深圳证券交易所", f"综合得分 = {WEIGHTS['fit']:.2f}×匹配度", "企业范围",
-                 "上市企业"):
-        assert text in notes
-    assert "CC BY-NC-SA" not in notes  # no registry firm: no registry source
-
-
-def test_excel_without_nodes(tmp_path: Path) -> None:
-    path = tmp_path / "empty.xlsx"
-    write_recommendations_xlsx(path, region_name="石家庄市", chain_name="生物医药",
-                               generated_at="2026-01-02", firms=[])
-    book = openpyxl.load_workbook(path)
-    assert book.sheetnames == ["招商企业排名", "推荐理由", "说明"]
-    assert book["招商企业排名"].max_row == 1
-
-
-# ----------------------------------------------------------------- firm universes
-
-# registry firms (placed by their scope): id, city, scope, registered capital 万元
-REGISTRY = [("R_BIG", "130600", "维生素C原料药的生产、销售", 90000.0),  # 保定, outside
-            ("R_LOCAL", "130100", "维生素C原料药的生产、销售", 90000.0)]  # 石家庄, local
+# registry firms (placed by their scope): id, city, scope, capital 万元, setup year,
+# parent (branches), individual
+REGISTRY = [
+    ("R_BIG", "130600", "维生素C原料药的生产、销售", 90000.0, 1995, None, False),
+    ("R_LOCAL", "130100", "维生素C原料药的生产、销售", 90000.0, 1995, None, False),
+    ("R_PARENT", "320500", "维生素C原料药的生产、销售", 3000.0, 1990, None, False),
+    ("R_BR1", "110100", "维生素C原料药的销售", 10.0, 2003, "R_PARENT", False),
+    ("R_BR2", "650100", "维生素C原料药的销售", 10.0, 2004, "R_PARENT", False),
+    ("R_SOLO", "320500", "维生素C原料药的生产、销售", 3000.0, 1990, None, True),
+    ("R_HOME", "110100", "维生素C原料药的生产；房地产开发", 3000.0, 1990, None, False),
+]
+REGISTRY_NAMES = {"R_PARENT": "苏州维生制药有限公司", "R_HOME": "北京维生置业有限公司"}
 
 
 @pytest.fixture
 def registry_db() -> Database:
     db = _rec_store()  # a store of its own: rec_db is shared by the module
-    for cid, city, scope, capital in REGISTRY:
+    for cid, city, scope, capital, year, parent, solo in REGISTRY:
         add_firm(db, cid, scope=scope)
         db.execute("UPDATE companies SET origin = 'registry', city_adcode = ?, region_adcode = ?, "
                    "province_adcode = left(?, 2) || '0000', registered_capital = ?, "
-                   "setup_date = '1995-01-01' WHERE company_id = ?",
-                   [city, city, city, capital, cid])
+                   "setup_date = ?, is_branch = ?, parent_id = ?, is_individual = ?, "
+                   "full_name = ? WHERE company_id = ?",
+                   [city, city, city, capital, dt.date(year, 6, 1), parent is not None,
+                    parent, solo, REGISTRY_NAMES.get(cid, cid), cid])
     classify_store(db, TEMPLATES)
     refresh_derived(db)
     return db
 
 
-def test_the_universe_picks_the_candidates(registry_db: Database, tmp_path: Path) -> None:
+def test_the_universe_picks_the_candidates(registry_db: Database) -> None:
     sjz = region_from_text(registry_db, "石家庄市")
     listed = rank_firms(registry_db, sjz, "biomedicine", universe="listed")
     assert {r["origin"] for r in listed} == {"listed"}
     assert {r["universe"] for r in listed} == {"listed"}
-    everything = _by_id(rank_firms(registry_db, sjz, "biomedicine"))  # default: all
+    everything = _by_id(rank_firms(registry_db, sjz, "biomedicine", top=100))  # all
     assert "R_BIG" in everything and "R_LOCAL" not in everything  # local firms never
     big = everything["R_BIG"]
     assert (big["universe"], big["universe_zh"]) == ("all", "全部企业")
-    assert big["components"]["strength"]["listed"] is False and big["reasons_zh"]
-    assert big["components"]["links"]["local_partners"] == []  # no products: no product links
-    registry = rank_firms(registry_db, sjz, "biomedicine", universe="registry")
-    assert [r["company_id"] for r in registry] == ["R_BIG"]
-    path = tmp_path / "registry.xlsx"
-    write_recommendations_xlsx(path, region_name="石家庄市", chain_name="生物医药",
-                               generated_at="2026-01-02", firms=registry,
-                               coverage_zh="工商登记企业（已载入：河北省）")
-    book = openpyxl.load_workbook(path)
-    first = next(book["招商企业排名"].iter_rows(min_row=2, values_only=True))
-    assert first[4] == "工商登记企业"
-    notes = "\n".join(str(c.value) for row in book["说明"].iter_rows() for c in row if c.value)
-    assert "企业范围\n工商登记企业\n数据覆盖\n工商登记企业（已载入：河北省）" in notes
-    assert "CC BY-NC-SA 4.0" in notes
+    assert big["origin_zh"] == "工商登记企业" and big["reasons_zh"]
+    # capital read as staff when enough listed firms fit the relation, else capital itself
+    assert big["components"]["strength"]["basis"] in ("capital", "capital_staff")
+    assert any("注册资本 9.0 亿元" in r for r in big["reasons_zh"])
+    registry = rank_firms(registry_db, sjz, "biomedicine", universe="registry", top=100)
+    assert {r["company_id"] for r in registry} == {"R_BIG", "R_PARENT"}
 
 
-def test_real_store_ranking_is_fast_and_outside(real_db: Database) -> None:
-    region = region_from_text(real_db, "石家庄市")
-    rank_firms(real_db, region, "biomedicine")  # warm up
-    start = time.perf_counter()
-    results = rank_firms(real_db, region, "biomedicine")
-    elapsed = time.perf_counter() - start
-    assert len(results) == 20 and elapsed < 1.0  # ~60 ms on a laptop; slack for CI
-    assert all(r["city_adcode"] != "130100" for r in results)
-    assert all(r["reasons_zh"] for r in results)
+def test_branches_individuals_and_developers_are_no_targets(registry_db: Database) -> None:
+    ids = {r["company_id"] for r in _sjz(registry_db)}
+    assert "R_PARENT" in ids
+    assert not {"R_BR1", "R_BR2", "R_SOLO", "R_HOME"} & ids
 
 
-def test_filters_reach_the_ranking_and_are_named(rec_db: Database) -> None:
-    from chainatlas.recommend.filters import TargetFilters
-
-    region = region_from_text(rec_db, "石家庄市")
-    everyone = rank_firms(rec_db, region, "biomedicine", top=100)
-    provinces = {r["province_adcode"] for r in everyone}
-    assert len(provinces) > 1
-    one = sorted(provinces)[0]
-    only = rank_firms(rec_db, region, "biomedicine", top=100,
-                      filters=TargetFilters(provinces=(one,)))
-    assert only and {r["province_adcode"] for r in only} == {one}
-    assert only[0]["filters_zh"].startswith("限")
-    outside = rank_firms(rec_db, region, "biomedicine", top=100,
-                         filters=TargetFilters(outside_province=True))
-    assert all(r["province_adcode"] != region.province_adcode for r in outside)
-    unlisted = rank_firms(rec_db, region, "biomedicine", top=100,
-                          filters=TargetFilters(listed="unlisted"))
-    assert all(r["origin"] != "listed" for r in unlisted)
-    for r in everyone:  # every record explains its score
-        assert [e["component"] for e in r["explain"]] == list(WEIGHTS)
-        assert sum(e["points"] for e in r["explain"]) * r["risk"]["factor"] == \
-            pytest.approx(r["score"], abs=1e-3)
+def test_a_parent_that_branched_out_shows_its_expansion(registry_db: Database) -> None:
+    parent = _by_id(_sjz(registry_db))["R_PARENT"]
+    expansion = parent["components"]["expansion"]
+    assert (expansion["branches"], expansion["cities"]) == (2, 2)
+    assert (expansion["first_year"], expansion["last_year"]) == (2003, 2004)
+    assert (expansion["since"], expansion["until"]) == (2000, 2004)
+    assert expansion["value"] == pytest.approx(1 - math.exp(-1), abs=1e-4)
+    assert "近5年在外地新设2家分支机构（2003–2004），分布于 2 个外地城市（工商登记），扩张活跃" \
+        in parent["reasons_zh"]
+    assert "工商登记企业（登记数据截至 2004 年，需核实现状），注册资本 3,000 万元，中型企业" \
+        "（按注册资本）" in parent["reasons_zh"]
+    # as of 2003 only the first branch is seen
+    then = _by_id(_sjz(registry_db, as_of=2003))["R_PARENT"]["components"]["expansion"]
+    assert (then["branches"], then["until"]) == (1, 2003)

@@ -1,14 +1,13 @@
-"""Target-list signals: filters, template links along the one direction model, risk."""
+"""Target-list signals (recommend.target_signals): filters and size bands, risk."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from chainatlas.chains.direction import DOWNSTREAM, UPSTREAM, directions_from_edges
 from chainatlas.errors import ParameterError
 from chainatlas.recommend.filters import TargetFilters, as_sizes, size_band
-from chainatlas.recommend.target_signals import apply_filters, template_partners, template_reason
+from chainatlas.recommend.target_signals import apply_filters, drop_risky
 
 
 def _frame() -> pd.DataFrame:
@@ -55,38 +54,16 @@ def test_bad_filters_are_refused_with_the_allowed_values() -> None:
     assert TargetFilters(exclude_risk=False).describe_zh() == "含风险警示企业"
 
 
-# api -> tablets -> wholesale, with a parent "drugs" over api and tablets
-PARENTS = {"drugs": None, "api": "drugs", "tablets": "drugs", "wholesale": None,
-           "raw": None}
-DIRECTIONS = directions_from_edges(PARENTS, [("raw", "api"), ("api", "tablets"),
-                                             ("tablets", "wholesale")])
+def test_size_bands_of_listed_firms_never_rest_on_their_share_count() -> None:
+    frame = _frame().assign(employees=[None, 400.0, None, None])
+    out = apply_filters(frame, TargetFilters(), province="130000")
+    # BIG is listed without a headcount: its capital is a share count, so no band
+    assert list(out["size_band"]) == [None, "medium", "medium", None]
+    assert list(out["size_basis"]) == ["none", "employees", "capital", "none"]
 
 
-def _local(cls_api: str, cls_wholesale: str) -> dict[str, dict[str, object]]:
-    return {"api": {"name_zh": "原料药", "class": cls_api,
-                    "local_leaders": [{"short_name": "华北制药"}]},
-            "wholesale": {"name_zh": "批发", "class": cls_wholesale, "local_leaders": []},
-            "tablets": {"name_zh": "制剂", "class": "缺", "local_leaders": []}}
-
-
-def test_template_links_follow_the_direction_model() -> None:
-    links = template_partners({"F": ["tablets"], "G": ["raw"]}, _local("强", "弱"),
-                              DIRECTIONS)
-    by_node = {k["local_node"]: k for k in links["F"]}
-    # 原料药 is upstream of 制剂 (the region supplies F); 批发 downstream (F supplies it)
-    assert by_node["api"]["side"] == UPSTREAM and by_node["api"]["contribution"] == 0.6
-    assert by_node["wholesale"]["side"] == DOWNSTREAM
-    assert by_node["wholesale"]["contribution"] == 0.3  # a 弱 node counts half
-    assert by_node["api"]["local_firms"] == ["华北制药"]
-    assert [k["local_node"] for k in links["G"]] == ["api"]
-    assert links["G"][0]["side"] == DOWNSTREAM
-    names = {"tablets": "制剂", "raw": "原料"}
-    assert "上游「原料药」为本地强项（华北制药）" in template_reason(by_node["api"], names)
-    assert "可为下游「原料药」" in template_reason(links["G"][0], names)
-
-
-def test_no_link_to_missing_nodes_and_one_per_local_node() -> None:
-    assert template_partners({"F": ["tablets"]}, _local("缺", "缺"), DIRECTIONS) == {}
-    # a firm on a node and on its parent reaches 批发 twice: one link
-    links = template_partners({"F": ["tablets", "drugs"]}, _local("缺", "强"), DIRECTIONS)
-    assert [k["local_node"] for k in links["F"]] == ["wholesale"]
+def test_risky_firms_are_dropped_only_while_excluded() -> None:
+    frame = pd.DataFrame({"company_id": ["OK", "ST", "GONE"],
+                          "flags": [[], ["ST"], ["gone_2025"]]})
+    assert list(drop_risky(frame, True)["company_id"]) == ["OK"]
+    assert list(drop_risky(frame, False)["company_id"]) == ["OK", "ST", "GONE"]

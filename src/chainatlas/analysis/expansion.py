@@ -51,8 +51,8 @@ CITY_SCALE = 2.0
 #: name; 电力 alone is not enough (电力设备 makers are chain firms), so grids and
 #: power-supply companies are named, and 航空 only as an airline (航空公司/航空有限…), not
 #: as 航空工业.
-UTILITY_PATTERN = (r"石油|石化|邮政|电信|移动通信|联合网络|联通|铁通|网通|保险|人寿|银行|信用社|"
-                   r"证券|资产管理|烟草|供销|国网|电网|供电|电力公司|电力有限公司|电力局|"
+UTILITY_PATTERN = (r"石油|石化|邮政|邮电|电信|移动通信|联合网络|联通|铁通|网通|保险|人寿|银行|"
+                   r"信用社|证券|资产管理|烟草|供销|国网|电网|供电|电力公司|电力有限公司|电力局|"
                    r"铁路|铁道|快运|航空公司|航空有限|广播电视|广电|盐业")
 _UTILITY = re.compile(UTILITY_PATTERN)
 #: Columns of :func:`expansion_table`.

@@ -1,103 +1,133 @@
 """Which outside firms a region should approach first on a chain (精准招商), with reasons.
 
-Candidates are the firms of one universe (``universe``: listed, registry or all, default
-``all`` once registry firms are loaded; every result names it) placed on the chain (or on
-one node's subtree) that are located OUTSIDE the region: under ``all`` listed firms,
-registry firms of the loaded provinces and roster firms of other regions. Firms of
-unknown location are left out, since they cannot be shown to be outside. The score is a
-weighted sum of four components, each in [0, 1] (``WEIGHTS``: fit 0.25, strength 0.30,
-links 0.25, proximity 0.20):
+**Candidates** are the firms of one universe (``universe``: listed, registry or all;
+every result names it) that could lead the chain or the node
+(:func:`chainatlas.analysis.leader_figures.chain_firm_figures`: the node is a primary
+business — placing products ≥ 30 % of revenue, or no product evidence; chain-wide, a
+production node and production business first, so distributors, pharmacies, hospitals
+and telecom operators appear only when ``node_id`` is their own node), located OUTSIDE
+the region (firms of unknown location are left out), and not:
 
-- fit: the firm's placement confidence on the chain or node (the highest of its nodes).
-- strength: 0.35 × capital percentile + 0.25 × employees percentile + 0.15 × listed
-  + 0.25 × chain revenue share. Percentiles are ranks among the candidates (missing
-  figures rank 0); the revenue share sums the shares of the firm's distinct products that
-  placed it on the chain's (or node's) nodes, capped at 1.
-- links: supply links, either direction, between the firm's chain products and the
-  products of the region's firms (the product relations behind ``firm_supply``, restricted
-  as explained at :func:`chainatlas.analysis.supply.firm_links`), among the region's
-  firms of the same universe (registry firms have no products, so they never link). Each
-  local partner (per
-  direction) contributes importance × (1 − exp(−weight / 0.02)), where importance is 1.0
-  for a local chain leader (the region's top 3 chain firms of the universe by
-  :func:`chainatlas.analysis.leaders.leader_frame` score), 0.75 for another local firm on
-  the chain and 0.4 for any other local firm; the component is the noisy-OR
-  1 − Π(1 − contribution) of all of them.
-- proximity: 0.8 × exp(−d / 800 km) + 0.2 when in the region's province, d being the
-  great-circle distance between the firm's city centroid and the region's centroid.
+- a branch (分公司, ``companies.is_branch``: its parent decides where to invest; branches
+  feed the parent's expansion signal instead) or an individual business (个体工商户);
+- a bank, insurer, broker or trust (Shenwan 银行 / 非银金融: 天茂集团, an insurer, was placed
+  on 化学原料药 by a 33 % product line, 安信信托 on 安防视频监控), or a registry firm whose
+  name marks a developer, property manager, guarantor, pawnshop, lender, auctioneer or
+  trust (:data:`NON_TARGET_NAMES`; the registry carries no industry code);
+- excluded by the filters (:class:`chainatlas.recommend.filters.TargetFilters`:
+  provinces in/out, outside the province, size band, listed/unlisted, risk flags).
+  Risk-flagged listed firms (:func:`chainatlas.analysis.risk.risk_table`: ST, *ST,
+  delisting, PT, gone by 2025) are dropped by default (``exclude_risk``); kept, their
+  score is multiplied by the risk factor (0.5 ST/*ST, 0 the others) and the flags shown.
 
-``as_of=YEAR`` keeps only firms founded or listed by that year, on both sides: candidates
-and the local firms they would link to.
+**Score** = (TARGET_WEIGHTS · components) × risk factor, each component in [0, 1]
+(:data:`chainatlas.analysis.weights.TARGET_WEIGHTS`):
 
-The ranking is a query step (:func:`firm_inputs`: candidates with their raw figures, and
-the product links to local firms with the local firm's role) and a pure scoring step
-(:func:`link_partners`, :func:`score_firms`) that needs no store.
+- fit: the placement confidence, the highest over the candidate's primary nodes.
+- strength: the size of the firm's business on the chain, as leaders measure it
+  (:func:`chainatlas.analysis.leaders.scale_component`): employees × the revenue share
+  of its chain products, employees alone without product evidence, registered capital
+  read as staff only where no employee count exists (registry firms; a listed firm's
+  capital is its share count), log-scaled among the candidates.
+- links: how the firm would tie into the region's chain (:mod:`chainatlas.recommend.
+  target_links`): template supply edges to nodes where the region is 强/弱, product
+  relations, registry scope items; each link named in the reasons.
+- expansion: other cities the firm opened branches in lately (:mod:`chainatlas.analysis.
+  expansion`: 1 − exp(−cities / 2) over the registry's last five years up to ``as_of``).
+- proximity: exp(−d / 800 km), d the great-circle distance between the firm's city and
+  the region. No same-province bonus (:data:`SAME_PROVINCE_BONUS` is 0): a firm of the
+  region's own province is flagged instead (``same_province``, 同省 in the reasons) — a
+  move within the province adds nothing to it, and ``outside_province`` drops them.
+
+``as_of=YEAR`` keeps only firms founded or listed by that year, on both sides, and the
+expansion window ends there.
+
+**Record shape** (one dict per ranked firm; H4's surfaces read it, keep it stable)::
+
+    rank, company_id, short_name, full_name, stock_code, origin, origin_zh,
+    province, city, province_adcode, city_adcode, universe, universe_zh,
+    same_province: bool, size_band: 'large'|'medium'|'small'|None, size_band_zh, size_basis,
+    nodes: [{node_id, name_zh, kind, confidence, local_class ('强'/'弱'/'缺')}],
+    risk: {flags: [codes], flags_zh: str, factor: float},
+    score (after risk), score_before_risk,
+    components: {
+      fit:       {value, weight, confidence},
+      strength:  {value, weight, basis, employees, capital, chain_share, figure, products},
+      links:     {value, weight, links: [link dicts, kind 'edge'|'product'|'scope'],
+                  local_partners: [the product/scope links: the local firms named]},
+      expansion: {value, weight, branches, subsidiaries, cities, first_year, last_year,
+                  since, until},
+      proximity: {value, weight, distance_km, same_province}},
+    explain: [{component, label_zh, value, weight, points, raw_zh}]  (analysis.explain),
+    reasons_zh: [str, ...]  (never empty)
+
+Weights are ``TARGET_WEIGHTS``; labels :data:`LABELS_ZH`. Strength is one figure (see
+above; ``STRENGTH_WEIGHTS`` stays only for the Excel notes), its raw text is in the explain
+rows.
+
+The ranking is a query step (:func:`firm_inputs`: candidates with raw figures),
+the links (:mod:`chainatlas.recommend.target_links`) and a pure scoring step
+(:func:`score_firms`, :func:`add_strength`, :func:`add_proximity`) that needs no store;
+reasons come from :mod:`chainatlas.recommend.target_reasons`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from chainatlas.analysis.expansion import EXPANSION_YEARS, expansion_zh
-from chainatlas.analysis.explain import explain, explain_zh
-from chainatlas.analysis.leaders import leader_frame, num, percentile_rank
+from chainatlas.analysis.expansion import expansion_score, registry_last_year
+from chainatlas.analysis.leader_figures import chain_firm_figures
+from chainatlas.analysis.leaders import percentile_rank, scale_component
 from chainatlas.analysis.regional import region_profile
-from chainatlas.analysis.risk import NOT_COVERED_ZH
-from chainatlas.analysis.supply import firm_links
 from chainatlas.analysis.weights import TARGET_WEIGHTS
 from chainatlas.chains.direction import directions_from_store
-from chainatlas.chains.placements import PRIMARY_SHARE, placing_products, primary_sql
-from chainatlas.chains.signals import noisy_or
 from chainatlas.recommend.filters import SIZE_BANDS, TargetFilters
-from chainatlas.recommend.target_signals import (
-    add_expansion,
-    add_risk,
-    apply_filters,
-    template_partners,
-    template_reason,
+from chainatlas.recommend.target_links import (
+    IMPORTANCE,
+    LINK_WEIGHT_SCALE,
+    LOCAL_LEADERS,
+    Links,
+    check_agreement,
+    links_value,
+    merge_links,
+    node_standing,
+    product_links,
+    scope_links,
+    template_links,
 )
+from chainatlas.recommend.target_reasons import LABELS_ZH, FirmContext, firm_record
+from chainatlas.recommend.target_signals import add_expansion, add_risk, apply_filters
 from chainatlas.store import Database
 from chainatlas.store.lookup import Chain, Region, as_chain, as_region, as_universe, region_names
-from chainatlas.store.query import (
-    UNIVERSES,
-    Q,
-    compose,
-    first_year_by,
-    founded_by,
-    ident,
-    in_area,
-    in_universe,
-    param,
-    values,
-)
+from chainatlas.store.query import compose, param, values
 
+#: Kept for callers of the former name: the weights live in analysis.weights.
 WEIGHTS = TARGET_WEIGHTS
-#: Parts of strength: size (employees where known, else registered capital: for a listed
-#: firm capital is a share count), listed, the revenue share of its chain products.
-STRENGTH_WEIGHTS = {"size": 0.60, "listed": 0.15, "revenue_share": 0.25}
-LABELS_ZH = {"fit": "匹配度", "strength": "企业实力", "links": "产业链关联",
-             "expansion": "扩张活跃度", "proximity": "区位邻近"}
 DISTANCE_SCALE_KM = 800.0
-SAME_PROVINCE_BONUS = 0.2
-# Link weights (as in firm_supply) are products of revenue shares: 0.02 is e.g. 14% × 14%,
-# a link that matters to both firms; a 1% × 1% pair (0.0001) contributes almost nothing.
-LINK_WEIGHT_SCALE = 0.02
-LOCAL_LEADERS = 3
-IMPORTANCE = {"leader": 1.0, "chain": 0.75, "other": 0.4}
-ROLE_ZH = {"leader": "链主", "chain": "链上企业", "other": "其他本地企业"}
+#: No bonus for the region's own province (module docs); kept as a named 0.
+SAME_PROVINCE_BONUS = 0.0
 EARTH_RADIUS_KM = 6371.0
-PARTNER_REASONS = 2
+#: Kept for recommend.excel until it reads the explain rows: strength is one size figure
+#: (employees × chain share, log-scaled: module docs), so of its former parts size weighs
+#: 1 and listed 0, the chain share being inside the size figure.
+STRENGTH_WEIGHTS = {"size": 1.0, "listed": 0.0, "revenue_share": 0.0}
+#: Shenwan level-1 codes of firms that are never chain targets: 银行, 非银金融.
+FINANCE_SW = ("48", "49")
+#: Registry names of firms that are never chain targets (the registry has no industry
+#: code): real estate, property management, guarantors, pawnshops, lenders, auctioneers,
+#: trusts (东方泰安置业, a developer whose scope lists 软件开发, ranked on 电子信息).
+NON_TARGET_NAMES = r"置业|房地产|地产开发|物业|担保|典当|小额贷款|拍卖|信托"
 
-Partners = Mapping[str, Sequence[Mapping[str, Any]]]
-#: Columns of :attr:`FirmInputs.links` (what :func:`link_partners` reads).
-LINK_COLUMNS = ["candidate", "direction", "partner", "short_name", "up", "down", "weight",
-                "role", "leader_rank"]
+__all__ = ["DISTANCE_SCALE_KM", "IMPORTANCE", "LABELS_ZH", "LINK_WEIGHT_SCALE",
+           "LOCAL_LEADERS", "SAME_PROVINCE_BONUS", "STRENGTH_WEIGHTS", "WEIGHTS", "FirmInputs",
+           "add_proximity", "add_strength", "apply_filters", "firm_inputs", "firms_frame",
+           "haversine_km", "rank_firms", "score_firms"]
 
 
 @dataclass(frozen=True)
@@ -105,156 +135,201 @@ class FirmInputs:
     """What the query step hands to the scoring step for one region, chain and scope."""
 
     #: one row per candidate: company_id, origin, registered_capital, employees,
-    #: province/city adcodes, lon, lat, fit, revenue_share, products (names: _labels)
+    #: province/city/region adcodes, lon, lat, fit, chain_revenue_share, primary_nodes,
+    #: flags, flags_zh, factor, size_band, size_basis, expansion_* (branches, cities …)
     candidates: pd.DataFrame
-    #: product pairs to local firms (see :func:`link_partners`), with role and leader_rank
-    links: pd.DataFrame
     #: the region's (lon, lat), or None when neither it nor its parent has one
     centre: tuple[float, float] | None
-    #: the region's province adcode (the same-province bonus)
+    #: the region's province adcode
     province: str
     #: the firm universe of candidates and local partners
     universe: str = "listed"
+    #: the nodes in scope (the chain's production nodes, or the node's subtree)
+    scope: tuple[str, ...] = ()
 
 
 def rank_firms(db: Database, region: Region | str, chain: Chain | str,
-               node_id: str | None = None, top: int = 20,
-               as_of: int | None = None, universe: str | None = None,
+               node_id: str | None = None, top: int = 20, as_of: int | None = None,
+               universe: str | None = None,
                filters: TargetFilters | None = None) -> list[dict[str, Any]]:
     """Rank outside firms of ``universe`` (None: the default) on the chain (or node
-    subtree) to approach, best first.
-
-    Each result carries the four score components with the raw figures behind them,
-    short Chinese reasons (``reasons_zh``) and its universe (``universe``,
-    ``universe_zh``). ``chain`` and ``node_id`` may be ids or Chinese names
-    (NotFoundError otherwise).
-    """
+    subtree) to approach, best first (record shape: module docs). ``chain`` and
+    ``node_id`` may be ids or Chinese names (NotFoundError otherwise)."""
     region, chain = as_region(db, region), as_chain(db, chain)
-    filters = filters or TargetFilters()
-    scope = chain.subtree(node_id)
-    inputs = firm_inputs(db, region, chain, scope, as_of, universe,
-                         any_kind=node_id is not None, filters=filters)
+    node = None if node_id is None else chain.node(node_id).node_id
+    inputs = firm_inputs(db, region, chain, node, as_of, universe, filters)
     if inputs.candidates.empty:
         return []
-    partners = link_partners(inputs.links)
-    production = {n.node_id for n in chain.nodes if n.kind == "production"}
-    linking = scope if node_id is not None else [n for n in scope if n in production]
-    templates = _template_links(db, region, chain, linking, inputs, as_of)
-    frame = _labels(db, score_firms(inputs.candidates, partners, centre=inputs.centre,
-                                    province=inputs.province, templates=templates).head(top))
-    placed = _direct_nodes(db, chain, scope, list(frame["company_id"]))
-    context = {"region_name": region.name,
-               "province_name": region_names(db, [region.province_adcode]).get(
-                   region.province_adcode, ""),
-               "scope_zh": "该环节" if node_id else "本产业链"}
+    profile = region_profile(db, region, chain, as_of, inputs.universe)
+    standing = node_standing(profile)
+    links = target_firm_links(db, region, chain, inputs, standing, local_roles(profile),
+                              as_of)
+    scored = score_firms(inputs.candidates, links, centre=inputs.centre,
+                         province=inputs.province).head(top)
+    labels = _labels(db, list(scored["company_id"]))
+    context = FirmContext(
+        region_name=region.name, chain=chain, standing=standing, node_scope=node is not None,
+        province_name=region_names(db, [region.province_adcode]).get(
+            region.province_adcode, ""), universe=inputs.universe,
+        registry_until=registry_last_year(db))
     out = []
-    for rank, row in enumerate(frame.to_dict("records"), start=1):
+    for rank, record in enumerate(scored.to_dict("records"), start=1):
+        row = {str(k): v for k, v in record.items()}
         cid = str(row["company_id"])
-        record = _record(rank, row, placed.get(cid, []), partners.get(cid, []),
-                         templates.get(cid, []))
-        record["universe"], record["universe_zh"] = inputs.universe, UNIVERSES[inputs.universe]
-        record["filters_zh"] = filters.describe_zh()
-        record["reasons_zh"] = _reasons(record, context, chain.names())
-        out.append(record)
+        out.append(firm_record(rank, {**row, **labels.get(cid, {})}, links.get(cid, []),
+                               context))
     return out
 
 
-def _template_links(db: Database, region: Region, chain: Chain, scope: Sequence[str],
-                    inputs: FirmInputs, as_of: int | None) -> dict[str, list[dict[str, Any]]]:
-    """Template links of every candidate to the region's 强/弱 nodes (see
-    :mod:`chainatlas.recommend.target_signals`)."""
-    profile = region_profile(db, region, chain, as_of, inputs.universe)
-    local = {str(n["node_id"]): n for n in profile["nodes"]}
-    ids = inputs.candidates["company_id"].tolist()
-    rows = db.execute(
-        "SELECT company_id, node_id FROM chain_firms WHERE chain_id = ? AND direct AND "
-        "node_id IN (SELECT unnest(?)) AND company_id IN (SELECT unnest(?))",
-        [chain.chain_id, list(scope), ids]).fetchall()
-    nodes: dict[str, list[str]] = {}
-    for cid, nid in rows:
-        nodes.setdefault(str(cid), []).append(str(nid))
-    return template_partners(nodes, local, directions_from_store(db, chain))
+def target_firm_links(db: Database, region: Region, chain: Chain, inputs: FirmInputs,
+                      standing: Mapping[str, Mapping[str, Any]],
+                      roles: Mapping[str, tuple[str, int]], as_of: int | None) -> Links:
+    """Every link of every candidate (edges, then product and scope links the template
+    does not contradict)."""
+    frame = inputs.candidates
+    directions = directions_from_store(db, chain)
+    own = {str(c): list(n) for c, n in zip(frame["company_id"], frame["primary_nodes"],
+                                          strict=True)}
+    edges = template_links(directions, own, standing, chain)
+    ids = set(own)
+    products = product_links(db, region, chain, inputs.scope, ids, roles, as_of,
+                             inputs.universe)
+    scopes = scope_links(db, region, chain, inputs.scope, frame[["company_id", "origin"]],
+                         as_of, inputs.universe)
+    checked = check_agreement(merge_links(products, scopes), directions, own, db, chain)
+    return merge_links(edges, checked)
+
+
+def local_roles(profile: Mapping[str, Any]) -> dict[str, tuple[str, int]]:
+    """Local chain firms the region profile names (each node's largest local firms) ->
+    (role, rank by size): the :data:`LOCAL_LEADERS` largest are the region's leaders.
+    Pure."""
+    firms: dict[str, tuple[float, float]] = {}
+    for node in profile["nodes"]:
+        for firm in node["local_leaders"]:
+            firms[str(firm["company_id"])] = (float(firm.get("employees") or 0),
+                                              float(firm.get("registered_capital") or 0))
+    ranked = sorted(firms, key=lambda c: (-firms[c][0], -firms[c][1], c))
+    return {cid: ("leader" if k <= LOCAL_LEADERS else "chain", k)
+            for k, cid in enumerate(ranked, start=1)}
 
 
 # --------------------------------------------------------------------------- query step
 
 
-def firm_inputs(db: Database, region: Region, chain: Chain, scope: Sequence[str],
-                as_of: int | None = None, universe: str | None = None, *,
-                any_kind: bool = False, filters: TargetFilters | None = None) -> FirmInputs:
-    """The query step: candidates of the universe on the ``scope`` nodes (a primary
-    business of theirs; production nodes only unless ``any_kind``), narrowed by
-    ``filters``, with risk flags and expansion, and their links to local firms."""
+def firm_inputs(db: Database, region: Region, chain: Chain, node_id: str | None = None,
+                as_of: int | None = None, universe: str | None = None,
+                filters: TargetFilters | None = None) -> FirmInputs:
+    """The query step: the candidates (module docs) with their raw figures, risk flags,
+    size band and expansion figures, filtered."""
     chosen = as_universe(db, universe)
-    filters = filters or TargetFilters()
-    candidates = _candidates(db, region, chain, scope, as_of, chosen, any_kind)
-    if not candidates.empty:
-        candidates = apply_filters(candidates, filters, region.province_adcode)
-        candidates = add_risk(db, candidates, filters.exclude_risk)
-        candidates = add_expansion(db, candidates, as_of)
+    node = None if node_id is None else chain.node(node_id)
+    scope = (tuple(n.node_id for n in chain.nodes if n.kind == "production") if node is None
+             else chain.subtree(node.node_id))
     centre = _centroid(db, region)
-    if candidates.empty:
-        return FirmInputs(candidates.assign(revenue_share=[], products=[]),
-                          pd.DataFrame(columns=LINK_COLUMNS), centre, region.province_adcode,
-                          chosen)
-    shares = placing_products(db, chain.chain_id, scope)
-    # plain dict look-ups: with the registry loaded there are ten thousand candidates and
-    # more, nearly all without products
-    ids = candidates["company_id"].tolist()
-    candidates["revenue_share"] = [float(shares[c][0]) if c in shares else 0.0 for c in ids]
-    candidates["products"] = [list(shares[c][1]) if c in shares else [] for c in ids]
-    links = _links(db, region, chain, scope, set(candidates["company_id"]), as_of, chosen)
-    return FirmInputs(candidates, links, centre, region.province_adcode, chosen)
+    figures = chain_firm_figures(db, chain, as_of, chosen, node)
+    if len(figures):
+        column = figures[region.column]
+        figures = figures[column.notna() & (column != region.adcode)]
+        figures = figures[~figures["company_id"].isin(_never_targets(db, chain))]
+        if node is None:
+            figures = figures[figures["company_id"].isin(_makers(db, chain))]
+    chosen_filters = filters or TargetFilters()
+    frame = _with_details(db, chain, figures.reset_index(drop=True))
+    frame = apply_filters(frame, chosen_filters, region.province_adcode)
+    frame = add_risk(db, frame, chosen_filters.exclude_risk)
+    frame = add_expansion(db, frame, as_of)
+    return FirmInputs(frame.reset_index(drop=True), centre, region.province_adcode, chosen,
+                      scope)
 
 
-def _candidates(db: Database, region: Region, chain: Chain, scope: Sequence[str],
-                as_of: int | None, universe: str, any_kind: bool = False) -> pd.DataFrame:
-    """Located firms of the universe outside the region on the scope's nodes, with size
-    and place (names come later, for the firms ranked: :func:`_labels`). A node counts
-    when it is a primary business of the firm (a side line places a firm, it does not
-    make it a target) and, unless ``any_kind``, a production node (a chain-wide list does
-    not court distributors, pharmacies, hospitals or telecom operators)."""
-    return db.df(compose(
-        "SELECT f.company_id, any_value(f.origin) AS origin, "
-        "any_value(c.registered_capital) AS registered_capital, "
-        "any_value(c.employees) AS employees, any_value(f.province_adcode) AS province_adcode, "
-        "any_value(f.city_adcode) AS city_adcode, max(f.confidence) AS fit, "
-        "any_value(coalesce(rc.lon, rd.lon, rp.lon)) AS lon, "
-        "any_value(coalesce(rc.lat, rd.lat, rp.lat)) AS lat "
-        "FROM chain_firms f JOIN companies c USING (company_id) "
-        "JOIN chain_nodes n ON n.chain_id = f.chain_id AND n.node_id = f.node_id "
-        "LEFT JOIN regions rc ON rc.adcode = f.city_adcode "
-        "LEFT JOIN regions rd ON rd.adcode = f.region_adcode "
-        "LEFT JOIN regions rp ON rp.adcode = f.province_adcode "
-        "WHERE f.chain_id = {chain} AND f.node_id IN (SELECT unnest({scope})) "
-        "AND f.{column} IS NOT NULL AND f.{column} <> {adcode} AND {as_of} "
-        "AND {universe} AND {primary} GROUP BY f.company_id "
-        # chain-wide, the firm's production business must weigh at least as much as its
-        # trade / retail / service / operator one (中国联通's 云计算 line does not make it
-        # an electronics maker); a placement without a share counts as PRIMARY_SHARE
-        "HAVING {any_kind} OR (max(coalesce(f.product_share, {unknown})) FILTER (WHERE "
-        "f.direct AND n.kind = 'production') >= coalesce(max(coalesce(f.product_share, "
-        "{unknown})) FILTER (WHERE f.direct AND n.kind <> 'production'), 0))",
-        primary=primary_sql("f"), any_kind=param(any_kind), unknown=param(PRIMARY_SHARE),
-        chain=param(chain.chain_id), scope=values(scope), column=ident(region.column),
-        adcode=param(region.adcode), as_of=first_year_by(as_of, "f"),
-        universe=in_universe(universe, "f")))
+def _never_targets(db: Database, chain: Chain) -> set[str]:
+    """Firms of the chain that are no target: branches, individual businesses, banks and
+    other financial firms (module docs)."""
+    return {str(r[0]) for r in db.execute(compose(
+        "SELECT DISTINCT f.company_id FROM chain_firms f JOIN companies c USING (company_id) "
+        "WHERE f.chain_id = {chain} AND (coalesce(c.is_branch, false) "
+        "OR coalesce(c.is_individual, false) "
+        "OR (c.origin = 'registry' AND regexp_matches(coalesce(c.full_name, ''), {names})) "
+        "OR EXISTS (SELECT 1 FROM company_industries i "
+        "WHERE i.company_id = c.company_id AND i.scheme = 'sw2021' "
+        "AND list_contains({finance}, left(i.code, 2))))", chain=param(chain.chain_id),
+        names=param(NON_TARGET_NAMES), finance=values(FINANCE_SW))).fetchall()}
 
 
-def _labels(db: Database, ranked: pd.DataFrame) -> pd.DataFrame:
-    """The ranked candidates with their names, stock code and province and city names.
+def _makers(db: Database, chain: Chain) -> set[str]:
+    """Firms placed directly on a production node of the chain. A firm placed only on a
+    trade, retail, service or operator node also has rows on that node's production
+    ancestors (chain_firms folds subtrees up): 赛尔网络, an internet operator placed on
+    通信运营与网络服务, would otherwise pass as a 现代通信 maker."""
+    production = [n.node_id for n in chain.nodes if n.kind == "production"]
+    return {str(r[0]) for r in db.execute(
+        "SELECT DISTINCT company_id FROM chain_firms WHERE chain_id = ? AND direct "
+        "AND node_id IN (SELECT unnest(?))", [chain.chain_id, production]).fetchall()}
 
-    Read for the firms shown only: with the registry loaded there are ten thousand
-    candidates and more, and reading every name took a third of the ranking.
-    """
-    names = db.df(compose(
+
+def _with_details(db: Database, chain: Chain, figures: pd.DataFrame) -> pd.DataFrame:
+    """Add fit (highest confidence over the primary nodes), lon/lat, risk flags, size
+    band and products to the candidate figures."""
+    columns = ["fit", "node_confidence", "lon", "lat", "products"]
+    if figures.empty:
+        return figures.assign(**{c: pd.Series(dtype=object) for c in columns})
+    # every row, not the direct ones only: a primary node can be a parent over two side
+    # lines (chain_firms carries the best confidence below it)
+    conf = db.df("SELECT company_id, node_id, confidence FROM chain_firms "
+                 "WHERE chain_id = ?", [chain.chain_id])
+    pairs = figures[["company_id", "primary_nodes"]].explode("primary_nodes").rename(
+        columns={"primary_nodes": "node_id"})
+    placed = pairs.merge(conf, on=["company_id", "node_id"], how="left")
+    best = placed.groupby("company_id")["confidence"].max()
+    out = figures.copy()
+    out["fit"] = out["company_id"].map(best).fillna(0.0).astype(float)
+    per_node: dict[str, dict[str, float]] = {}
+    for cid, node, value in zip(placed["company_id"], placed["node_id"],
+                                placed["confidence"].fillna(0.0), strict=True):
+        per_node.setdefault(str(cid), {})[str(node)] = float(value)
+    out["node_confidence"] = pd.Series([per_node.get(str(c), {}) for c in out["company_id"]],
+                                       index=out.index, dtype=object)
+    places = _places(db)
+    lonlat = [places.get(str(c)) or places.get(str(d)) or places.get(str(p)) or (None, None)
+              for c, d, p in zip(out["city_adcode"], out["region_adcode"],
+                                 out["province_adcode"], strict=True)]
+    out["lon"] = [p[0] for p in lonlat]
+    out["lat"] = [p[1] for p in lonlat]
+    out["products"] = _products(db, chain, list(out["company_id"]))
+    return out
+
+
+def _products(db: Database, chain: Chain, ids: list[str]) -> list[list[str]]:
+    """Each firm's placing products on the chain, largest share first."""
+    found: dict[str, list[str]] = {}
+    for cid, product in db.execute(
+            "SELECT company_id, product FROM (SELECT company_id, product, max(share) AS s "
+            "FROM firm_node_products WHERE chain_id = ? AND company_id IN "
+            "(SELECT unnest(?)) GROUP BY ALL) ORDER BY company_id, s DESC, product",
+            [chain.chain_id, ids]).fetchall():
+        found.setdefault(str(cid), []).append(str(product))
+    return [found.get(str(c), []) for c in ids]
+
+
+def _places(db: Database) -> dict[str, tuple[float, float]]:
+    """adcode -> (lon, lat) of every region with a centroid."""
+    return {str(a): (float(x), float(y)) for a, x, y in db.execute(
+        "SELECT adcode, lon, lat FROM regions WHERE lon IS NOT NULL AND lat IS NOT NULL"
+    ).fetchall()}
+
+
+def _labels(db: Database, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """company_id -> names, stock code and province and city names, for the firms shown
+    (with the registry loaded there are tens of thousands of candidates)."""
+    rows = db.rows(compose(
         "SELECT c.company_id, c.short_name, c.full_name, c.stock_code, rp.name AS province, "
         "coalesce(rc.name, rd.name) AS city FROM companies c "
         "LEFT JOIN regions rc ON rc.adcode = c.city_adcode "
         "LEFT JOIN regions rd ON rd.adcode = c.region_adcode "
         "LEFT JOIN regions rp ON rp.adcode = c.province_adcode "
-        "WHERE list_contains({ids}, c.company_id)", ids=values(ranked["company_id"])))
-    return ranked.merge(names, on="company_id", how="left")
+        "WHERE list_contains({ids}, c.company_id)", ids=values(ids)))
+    return {str(r["company_id"]): r for r in rows}
 
 
 def _centroid(db: Database, region: Region) -> tuple[float, float] | None:
@@ -267,112 +342,54 @@ def _centroid(db: Database, region: Region) -> tuple[float, float] | None:
     return None
 
 
-def local_firms(region: Region, as_of: int | None = None, universe: str = "all") -> Q:
-    """Condition on ``companies l``: a firm of the universe in the region (by ``as_of``),
-    listed firm counted once (roster twins of a listed firm are left out)."""
-    return compose("{area} AND l.same_as IS NULL AND {as_of} AND {universe}",
-                   area=in_area(region.level, region.adcode, "l"),
-                   as_of=founded_by(as_of, "l"), universe=in_universe(universe, "l"))
-
-
-def _links(db: Database, region: Region, chain: Chain, scope: Sequence[str],
-           candidates: set[str], as_of: int | None, universe: str) -> pd.DataFrame:
-    """Product pairs linking candidates' in-scope products to local firms' products, each
-    with the local firm's role (leader / chain / other) and rank among the local leaders."""
-    pairs = firm_links(db, chain.chain_id, scope, local_firms(region, as_of, universe))
-    pairs = pairs[pairs["candidate"].isin(candidates)].reset_index(drop=True)
-    # leader scores are the costly part: only computed when there is a link to qualify
-    roles = _local_roles(db, region, chain, as_of, universe) if len(pairs) else {}
-    found = [roles.get(str(p), ("other", None)) for p in pairs["partner"]]
-    pairs["role"] = [role for role, _ in found]
-    pairs["leader_rank"] = pd.array([rank for _, rank in found], dtype="Int64")
-    return pairs
-
-
-def _local_roles(db: Database, region: Region, chain: Chain, as_of: int | None,
-                 universe: str) -> dict[str, tuple[str, int]]:
-    """Local chain firms of the universe -> (role, rank by leader score): the top ones
-    are leaders."""
-    leaders = leader_frame(db, chain, as_of, universe)
-    if leaders.empty:
-        return {}
-    local = leaders[leaders[region.column] == region.adcode]
-    return {str(cid): ("leader" if k <= LOCAL_LEADERS else "chain", k)
-            for k, cid in enumerate(local["company_id"], start=1)}
-
-
-def _direct_nodes(db: Database, chain: Chain, scope: Sequence[str],
-                  ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """company_id -> the in-scope nodes it is placed on directly, most confident first."""
-    if not ids:
-        return {}
-    names = chain.names()
-    rows = db.execute(
-        "SELECT f.company_id, f.node_id, f.confidence FROM chain_firms f JOIN chain_nodes n "
-        "ON n.chain_id = f.chain_id AND n.node_id = f.node_id WHERE f.chain_id = ? AND "
-        "f.direct AND f.node_id IN (SELECT unnest(?)) AND f.company_id IN (SELECT unnest(?)) "
-        "ORDER BY f.company_id, f.confidence DESC, n.ord",
-        [chain.chain_id, list(scope), ids]).fetchall()
-    out: dict[str, list[dict[str, Any]]] = {}
-    for cid, nid, confidence in rows:
-        out.setdefault(str(cid), []).append({"node_id": nid, "name_zh": names.get(nid, nid),
-                                             "confidence": round(float(confidence), 4)})
-    return out
-
-
 # --------------------------------------------------------------------------- scoring step
 
 
-def score_firms(candidates: pd.DataFrame, partners: Partners, *,
-                centre: tuple[float, float] | None, province: str,
-                weights: Mapping[str, float] = WEIGHTS,
-                templates: Partners | None = None) -> pd.DataFrame:
-    """The pure scoring step: add the components and ``score``, sorted best first.
+def score_firms(candidates: pd.DataFrame, links: Mapping[str, Sequence[Mapping[str, Any]]],
+                *, centre: tuple[float, float] | None, province: str,
+                weights: Mapping[str, float] = TARGET_WEIGHTS) -> pd.DataFrame:
+    """The pure scoring step: add the components, ``score_before_risk`` and ``score``
+    (× ``factor`` when the frame has one), sorted best first.
 
-    ``candidates`` needs company_id, registered_capital, employees, origin, fit,
-    revenue_share, province_adcode, lon, lat, and optionally ``expansion`` (0 when
-    absent) and ``factor`` (the risk factor, 1 when absent); ``partners`` maps a
-    candidate to its local partners (:func:`link_partners`), ``templates`` to its
-    template links (:func:`~chainatlas.recommend.target_signals.template_partners`); both
-    feed one noisy-or. Percentiles are among the frame's own rows.
+    ``candidates`` needs company_id, registered_capital, employees, chain_revenue_share
+    (or revenue_share), fit, province_adcode, lon, lat; ``expansion`` is kept when given,
+    else read from ``expansion_cities`` (0 without). ``links`` maps a candidate to its
+    links (:mod:`chainatlas.recommend.target_links`). Sizes scale among the frame's rows.
     """
     frame = candidates.copy()
-    templates = templates or {}
     add_strength(frame)
     add_proximity(frame, centre, province)
-    frame["links"] = [noisy_or([*(p["contribution"] for p in partners.get(c, [])),
-                                *(t["contribution"] for t in templates.get(c, []))])
-                      for c in frame["company_id"]]
+    # firms on the same nodes share one list of template links: value each list once
+    values_of: dict[int, float] = {}
+    frame["links"] = [values_of.setdefault(id(links[c]), links_value(links[c]))
+                      if c in links else 0.0 for c in frame["company_id"].astype(str)]
     if "expansion" not in frame:
-        frame["expansion"] = 0.0
-    if "factor" not in frame:
-        frame["factor"] = 1.0
-    frame["score_before_risk"] = sum(w * frame[k] for k, w in weights.items())
-    frame["score"] = frame["score_before_risk"] * frame["factor"]
-    return frame.sort_values(["score", "registered_capital", "company_id"],
+        cities = frame["expansion_cities"] if "expansion_cities" in frame else pd.Series(
+            0.0, index=frame.index)
+        frame["expansion"] = expansion_score(cities.astype(float))
+    frame["score_before_risk"] = sum(w * frame[k].astype(float) for k, w in weights.items())
+    factor = frame["factor"].astype(float) if "factor" in frame else 1.0
+    frame["score"] = frame["score_before_risk"] * factor
+    return frame.sort_values(["score", "scale_figure", "company_id"],
                              ascending=[False, False, True], na_position="last")
 
 
 def add_strength(frame: pd.DataFrame) -> None:
-    """Add the strength component and its parts to the candidate frame (in place)."""
-    capital = pd.to_numeric(frame["registered_capital"], errors="coerce")
-    employees = pd.to_numeric(frame["employees"], errors="coerce")
-    frame["capital_pct"] = percentile_rank(capital)
-    frame["employees_pct"] = percentile_rank(employees)
-    # employees measure size; registered capital only where there is no headcount (a
-    # listed firm's capital is its share count), ranked among those firms
-    no_staff = employees.isna() | (employees <= 0)
-    frame["size_pct"] = frame["employees_pct"].where(
-        ~no_staff, percentile_rank(capital.where(no_staff)))
-    frame["size_basis_zh"] = np.where(no_staff, "注册资本", "员工")
-    frame["listed"] = (frame["origin"] == "listed").astype(float)
-    frame["strength"] = (STRENGTH_WEIGHTS["size"] * frame["size_pct"]
-                         + STRENGTH_WEIGHTS["listed"] * frame["listed"]
-                         + STRENGTH_WEIGHTS["revenue_share"] * frame["revenue_share"])
-    # "top N%": the share of candidates ranked at least as large on the same basis
-    above = frame["size_pct"].where(frame["size_pct"] > 0).rank(
-        ascending=False, method="max", na_option="keep")
-    frame["size_top_pct"] = np.ceil(100.0 * above / len(frame))
+    """Add ``strength`` (leaders' scale among the frame's firms: module docs) with its
+    parts (scale_basis, scale_figure, scale_floor, scale_top) and ``capital_pct`` (the
+    percentile of registered capital, a tie-break) to the frame (in place)."""
+    if "chain_revenue_share" not in frame:
+        frame["chain_revenue_share"] = frame.get("revenue_share", np.nan)
+    share = frame["chain_revenue_share"].astype(float)
+    scaled = scale_component(frame.assign(
+        employees=pd.to_numeric(frame["employees"], errors="coerce"),
+        registered_capital=pd.to_numeric(frame["registered_capital"], errors="coerce"),
+        chain_revenue_share=share))
+    for column in ("scale_basis", "scale_figure", "scale_floor", "scale_top"):
+        frame[column] = scaled[column]
+    frame["strength"] = scaled["scale"].astype(float)
+    frame["capital_pct"] = percentile_rank(
+        pd.to_numeric(frame["registered_capital"], errors="coerce"))
 
 
 def haversine_km(lon1: Any, lat1: Any, lon2: float, lat2: float) -> Any:
@@ -390,193 +407,17 @@ def add_proximity(frame: pd.DataFrame, centre: tuple[float, float] | None,
     if centre is None:
         frame["distance_km"] = np.nan
     else:
-        frame["distance_km"] = haversine_km(frame["lon"].astype(float),
-                                            frame["lat"].astype(float), *centre)
+        frame["distance_km"] = haversine_km(pd.to_numeric(frame["lon"], errors="coerce"),
+                                            pd.to_numeric(frame["lat"], errors="coerce"),
+                                            *centre)
     # an unknown distance earns nothing rather than a guess
-    near = np.exp(-frame["distance_km"] / DISTANCE_SCALE_KM).fillna(0.0)
+    near = pd.Series(np.exp(-frame["distance_km"].astype(float) / DISTANCE_SCALE_KM),
+                     index=frame.index).fillna(0.0)
     frame["proximity"] = ((1 - SAME_PROVINCE_BONUS) * near
                           + SAME_PROVINCE_BONUS * frame["same_province"].astype(float))
 
 
-def link_partners(links: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
-    """candidate -> its local partners (one per partner and direction), leaders first.
-
-    ``links``: candidate, direction, partner, short_name, up, down, weight, role,
-    leader_rank. A partner's contribution is importance(role) × (1 − exp(−Σweight /
-    ``LINK_WEIGHT_SCALE``)); its examples are its three heaviest product pairs.
-    """
-    out: dict[str, list[dict[str, Any]]] = {}
-    for (cid, direction, partner, name), group in links.groupby(
-            ["candidate", "direction", "partner", "short_name"], sort=False):
-        group = group.sort_values(["weight", "up", "down"], ascending=[False, True, True])
-        weight = float(group["weight"].sum())
-        role = str(group["role"].iloc[0])
-        rank = group["leader_rank"].iloc[0]
-        link = 1.0 - math.exp(-weight / LINK_WEIGHT_SCALE)
-        out.setdefault(str(cid), []).append({
-            "company_id": str(partner), "short_name": name, "direction": direction,
-            "role": role, "role_zh": ROLE_ZH[role],
-            "leader_rank": int(rank) if role != "other" else None,
-            "examples": [f"{u}→{d}" for u, d in zip(group["up"].head(3), group["down"].head(3),
-                                                      strict=True)],
-            "weight": round(weight, 6), "relations": len(group),
-            "contribution": round(IMPORTANCE[role] * link, 4)})
-    for found in out.values():
-        found.sort(key=lambda p: (list(IMPORTANCE).index(p["role"]), p["leader_rank"] or 0,
-                                  -p["contribution"], p["company_id"]))
-    return out
-
-
 # --------------------------------------------------------------------------- output
-
-
-def _record(rank: int, row: Mapping[Hashable, Any], nodes: list[dict[str, Any]],
-            partners: Sequence[Mapping[str, Any]],
-            templates: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
-    """One ranked firm as plain JSON-able values."""
-    record = _base_record(rank, row, nodes, partners)
-    comps = record["components"]
-    comps["links"]["template_links"] = [dict(t) for t in templates]
-    comps["expansion"] = {"value": round(float(row.get("expansion", 0.0)), 4),
-                          "weight": WEIGHTS["expansion"], **_expansion_raw(row)}
-    flags = row.get("flags")
-    record["risk"] = {"flags": list(flags) if isinstance(flags, list) else [],
-                      "flags_zh": str(row.get("flags_zh") or ""),
-                      "factor": float(row.get("factor", 1.0)), "note_zh": NOT_COVERED_ZH}
-    record["score_before_risk"] = round(float(row.get("score_before_risk", row["score"])), 4)
-    band = row.get("size_band")
-    record["size_band"] = band if isinstance(band, str) else None
-    record["size_band_zh"] = SIZE_BANDS.get(str(band), "") if isinstance(band, str) else ""
-    record["explain"] = explain({k: float(comps[k]["value"]) for k in WEIGHTS}, WEIGHTS,
-                                LABELS_ZH, _raw_zh(comps, len(templates)))
-    return record
-
-
-def _expansion_raw(row: Mapping[Hashable, Any]) -> dict[str, Any]:
-    cities = int(row.get("expansion_cities", 0) or 0)
-    first, last = num(row.get("expansion_first")), num(row.get("expansion_last"))
-    return {"cities": cities, "branches": int(row.get("expansion_branches", 0) or 0),
-            "first_year": None if first is None else int(first),
-            "last_year": None if last is None else int(last),
-            "years": EXPANSION_YEARS}
-
-
-def _raw_zh(comps: Mapping[str, Any], templates: int) -> dict[str, str]:
-    """The raw figure behind each component, in Chinese, for :func:`explain`."""
-    s, p, e = comps["strength"], comps["proximity"], comps["expansion"]
-    size = (f"员工 {s['employees']:,} 人" if s["employees"] else
-            f"注册资本 {capital_zh(s['capital'])}" if s["capital"] else "规模不详")
-    partners = len({x["company_id"] for x in comps["links"]["local_partners"]})
-    where = ("" if p["distance_km"] is None else f"{p['distance_km']:,.0f} 公里"
-             ) + ("，同省" if p["same_province"] else "")
-    return {"fit": f"置信度 {comps['fit']['confidence']:.2f}",
-            "strength": size + f"，链上营收占比 {s['revenue_share']:.0%}",
-            "links": f"产品关联 {partners} 家本地企业，环节配套 {templates} 处",
-            "expansion": (f"{e['cities']} 个外地城市新设 {e['branches']} 家分支机构"
-                          if e["cities"] else "无外地新设分支机构记录"),
-            "proximity": where or "位置不详"}
-
-
-def _base_record(rank: int, row: Mapping[Hashable, Any], nodes: list[dict[str, Any]],
-                 partners: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    distance = num(row["distance_km"])
-    employees = num(row["employees"])
-    top_pct = num(row["size_top_pct"])
-    return {
-        "rank": rank, "company_id": str(row["company_id"]),
-        "short_name": row["short_name"], "full_name": row["full_name"],
-        "stock_code": row["stock_code"], "origin": row["origin"],
-        "province": row["province"], "city": row["city"],
-        "province_adcode": row["province_adcode"], "city_adcode": row["city_adcode"],
-        "nodes": nodes, "score": round(float(row["score"]), 4),
-        "components": {
-            "fit": {"value": round(float(row["fit"]), 4), "weight": WEIGHTS["fit"],
-                    "confidence": round(float(row["fit"]), 4)},
-            "strength": {
-                "value": round(float(row["strength"]), 4), "weight": WEIGHTS["strength"],
-                "capital": num(row["registered_capital"]),
-                "capital_pct": round(float(row["capital_pct"]), 4),
-                "employees": None if employees is None else int(employees),
-                "employees_pct": round(float(row["employees_pct"]), 4),
-                "listed": bool(row["listed"]),
-                "revenue_share": round(float(row["revenue_share"]), 4),
-                "products": list(row["products"])[:5],
-                "size_top_pct": None if top_pct is None else int(top_pct)},
-            "links": {"value": round(float(row["links"]), 4), "weight": WEIGHTS["links"],
-                      "local_partners": [dict(p) for p in partners]},
-            "proximity": {"value": round(float(row["proximity"]), 4),
-                          "weight": WEIGHTS["proximity"],
-                          "distance_km": None if distance is None else round(distance, 1),
-                          "same_province": bool(row["same_province"])}},
-    }
-
-
-def capital_zh(wan: float | None) -> str | None:
-    """Registered capital (万元) as Chinese text: 12.3 亿元, 5,000 万元."""
-    if wan is None:
-        return None
-    return f"{wan / 10000:,.1f} 亿元" if wan >= 10000 else f"{wan:,.0f} 万元"
-
-
-def _link_reason(partner: dict[str, Any]) -> str:
-    """One sentence naming a local partner and the products that connect them."""
-    who = f"本地{'链主' if partner['role'] == 'leader' else ''}「{partner['short_name']}」"
-    pair = partner["examples"][0].split("→", 1) if partner["examples"] else []
-    if len(pair) != 2:
-        verb = "供应" if partner["direction"] == "supplies" else "采购自"
-        return f"可{verb}{who}，形成上下游配套"
-    up, down = pair
-    if partner["direction"] == "supplies":
-        return f"其「{up}」可供应{who}的「{down}」生产"
-    return f"其「{down}」生产可采购{who}的「{up}」"
-
-
-def _reasons(record: dict[str, Any], context: dict[str, str],
-             node_names: Mapping[str, str]) -> list[str]:
-    """Short Chinese reasons: links first (the most actionable), then expansion, fit,
-    size, place and risk."""
-    comps = record["components"]
-    partners = comps["links"]["local_partners"]
-    reasons = [_link_reason(p) for p in partners[:PARTNER_REASONS]]
-    cited = {p["company_id"] for p in partners[:PARTNER_REASONS]}
-    # a template link naming only firms a product link already cites adds nothing
-    for link in comps["links"]["template_links"][:PARTNER_REASONS]:
-        reasons.append(template_reason(link, node_names))
-    expansion = comps["expansion"]
-    if expansion["cities"]:
-        reasons.append(expansion_zh(expansion["branches"], 0, expansion["first_year"],
-                                    expansion["last_year"], expansion["years"])
-                       + f"，分布于 {expansion['cities']} 个城市，扩张活跃")
-    others = len({p["company_id"] for p in partners[PARTNER_REASONS:]} - cited)
-    if others:
-        reasons.append(f"另与本地 {others} 家企业存在供需关联")
-    strength = comps["strength"]
-    node = record["nodes"][0]["name_zh"] if record["nodes"] else None
-    fit = "、".join(f"「{p}」" for p in strength["products"][:2])
-    fit = (f"主营{fit}等，" if fit else "") + (f"属「{node}」环节" if node else "属本产业链")
-    if strength["revenue_share"] >= 0.05:
-        fit += f"，相关产品约占营收 {strength['revenue_share']:.0%}"
-    reasons.append(fit + f"（匹配度 {comps['fit']['value']:.2f}）")
-    size = [s for s in ("A 股上市公司" if strength["listed"] else None,
-                        f"注册资本 {capital_zh(strength['capital'])}"
-                        if strength["capital"] else None,
-                        f"员工 {strength['employees']:,} 人" if strength["employees"] else None)
-            if s]
-    top_pct = strength["size_top_pct"]
-    if top_pct is not None and top_pct <= 30:
-        size.append(f"规模居{context['scope_zh']}外地企业前 {top_pct}%")
-    if size:
-        reasons.append("，".join(size))
-    place = comps["proximity"]
-    if place["distance_km"] is not None:
-        where = f"距{context['region_name']}约 {place['distance_km']:,.0f} 公里"
-        if place["same_province"] and context["province_name"]:
-            where += f"，同属{context['province_name']}"
-        reasons.append(where)
-    if record["risk"]["flags_zh"]:
-        reasons.append(f"风险提示：{record['risk']['flags_zh']}（得分已按 "
-                       f"{record['risk']['factor']:.1f} 折算）")
-    return [r for r in reasons if r]
 
 
 def firms_frame(results: list[dict[str, Any]]) -> pd.DataFrame:
@@ -590,16 +431,17 @@ def firms_frame(results: list[dict[str, Any]]) -> pd.DataFrame:
             "full_name": r["full_name"], "stock_code": r["stock_code"],
             "province": r["province"], "city": r["city"],
             "nodes": "、".join(n["name_zh"] for n in r["nodes"]), "score": r["score"],
-            **{k: c[k]["value"] for k in WEIGHTS},
-            "capital": s["capital"], "employees": s["employees"], "listed": s["listed"],
-            "revenue_share": s["revenue_share"], "distance_km": p["distance_km"],
-            "same_province": p["same_province"],
+            **{k: c[k]["value"] for k in TARGET_WEIGHTS},
+            "employees": s["employees"], "capital": s["capital"],
+            "chain_share": s["chain_share"], "size_band": SIZE_BANDS.get(
+                str(r["size_band"]), ""), "distance_km": p["distance_km"],
+            "same_province": p["same_province"], "risk": r["risk"]["flags_zh"],
             "local_partners": "、".join(dict.fromkeys(
                 str(x["short_name"]) for x in c["links"]["local_partners"])),
-            "risk_flags": r["risk"]["flags_zh"], "explain": explain_zh(r["explain"]),
             "reasons": "；".join(r["reasons_zh"])})
     columns = ["rank", "company_id", "short_name", "full_name", "stock_code", "province",
-               "city", "nodes", "score", *WEIGHTS, "capital", "employees", "listed",
-               "revenue_share", "distance_km", "same_province", "local_partners",
-               "risk_flags", "explain", "reasons"]
+               "city", "nodes", "score", *TARGET_WEIGHTS, "employees", "capital",
+               "chain_share", "size_band", "distance_km", "same_province", "risk",
+               "local_partners", "reasons"]
     return pd.DataFrame(rows, columns=columns)
+
