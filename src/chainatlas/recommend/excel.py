@@ -25,6 +25,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from chainatlas.analysis.expansion import CITY_SCALE, EXPANSION_YEARS
 from chainatlas.analysis.explain import explain
 from chainatlas.analysis.regional import (
     FIRMS_NOUN_ZH,
@@ -34,14 +35,19 @@ from chainatlas.analysis.regional import (
 )
 from chainatlas.analysis.risk import NOT_COVERED_ZH
 from chainatlas.analysis.weights import NODE_WEIGHTS, TARGET_WEIGHTS
-from chainatlas.recommend.firms import (
-    DISTANCE_SCALE_KM,
+from chainatlas.recommend.firms import DISTANCE_SCALE_KM
+from chainatlas.recommend.node_reasons import LABELS_ZH as NODE_LABELS_ZH
+from chainatlas.recommend.place_signals import MOMENTUM_YEARS, NEAR_SCALE_KM, PEERS_SHARE
+from chainatlas.recommend.target_links import (
+    EDGE_IMPORTANCE,
+    EDGES_COUNTED,
     IMPORTANCE,
     LINK_WEIGHT_SCALE,
     LOCAL_LEADERS,
-    SAME_PROVINCE_BONUS,
-    STRENGTH_WEIGHTS,
+    SCOPE_IMPORTANCE,
+    SCOPES_COUNTED,
 )
+from chainatlas.recommend.target_reasons import LABELS_ZH as TARGET_LABELS_ZH
 from chainatlas.sources.roster_values import formula_safe
 from chainatlas.store.query import UNIVERSES
 from chainatlas.store.stats import REGISTRY_LICENCE_ZH
@@ -66,10 +72,9 @@ NODE_TAIL: list[Column] = [("主要理由", 90, None)]
 REASON_COLUMNS: list[Column] = [
     ("排名", 6, "0"), ("名称", 14, None), ("类别", 9, None), ("项目", 14, None),
     ("分值", 8, PART), ("权重", 8, PART), ("得分", 8, SCORE), ("原始数据 / 理由", 100, None)]
-#: Component labels for records that carry no ``explain`` rows (their own labels win).
-LABELS_ZH = {"fit": "匹配度", "strength": "企业实力", "links": "产业链关联",
-             "proximity": "区位邻近", "density": "关联密度", "adjacency": "供应链邻接",
-             "availability": "可招引"}
+#: Component labels for records that carry no ``explain`` rows (their own labels win):
+#: the rankings' own.
+LABELS_ZH = {**TARGET_LABELS_ZH, **NODE_LABELS_ZH}
 
 SOURCES = [
     ("A 股上市公司产业链知识图谱 ChainKnowledgeGraph（2021）",
@@ -232,28 +237,29 @@ def _formula(parts: Sequence[tuple[str, str, float]]) -> str:
 
 
 def _firm_parts_zh() -> dict[str, str]:
-    """How each component of the firm score is computed, by component key."""
-    s = STRENGTH_WEIGHTS
+    """How each component of the firm score is computed, by component key (as
+    :mod:`chainatlas.recommend.firms` computes it)."""
+    edge, role = EDGE_IMPORTANCE, IMPORTANCE
     return {
-        "fit": "企业被归入该产业链（或环节）的置信度，取其所在各环节中的最高值。"
-        "依据其主营产品及营收占比、申万行业、国民经济行业分类和经营范围关键词综合判断。",
-        "strength": f"企业实力 = {s['size']:.2f}×规模百分位 + "
-        f"{s['listed']:.2f}×是否上市（是为 1）+ {s['revenue_share']:.2f}×本链相关产品营收占比。"
-        "规模按员工人数在候选企业中的排位；没有员工数据的企业（工商登记企业）按注册资本在"
-        "这些企业中的排位（上市公司的注册资本即股本，不反映规模）。缺少数据按 0 计。",
-        "expansion": "扩张活跃度 = 1 − e^(−城市数/2)，城市数为企业近 5 年（截至工商登记数据的"
-        "最后一年 2004 年）在本企业所在城市以外新设分支机构的城市个数；石油、邮政、电信、"
-        "银行、保险等网点型企业不计。",
-        "links": "企业与本地企业之间是否存在产品上下游关系：其本链产品可供应本地企业，"
-        "或其本链产品的原料可向本地企业采购。每家本地伙伴的贡献 = 重要性 ×"
-        f"（1 − e^(−关联强度/{LINK_WEIGHT_SCALE})），关联强度为双方相关产品营收占比之积；"
-        f"重要性：本地链主（本地该链综合实力前 {LOCAL_LEADERS} 名）{IMPORTANCE['leader']}，"
-        f"本地其他链上企业 {IMPORTANCE['chain']}，本地其他企业 {IMPORTANCE['other']}。"
-        "另按产业链模板的上下游关系：企业所在环节的直接上游或下游是本地强项（贡献 0.6）"
-        "或本地已有布局的环节（0.3）时也计入。多家伙伴与各环节关系合并为 1 − Π(1 − 贡献)。",
-        "proximity": f"区位邻近 = {1 - SAME_PROVINCE_BONUS:.1f}×"
-        f"e^(−距离/{DISTANCE_SCALE_KM:.0f} 公里) + {SAME_PROVINCE_BONUS:.1f}（与本地区同省时）。"
-        "距离为企业所在城市中心与本地区中心的直线（球面）距离。",
+        "fit": "企业被归入其主营环节的置信度，取各主营环节中的最高值。依据主营产品及营收占比、"
+        "申万行业、国民经济行业分类和经营范围关键词综合判断。",
+        "strength": "企业在本链业务的规模：员工人数 × 本链相关产品营收占比；无产品数据时按员工"
+        "人数；只有没有员工人数的企业（工商登记企业）才按注册资本折算（上市公司的注册资本是"
+        "股本，不代表规模）。取对数后在候选企业中标度，最大者为 1。",
+        "links": "企业与本地产业链的衔接，三类关联合并为 1 − Π(1 − 贡献)：① 产业链模板中的"
+        f"上下游关系：其主营环节与本地强项环节（每条 {edge['强']}）或弱项环节"
+        f"（{edge['弱']}）直接相连，计最强的 {EDGES_COUNTED} 条；② 产品供需关系：其本链产品"
+        "可供应本地企业或可向本地企业采购，贡献 = 重要性 ×（1 − e^(−关联强度/"
+        f"{LINK_WEIGHT_SCALE})），关联强度为双方相关产品营收占比之积，重要性：本地链主（本地"
+        f"规模前 {LOCAL_LEADERS} 名）{role['leader']}、本地其他链上企业 {role['chain']}、"
+        f"其他本地企业 {role['other']}；③ 工商登记企业经营范围所列产品与本地企业产品的供需"
+        f"关系，每家 {SCOPE_IMPORTANCE}，计前 {SCOPES_COUNTED} 家。产品关系只计方向与产业链"
+        "模板一致的。",
+        "expansion": f"企业近 {EXPANSION_YEARS} 年在其所在城市以外新设分支机构的城市数 n："
+        f"1 − e^(−n/{CITY_SCALE:g})。依据工商登记数据（1978–2004 年登记），石油、邮政、电信、"
+        "银行、保险等全国网络型企业不计。",
+        "proximity": f"区位邻近 = e^(−距离/{DISTANCE_SCALE_KM:.0f} 公里)，距离为企业所在城市"
+        "中心与本地区中心的球面距离。与本地区同省的企业不加分，在理由中注明“同省”。",
     }
 
 
@@ -282,13 +288,20 @@ def _firm_notes(parts: Sequence[tuple[str, str, float]]) -> list[tuple[str, str]
 
 
 def _node_parts_zh(universe: str) -> dict[str, str]:
-    """How each component of the node score is computed, by component key."""
+    """How each component of the node score is computed, by component key (as
+    :mod:`chainatlas.recommend.nodes` computes it)."""
     noun = FIRMS_NOUN_ZH.get(universe, "企业")
     return {
-        "density": "本地现有产业与该环节的关联程度（产品空间“关联密度”，按全国各城市的"
-        "企业分布计算），以在全国同类情形中的百分位表示。",
-        "adjacency": "该环节与本地已有环节的上下游衔接程度：产业链模板中的上下游关系，"
-        "本地强项计满分、弱项计一半。",
+        "density": "本地现有产业与该环节的关联程度（产品空间“关联密度”，按各地企业在所有产业链"
+        "末级环节上的分布计算），以在同类缺失情形中的百分位表示。",
+        "peers": f"与本地产业结构最相近的地区（约占全部地区的 {PEERS_SHARE:.0%}）中已有该环节"
+        "企业的比例。",
+        "nearby": f"周边地区已有该环节企业的程度：各地区按 e^(−距离/{NEAR_SCALE_KM:.0f} 公里)"
+        "加权后，有该环节企业的地区所占比例。",
+        "momentum": f"近 {MOMENTUM_YEARS} 年该环节向新地区扩散的速度：此前没有该环节的地区中"
+        "新出现该环节企业的比例，与扩散最快的环节相比。",
+        "adjacency": "该环节与本地已有环节的上下游衔接程度：产业链模板中的上下游关系（产品"
+        "关系只计方向一致的），本地强项计满分、弱项计一半。",
         "availability": f"本地区以外、该环节上的{noun}数量（取对数后与各产业链中企业最多的"
         "末级环节相比）。",
     }
