@@ -7,6 +7,7 @@ the documented shape); one test per surface runs the real ranking on the small s
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import re
@@ -76,8 +77,10 @@ def captured(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
         return [record(1, "甲药业", "湖北省"), record(2, "乙制药", "北京市", "ST（2021 简称）")]
 
     RESULTS.clear()  # the stand-in of every test has one name: never its cached answers
-    monkeypatch.setattr("chainatlas.recommend.firms.rank_firms", fake)
-    monkeypatch.setattr("chainatlas.web.api.recommend.rank_firms", fake)
+    # the modules as loaded now: a NiceGUI simulation earlier in the run may have dropped
+    # the chainatlas package from sys.modules (see conftest.keep_modules), so no dotted path
+    for module in ("chainatlas.recommend.firms", "chainatlas.web.api.recommend"):
+        monkeypatch.setattr(importlib.import_module(module), "rank_firms", fake)
     return calls
 
 
