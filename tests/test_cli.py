@@ -142,6 +142,9 @@ def test_chinese_chain_and_node_names(mini_bundle: Path, tmp_path: Path) -> None
                "化学原料药") == run("recommend", "firms", "--region", "420100", "--chain",
                                   "biomedicine", "--node", "bm_api")
     assert run("region", "石家庄市", "--chain", "生物医药")["chain_id"] == "biomedicine"
+    nodes = ("recommend", "nodes", "--region", "武汉市", "--chain", "生物医药", "--top", "200")
+    assert {n["kind"] for n in run(*nodes)} == {"production"}
+    assert {"production", "trade"} <= {n["kind"] for n in run(*nodes, "--all-kinds")}
     assert run("leaders", "生物医药")["chain_id"] == "biomedicine"
     row = run("chains", "assign", "华北制药", "生物医药/人用疫苗", "--reason", "批文")
     assert (row["chain_id"], row["node_id"]) == ("biomedicine", "bm_vaccines")

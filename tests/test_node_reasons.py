@@ -64,7 +64,7 @@ def _context() -> ChainContext:
 
 @pytest.fixture
 def ranked() -> dict[str, dict[str, Any]]:
-    records = score_node_candidates(_profile(), _context(), CITY)
+    records = score_node_candidates(_profile(), _context(), CITY, kinds=None)
     return {r["node_id"]: r for r in records}
 
 

@@ -79,9 +79,9 @@ FIRMS = [
 ]
 
 
-def _build(folder: Path) -> Database:
+def _build(folder: Path, template: str = TINY) -> Database:
     path = folder / "tiny.yaml"
-    path.write_text(TINY, encoding="utf-8")
+    path.write_text(template, encoding="utf-8")
     db = Database()
     for adcode, name, level, parent in REGIONS:
         db.execute("INSERT INTO regions VALUES (?, ?, ?, ?, ?, 0, 0, 1)",
@@ -199,6 +199,21 @@ def test_weak_node_is_strengthened_and_end_is_extended(tiny_db: Database) -> Non
     assert [(n["node_id"], n["class"], n["edge"]) for n in upstream] == [
         ("tn_c", "强", "template")]
     assert nodes["tn_d"]["components"]["adjacency"]["downstream"] == []
+
+
+def test_only_production_nodes_are_ranked_unless_asked(tmp_path: Path) -> None:
+    # 丁服务 as a service node: a bureau does not 招商 a hospital for its supply links
+    db = _build(tmp_path, TINY.replace("stage: 下游, keywords", "stage: 下游, kind: service, "
+                                       "keywords"))
+    sjz = region_from_text(db, "石家庄")
+    default = _by_node(rank_nodes(db, sjz, "tiny", as_of=2010))
+    assert "tn_d" not in default and {"tn_b", "tn_x", "tn_w"} <= set(default)
+    every = _by_node(rank_nodes(db, sjz, "tiny", as_of=2010, kinds=None))
+    assert every["tn_d"]["kind"] == "service" and every["tn_d"]["class"] == "缺"
+    assert set(every) - set(default) == {"tn_d"}
+    assert [r["rank"] for r in default.values()] == list(range(1, len(default) + 1))
+    services = rank_nodes(db, sjz, "tiny", as_of=2010, kinds=("service",))
+    assert [r["node_id"] for r in services] == ["tn_d"]
 
 
 def test_as_of_drops_later_firms(tiny_db: Database) -> None:

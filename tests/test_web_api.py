@@ -215,6 +215,10 @@ def test_recommend_nodes(client: TestClient) -> None:
     assert 0 < len(nodes) <= 3
     assert [n["rank"] for n in nodes] == list(range(1, len(nodes) + 1))
     assert nodes[0]["reasons_zh"] and nodes[0]["label"] in {"补链", "延链", "强链"}
+    url = "/api/v1/recommend/nodes?chain=biomedicine&region=武汉市&top=200"
+    assert {n["kind"] for n in _get(client, url)} == {"production"}
+    every = {n["kind"] for n in _get(client, url + "&all_kinds=true")}
+    assert "production" in every and every & {"trade", "retail", "service"}
     _error(client, "/api/v1/recommend/nodes?chain=biomedicine", 422)
     _error(client, "/api/v1/recommend/nodes?chain=nochain&region=武汉市", 404)
 

@@ -184,10 +184,14 @@ def recommend_nodes(region: RegionOption, chain: ChainOption, top: Top = 10,
                     as_of: AsOf = None, universe: UniverseOption = None, db: DbOption = None,
                     as_json: JsonOption = False,
                     xlsx: Annotated[Path | None, typer.Option(
-                        "--xlsx", help="Also write an Excel workbook.")] = None) -> None:
+                        "--xlsx", help="Also write an Excel workbook.")] = None,
+                    all_kinds: Annotated[bool, typer.Option(
+                        "--all-kinds", help="Also rank trade, retail, service and operator "
+                                            "nodes (default: production nodes).")] = False,
+                    ) -> None:
     """Rank the chain's nodes to develop in a region (补链 / 延链 / 强链), with reasons."""
     from chainatlas.analysis.regional import describe_universe
-    from chainatlas.recommend.nodes import rank_nodes
+    from chainatlas.recommend.nodes import PRODUCTION_KINDS, rank_nodes
 
     if xlsx:
         check_target(xlsx)
@@ -196,13 +200,17 @@ def recommend_nodes(region: RegionOption, chain: ChainOption, top: Top = 10,
         stored = _chain(store, chain)
         about = describe_universe(store, universe_of(store, universe))
         result = rank_nodes(store, place, stored, as_of=as_of, top=top,
-                            universe=about["universe"])
+                            universe=about["universe"],
+                            kinds=None if all_kinds else PRODUCTION_KINDS)
     if xlsx:
         _write_xlsx(xlsx, place, stored.name_zh, firms=[], nodes=result, about=about)
     if as_json:
         print_json(result)
         return
     print_node_ranking(result, place.name)
+    if not all_kinds:
+        console.print("[dim]只列生产环节；流通、零售、服务与运营环节随本地需求和许可而定，"
+                      "加 --all-kinds 一并排名。[/]")
 
 
 def _list_title(result: list[dict[str, Any]]) -> str:

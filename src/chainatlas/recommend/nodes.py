@@ -3,7 +3,10 @@
 Candidates are the chain's LEAF nodes the region does not hold strongly: class 弱 or 缺 in
 :func:`~chainatlas.analysis.regional.region_profile` (same as-of view and firm universe:
 ``universe`` listed, registry or all, default ``all`` once registry firms are loaded; each
-result names it). Each gets six components in [0, 1] and a score (weights:
+result names it), and by default only PRODUCTION nodes (``kinds``): a 招商 bureau develops
+what is made; trade, retail, service and operator nodes (医药批发, 零售药店, 医院, 通信运营)
+follow local demand and licences, not supply links, and ``kinds=None`` shows them too. Each
+gets six components in [0, 1] and a score (weights:
 :data:`chainatlas.analysis.weights.NODE_WEIGHTS`):
 
 - density: relatedness of the region's existing firms to the node, the product-space
@@ -54,7 +57,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -82,9 +85,9 @@ from chainatlas.store.lookup import Chain, Region, as_chain, as_region
 from chainatlas.store.query import UNIVERSES, level_column
 
 __all__ = ["EVIDENCE_FULL", "EVIDENCE_PRODUCTS", "MIN_DENSITY_PLACES", "NODE_WEIGHTS",
-           "WEIGHTS", "ChainContext", "chain_context", "combine_links", "density_percentile",
-           "density_place", "product_evidence", "rank_nodes", "score_node_candidates",
-           "supply_links"]
+           "PRODUCTION_KINDS", "WEIGHTS", "ChainContext", "chain_context", "combine_links",
+           "density_percentile", "density_place", "product_evidence", "rank_nodes",
+           "score_node_candidates", "supply_links"]
 
 #: The score's weights (the one place is analysis.weights; kept under this name for
 #: callers that read it from here).
@@ -95,6 +98,8 @@ SIDE_WEIGHTS: dict[str, float] = {"upstream": 0.5, "downstream": 0.5, "parent": 
 WEAK_NEIGHBOUR = 0.5
 #: Firms named per node (local firms of a neighbour, of the node, targets outside).
 NAMED_FIRMS = 3
+#: The node kinds ranked by default (see the module docs; ``kinds=None``: every kind).
+PRODUCTION_KINDS: tuple[str, ...] = ("production",)
 
 #: A node of a region profile (see :func:`score_node_candidates`).
 Node = Mapping[str, Any]
@@ -248,14 +253,18 @@ def _recommend(node: Node, region: Region, context: ChainContext, place: str | N
 
 
 def score_node_candidates(profile_nodes: Sequence[Mapping[str, Any]], context: ChainContext,
-                          region: Region) -> list[dict[str, Any]]:
+                          region: Region,
+                          kinds: Collection[str] | None = PRODUCTION_KINDS
+                          ) -> list[dict[str, Any]]:
     """The pure scoring step: rank the 弱/缺 leaves of a region profile, best first.
 
     ``profile_nodes`` are the ``nodes`` of :func:`~chainatlas.analysis.regional.
     region_profile` (node_id, name_zh, stage, is_leaf, class, national_firms,
     local_firms, lq, local_leaders); ``context`` the chain's :func:`chain_context` at
     the level :func:`density_place` picks for ``region``, for the profile's universe and
-    LQ basis. Each result names the context's universe.
+    LQ basis. Only leaves of ``kinds`` are ranked (None: every kind); the other
+    nodes still count as the region's strengths and links. Each result names the
+    context's universe.
     """
     _, place = density_place(region)
     nodes = {str(n["node_id"]): n for n in profile_nodes}
@@ -263,7 +272,8 @@ def score_node_candidates(profile_nodes: Sequence[Mapping[str, Any]], context: C
     density = _density_component(context, place, place == region.adcode,
                                  [n["node_id"] for n in leaves])
     ranked = [_recommend(n, region, context, place, density[n["node_id"]], nodes)
-              for n in leaves if n["class"] != STRONG]
+              for n in leaves if n["class"] != STRONG
+              and (kinds is None or context.kind(str(n["node_id"])) in kinds)]
     order = {n["node_id"]: i for i, n in enumerate(leaves)}
     ranked.sort(key=lambda r: (-r["score"],
                                -r["components"]["availability"]["national_firms"],
@@ -275,10 +285,11 @@ def score_node_candidates(profile_nodes: Sequence[Mapping[str, Any]], context: C
 
 def rank_nodes(db: Database, region: Region | str, chain: Chain | str,
                as_of: int | None = None, top: int | None = None, *,
-               context: ChainContext | None = None,
-               universe: str | None = None) -> list[dict[str, Any]]:
+               context: ChainContext | None = None, universe: str | None = None,
+               kinds: Collection[str] | None = PRODUCTION_KINDS) -> list[dict[str, Any]]:
     """Rank the chain's leaf nodes a region lacks or holds weakly, best first, counting
-    the firms of ``universe`` (None: the default).
+    the firms of ``universe`` (None: the default); only nodes of ``kinds`` (default
+    production; None: every kind).
 
     ``region`` and ``chain`` are typed values or their ids / Chinese names (NotFoundError
     otherwise). Each result: node_id, name_zh, stage, kind, class (弱/缺), label
@@ -296,5 +307,5 @@ def rank_nodes(db: Database, region: Region | str, chain: Chain | str,
     elif context.key != key:
         raise ValueError(f"context was built for {context.key}, not for {key} "
                          "(chain, year, place level, universe, LQ basis)")
-    ranked = score_node_candidates(profile["nodes"], context, region)
+    ranked = score_node_candidates(profile["nodes"], context, region, kinds)
     return ranked if top is None else ranked[:top]

@@ -21,7 +21,7 @@ from fastapi.responses import Response
 from chainatlas.analysis.regional import describe_universe
 from chainatlas.recommend.excel import write_recommendations_xlsx
 from chainatlas.recommend.firms import rank_firms
-from chainatlas.recommend.nodes import rank_nodes
+from chainatlas.recommend.nodes import PRODUCTION_KINDS, rank_nodes
 from chainatlas.store.lookup import region_from_text
 from chainatlas.web.api.common import (
     UNIVERSE_HEADER,
@@ -50,18 +50,24 @@ TAG = "recommend 精准招商"
 router = area_router(tags=[TAG])
 
 FiltersQ = Annotated[TargetFilterQ, Query()]
+AllKindsQ = Annotated[bool, Query(description=(
+    "Also rank trade, retail, service and operator nodes (流通、零售、服务与运营环节); "
+    "default: production nodes only"))]
 
 
 @router.get("/recommend/nodes", summary="Nodes to develop: 补链 / 延链 / 强链 (重点发展环节)")
 def recommend_nodes(chain: ChainQ, region: RegionQ,
                     top: Annotated[int, top_query(10, "环节")] = 10,
-                    as_of: AsOfQ = None, universe: UniverseQ = None) -> Response:
-    """The chain's leaf nodes the region lacks or holds weakly, best first, with reasons."""
+                    as_of: AsOfQ = None, universe: UniverseQ = None,
+                    all_kinds: AllKindsQ = False) -> Response:
+    """The chain's leaf nodes the region lacks or holds weakly, best first, with reasons
+    (production nodes unless ``all_kinds``)."""
     with request_db() as db:
         place = region_from_text(db, region)
         chosen = universe_param(db, universe)
+        kinds = None if all_kinds else PRODUCTION_KINDS
         return ok(cached_json(rank_nodes, db, place, chain_param(db, chain), as_of=as_of, top=top,
-                             universe=chosen), universe=chosen)
+                              universe=chosen, kinds=kinds), universe=chosen)
 
 
 @router.get("/recommend/firms", summary="Outside firms to approach (招商企业清单)")

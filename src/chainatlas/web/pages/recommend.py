@@ -198,7 +198,8 @@ class RecommendView:
 
     def _node_section(self) -> None:
         with section("环节招商建议",
-                     "本地薄弱或缺失的细分环节：补链 · 延链 · 强链（点击环节筛选目标企业）"):
+                     "本地薄弱或缺失的生产环节：补链 · 延链 · 强链（点击环节筛选目标企业）；"
+                     "流通、零售、服务与运营环节随本地需求和许可而定，不在此排名"):
             if not self.nodes:
                 empty_note("本地在该产业链上没有薄弱或缺失的细分环节")
                 return
