@@ -156,3 +156,15 @@ def test_limits_say_what_the_data_cannot_show() -> None:
     assert any("工商登记" in t for t in node["limits_zh"])
     assert not any("工商登记企业按" in t for t in product["limits_zh"])
     assert len(node["limits"]) == len(node["limits_zh"])
+
+
+def test_outside_dependence_falls_back_to_counts_without_sizes() -> None:
+    rows = pd.DataFrame([{
+        "company_id": f, "unit": "A", "share": None, "employees": None,
+        "registered_capital": None, "firm_name": f, "city_adcode": city,
+        "province_adcode": city[:2] + "0000", "region_adcode": city}
+        for f, city in (("x", "130100"), ("y", "310100"), ("z", "310100"), ("w", "310100"))])
+    net = network_from_rows("node", ["A"], ["甲"], [], rows)
+    frame = region_frame(net, SJZ)
+    assert math.isnan(frame.loc[0, "hhi"]) and frame.loc[0, "hhi_firms"] == 0
+    assert frame.loc[0, "outside_dependence"] == pytest.approx(0.75)

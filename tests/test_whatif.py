@@ -72,3 +72,9 @@ def test_regional_curve_counts_local_supply() -> None:
     assert curve.set_index("fraction").loc[0.5, "mean"] == pytest.approx(0.5)
     with pytest.raises(ValueError, match="strategy"):
         removal_curves(NET, Place("city", "130100", "130000"), strategies=("oops",))
+
+
+def test_unknown_firms_are_named_not_dropped_silently() -> None:
+    out = whatif_result(NET, Removal(firms=("a1", "nobody")), SJZ)
+    assert out["removed"]["firms_not_in_network"] == ["nobody"]
+    assert out["removed"]["firms_removed"] == 1

@@ -350,7 +350,7 @@ def region_frame(net: Network, place: Place, theta: float = DEFAULT_THETA,
         "hhi": fixed.hhi, "hhi_firms": fixed.hhi_firms,
         "hhi_local": hhi(net, local_rows)[0],
         "local_share_count": share_count, "local_share_size": share_size,
-        "outside_dependence": np.where(local > 0, 1.0 - np.nan_to_num(share_size), 1.0),
+        "outside_dependence": outside_dependence(local, share_size, share_count),
         **{f"self_sufficient_{t:g}": s for t, s in local_self_sufficiency(net, local).items()},
         "single_local_firm": local == 1,
         "sole_firm_id": [sole.get(u, (None, None))[0] for u in range(net.size)],
@@ -360,6 +360,14 @@ def region_frame(net: Network, place: Place, theta: float = DEFAULT_THETA,
         "downstream_share": fixed.downstream})
     frame.attrs.update({"theta": theta, **limits(net.level)})
     return frame
+
+
+def outside_dependence(local: Ints, share_size: Floats, share_count: Floats) -> Floats:
+    """1 − the local share of supply: by size, by count where no local size figure is
+    known, 1 where the region has no firm on the unit. Pure."""
+    share = np.where(np.isfinite(share_size) & (share_size > 0), share_size,
+                     np.nan_to_num(share_count))
+    return np.where(local > 0, 1.0 - share, 1.0)
 
 
 def sole_firms(net: Network, rows: Bools, local: Ints) -> dict[int, tuple[str, str]]:

@@ -139,10 +139,13 @@ def whatif_result(net: Network, removal: Removal, place: Place | None = None,
         frame["lost_local"] = main["lost_local"]
         frame["lost_self_sufficiency"] = main["lost_self"]
     removed_firms = np.unique(net.member_firm[removed])
+    known = set(net.firm_ids)
     return {"level": net.level, "theta": theta,
             "removed": {"firms": list(removal.firms),
                         "areas": [{"level": lv, "adcode": a} for lv, a in removal.areas],
                         "firms_removed": len(removed_firms),
+                        "firms_not_in_network": [f for f in removal.firms
+                                                 if f not in known],
                         "rows_removed": int(removed.sum())},
             "by_theta": summary, "units": frame.to_dict("records"), **limits(net.level)}
 
