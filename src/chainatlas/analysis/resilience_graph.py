@@ -5,10 +5,14 @@
   one direction model, :mod:`chainatlas.chains.direction`); suppliers are the firms of
   the universe placed on each node (``chain_firms``: listed, registry and roster firms;
   side lines count, since a firm making a product is a supplier of it).
-- **Product network** (:func:`product_network`): the products that placed listed firms
-  on the chain's production leaves (``firm_node_products``); inputs are the product
-  relations read as supply (:data:`chainatlas.analysis.supply.SUPPLY_PAIRS`) between
-  two such products; suppliers are the listed firms placed by the product.
+- **Product network** (:func:`product_network`): every product of the chain's listed
+  firms (those placed on a production leaf; ``product_weights``), and every product a
+  listed firm makes that supplies one of them, directly or through others; inputs are
+  the product relations read as supply (:data:`chainatlas.analysis.supply.SUPPLY_PAIRS`)
+  between two made products; suppliers are the listed firms making the product, whatever
+  chain they are on. The 2021 data hold few such relations (838 among all the products
+  listed firms make), so most products have no counted input: the network shows who
+  makes what and where, and cascades only where the data record a supply relation.
 
 Each firm's size figure on a unit is the leaders' (:func:`~chainatlas.analysis.leaders.
 scale_basis`: employees × the share of the products placing it there; registry capital
@@ -57,26 +61,37 @@ WHERE f.chain_id = {chain} AND list_contains({units}, f.node_id) AND {as_of} AND
 ORDER BY f.node_id, f.company_id
 """
 
-_PRODUCT_SQL = """
-SELECT p.company_id, p.product AS unit, max(p.share) AS share, any_value(c.employees)
-    AS employees, any_value(c.registered_capital) AS registered_capital,
-    any_value(coalesce(c.short_name, c.full_name, p.company_id)) AS firm_name,
-    any_value(coalesce(c.province_adcode, '')) AS province_adcode,
-    any_value(coalesce(c.city_adcode, '')) AS city_adcode,
-    any_value(coalesce(c.region_adcode, '')) AS region_adcode,
-    arg_max(p.node_id, p.share) AS node_id
-FROM firm_node_products p JOIN companies c ON c.company_id = p.company_id
-WHERE p.chain_id = {chain} AND list_contains({units}, p.node_id) AND c.origin = 'listed'
-    AND c.same_as IS NULL AND {as_of}
-GROUP BY p.company_id, p.product ORDER BY p.product, p.company_id
+# The chain's listed firms: those placed on a production leaf.
+_CHAIN_LISTED = """
+SELECT DISTINCT f.company_id FROM chain_firms f WHERE f.chain_id = {chain}
+    AND list_contains({units}, f.node_id) AND f.origin = 'listed' AND {as_of}
 """
 
-_PRODUCT_EDGES_SQL = """
-WITH names AS (SELECT product_id, name FROM products
-               WHERE kind = 'product' AND list_contains({names}, name))
-SELECT DISTINCT a.name AS up, b.name AS down FROM ({supply}) s
-JOIN names a ON a.product_id = s.up JOIN names b ON b.product_id = s.down
-WHERE a.name <> b.name
+# Every product some listed firm makes (product_weights), and the supply pairs among them.
+_MADE_EDGES_SQL = """
+WITH made AS (SELECT DISTINCT w.product_id FROM product_weights w
+              JOIN companies c ON c.company_id = w.company_id
+              WHERE c.origin = 'listed' AND c.same_as IS NULL)
+SELECT DISTINCT s.up, s.down FROM ({supply}) s
+WHERE s.up IN (SELECT product_id FROM made) AND s.down IN (SELECT product_id FROM made)
+    AND s.up <> s.down
+"""
+
+_PRODUCT_ROWS_SQL = """
+SELECT w.company_id, p.name AS unit, w.revenue_share AS share, c.employees,
+    c.registered_capital, coalesce(c.short_name, c.full_name, w.company_id) AS firm_name,
+    coalesce(c.province_adcode, '') AS province_adcode,
+    coalesce(c.city_adcode, '') AS city_adcode, coalesce(c.region_adcode, '') AS region_adcode
+FROM product_weights w JOIN companies c ON c.company_id = w.company_id
+JOIN products p ON p.product_id = w.product_id
+WHERE list_contains({ids}, w.product_id) AND c.origin = 'listed' AND c.same_as IS NULL
+    AND {as_of}
+ORDER BY p.name, w.company_id
+"""
+
+_PLACING_SQL = """
+SELECT product, arg_max(node_id, share) AS node_id FROM firm_node_products
+WHERE chain_id = {chain} AND list_contains({units}, node_id) GROUP BY product
 """
 
 _CACHE: dict[tuple[Any, ...], Network] = {}
@@ -142,20 +157,49 @@ def node_network(db: Database, chain: Chain | str, universe: str | None = None,
     return network_from_rows("node", units, [names[u] for u in units], edges, rows, meta)
 
 
+def upstream_closure(start: set[int], edges: list[tuple[int, int]]) -> set[int]:
+    """``start`` and every product that supplies one of them, directly or through others
+    (walked up the (up, down) edges). Pure."""
+    ups: dict[int, list[int]] = {}
+    for up, down in edges:
+        ups.setdefault(down, []).append(up)
+    seen, stack = set(start), list(start)
+    while stack:
+        for up in ups.get(stack.pop(), ()):
+            if up not in seen:
+                seen.add(up)
+                stack.append(up)
+    return seen
+
+
 def product_network(db: Database, chain: Chain | str, as_of: int | None = None) -> Network:
-    """The chain's product network over its listed firms (module docs). ``meta
-    ['unit_nodes']`` names the node each product places most of its firms' share on."""
+    """The chain's product network over listed firms (module docs): every product of
+    the chain's listed firms and every product upstream of them that a listed firm makes.
+    ``meta['unit_nodes']`` names the node a placing product puts its firms on;
+    ``meta['chain_units']`` the products of the chain's own firms."""
     chain = as_chain(db, chain)
-    rows = db.df(compose(_PRODUCT_SQL, chain=param(chain.chain_id),
-                         units=values(production_leaves(chain)), as_of=founded_by(as_of, "c")))
+    leaves = values(production_leaves(chain))
+    firms = [str(r[0]) for r in db.execute(compose(
+        _CHAIN_LISTED, chain=param(chain.chain_id), units=leaves,
+        as_of=first_year_by(as_of, "f"))).fetchall()]
+    own = {int(r[0]) for r in db.execute(
+        "SELECT DISTINCT product_id FROM product_weights WHERE list_contains(?, company_id)",
+        [firms]).fetchall()}
+    edges = [(int(a), int(b)) for a, b in db.execute(compose(
+        _MADE_EDGES_SQL, supply=SUPPLY_PAIRS)).fetchall()]
+    ids = sorted(upstream_closure(own, edges))
+    names = dict(db.execute("SELECT product_id, name FROM products "
+                            "WHERE list_contains(?, product_id)", [ids]).fetchall())
+    rows = db.df(compose(_PRODUCT_ROWS_SQL, ids=values(ids), as_of=founded_by(as_of, "c")))
     units = sorted(set(rows["unit"].astype(str)))
-    edges = [(str(a), str(b)) for a, b in db.execute(compose(
-        _PRODUCT_EDGES_SQL, names=values(units), supply=SUPPLY_PAIRS)).fetchall()]
-    first = rows.sort_values(["unit", "share"], ascending=[True, False]).drop_duplicates(
-        "unit").set_index("unit")["node_id"]
+    placing = dict(db.execute(compose(_PLACING_SQL, chain=param(chain.chain_id),
+                                      units=leaves)).fetchall())
     meta = {"chain_id": chain.chain_id, "chain_name": chain.name_zh, "universe": "listed",
-            "as_of": as_of, "unit_nodes": {u: str(first[u]) for u in units}}
-    return network_from_rows("product", units, units, edges, rows, meta)
+            "as_of": as_of, "unit_nodes": {u: str(placing[u]) for u in units if u in placing},
+            "chain_units": sorted({str(names[i]) for i in own if i in names})}
+    return network_from_rows("product", units, units,
+                             [(str(names[a]), str(names[b])) for a, b in edges
+                              if a in names and b in names], rows, meta)
 
 
 def store_stamp(db: Database) -> tuple[Any, ...]:

@@ -99,7 +99,9 @@ def resilience_frame(db: Database, region: Region | str, chain: Chain | str,
     net = chain_network(db, chain, level, universe, as_of)
     frame = region_frame(net, place_from_region(region), theta, network_statics(net, theta))
     unit_nodes = dict(net.meta.get("unit_nodes", {}))
-    frame.insert(2, "node_id", [unit_nodes.get(u, u) for u in frame["unit_id"]])
+    frame.insert(2, "node_id", [unit_nodes.get(u) for u in frame["unit_id"]])
+    own = net.meta.get("chain_units")
+    frame.insert(3, "on_chain", True if own is None else frame["unit_id"].isin(set(own)))
     return mark_chokepoints(frame, chain.chain_id, unit_nodes,
                             points or builtin_chokepoints())
 
