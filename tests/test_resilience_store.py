@@ -82,4 +82,12 @@ def test_product_level_uses_listed_products(tiny_db: Database) -> None:
     units = {u["unit_id"]: u for u in out["units"]}
     assert "丙整机" in units and units["丙整机"]["node_id"] == "tn_c"
     assert out["level_zh"] == "产品"
+    net = chain_network(tiny_db, "tiny", "product")
+    edges = {(net.units[a], net.units[b]) for a, b in net.edges}
+    assert {("丙整机", "丁服务"), ("甲原料", "戊配件"), ("丙整机", "乙部件")} <= edges
+    lost = region_whatif(tiny_db, "石家庄市", "tiny", firms=["甲源科技", "唐甲"],
+                         level="product")["by_theta"]["0.5"]
+    # 甲原料 gone, so 戊配件 (its product input) falls with it, nationally and locally
+    assert _units(lost["lost_domestic"]) == {"甲原料", "戊配件"}
+    assert _units(lost["lost_local"]) == {"甲原料", "戊配件"}
     assert not any("工商登记企业按" in t for t in out["limits_zh"])

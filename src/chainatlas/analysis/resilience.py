@@ -382,9 +382,11 @@ def sole_firms(net: Network, rows: Bools, local: Ints) -> dict[int, tuple[str, s
 
 def spof_table(frame: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
     """The region's single points of failure from :func:`region_frame`: units with one
-    local firm, most dominated end products, then local influence, then influence."""
+    local firm, most dominated end products first, then local influence, influence, and
+    fewest firms nationally (the hardest to replace)."""
     spof = frame[frame["single_local_firm"]].copy()
     spof["dominated_ends"] = spof["dominates"].map(len)
-    spof = spof.sort_values(["dominated_ends", "local_influence", "influence", "unit_id"],
-                            ascending=[False, False, False, True])
+    spof = spof.sort_values(
+        ["dominated_ends", "local_influence", "influence", "national_firms", "unit_id"],
+        ascending=[False, False, False, True, True])
     return spof if top is None else spof.head(top)

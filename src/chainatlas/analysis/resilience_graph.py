@@ -5,8 +5,8 @@
   one direction model, :mod:`chainatlas.chains.direction`); suppliers are the firms of
   the universe placed on each node (``chain_firms``: listed, registry and roster firms;
   side lines count, since a firm making a product is a supplier of it).
-- **Product network** (:func:`product_network`): every product of the chain's listed
-  firms (those placed on a production leaf; ``product_weights``), and every product a
+- **Product network** (:func:`product_network`): the chain's products (those that placed
+  listed firms on its production leaves, ``firm_node_products``), and every product a
   listed firm makes that supplies one of them, directly or through others; inputs are
   the product relations read as supply (:data:`chainatlas.analysis.supply.SUPPLY_PAIRS`)
   between two made products; suppliers are the listed firms making the product, whatever
@@ -65,6 +65,15 @@ ORDER BY f.node_id, f.company_id
 _CHAIN_LISTED = """
 SELECT DISTINCT f.company_id FROM chain_firms f WHERE f.chain_id = {chain}
     AND list_contains({units}, f.node_id) AND f.origin = 'listed' AND {as_of}
+"""
+
+# The chain's products: those that placed its listed firms on a production leaf (a
+# conglomerate's other lines, 常山北明's 棉纱, are not the chain's).
+_OWN_SQL = """
+SELECT DISTINCT p.product_id FROM firm_node_products f
+JOIN products p ON p.name = f.product AND p.kind = 'product'
+WHERE f.chain_id = {chain} AND list_contains({units}, f.node_id)
+    AND list_contains({firms}, f.company_id)
 """
 
 # Every product some listed firm makes (product_weights), and the supply pairs among them.
@@ -173,8 +182,9 @@ def upstream_closure(start: set[int], edges: list[tuple[int, int]]) -> set[int]:
 
 
 def product_network(db: Database, chain: Chain | str, as_of: int | None = None) -> Network:
-    """The chain's product network over listed firms (module docs): every product of
-    the chain's listed firms and every product upstream of them that a listed firm makes.
+    """The chain's product network over listed firms (module docs): every product that
+    placed a listed firm on the chain and every product upstream of them that a listed
+    firm makes.
     ``meta['unit_nodes']`` names the node a placing product puts its firms on;
     ``meta['chain_units']`` the products of the chain's own firms."""
     chain = as_chain(db, chain)
@@ -182,9 +192,8 @@ def product_network(db: Database, chain: Chain | str, as_of: int | None = None) 
     firms = [str(r[0]) for r in db.execute(compose(
         _CHAIN_LISTED, chain=param(chain.chain_id), units=leaves,
         as_of=first_year_by(as_of, "f"))).fetchall()]
-    own = {int(r[0]) for r in db.execute(
-        "SELECT DISTINCT product_id FROM product_weights WHERE list_contains(?, company_id)",
-        [firms]).fetchall()}
+    own = {int(r[0]) for r in db.execute(compose(
+        _OWN_SQL, chain=param(chain.chain_id), units=leaves, firms=values(firms))).fetchall()}
     edges = [(int(a), int(b)) for a, b in db.execute(compose(
         _MADE_EDGES_SQL, supply=SUPPLY_PAIRS)).fetchall()]
     ids = sorted(upstream_closure(own, edges))
