@@ -155,9 +155,13 @@ def region_resilience(db: Database, region: Region | str, chain: Chain | str,
 
 
 def removal_from_text(db: Database, firms: Sequence[str] = (),
-                      regions: Sequence[Region | str] = ()) -> Removal:
-    """A :class:`Removal` from firm texts (id, code, name) and regions (text or typed)."""
-    ids = tuple(str(firm_from_text(db, f)["company_id"]) for f in firms)
+                      regions: Sequence[Region | str] = (),
+                      known: frozenset[str] = frozenset()) -> Removal:
+    """A :class:`Removal` from firm texts (id, code, name) and regions (text or typed).
+    Ids in ``known`` (the network's firms) are taken as they are: resolving text scans
+    the million-row firm table."""
+    ids = tuple(f if f in known else str(firm_from_text(db, f)["company_id"])
+                for f in firms)
     areas = tuple((r.level, r.adcode) for r in (as_region(db, x) for x in regions))
     return Removal(ids, areas)
 
@@ -170,8 +174,8 @@ def region_whatif(db: Database, region: Region | str, chain: Chain | str,
     result of :func:`chainatlas.analysis.whatif.whatif_result` with the header fields and
     the removed regions named."""
     region, chain = as_region(db, region), as_chain(db, chain)
-    removal = removal_from_text(db, firms, remove_regions)
     net = chain_network(db, chain, level, universe, as_of)
+    removal = removal_from_text(db, firms, remove_regions, frozenset(net.firm_ids))
     result = whatif_result(net, removal, place_from_region(region), check_theta(theta))
     result["removed"]["regions"] = [as_region(db, r).summary() for r in remove_regions]
     return {**_header(db, region, chain, net, check_theta(theta)), **result}
