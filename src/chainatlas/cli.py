@@ -28,6 +28,7 @@ from chainatlas.cli_common import (
     report_error,
 )
 from chainatlas.cli_region import leaders_command, map_command, recommend_app, region_command
+from chainatlas.cli_resilience import resilience_command
 from chainatlas.cli_users import audit_command, users_app
 from chainatlas.cli_web import serve_command
 from chainatlas.config import mirror_from_env
@@ -50,6 +51,7 @@ app.add_typer(users_app, name="users")
 app.command("region")(region_command)
 app.command("leaders")(leaders_command)
 app.command("map")(map_command)
+app.command("resilience")(resilience_command)
 app.command("audit")(audit_command)
 app.command("serve")(serve_command)
 
