@@ -91,3 +91,10 @@ def test_product_level_uses_listed_products(tiny_db: Database) -> None:
     assert _units(lost["lost_domestic"]) == {"甲原料", "戊配件"}
     assert _units(lost["lost_local"]) == {"甲原料", "戊配件"}
     assert not any("工商登记企业按" in t for t in out["limits_zh"])
+
+
+def test_firms_on_inner_nodes_only_are_counted_as_left_out(tiny_db: Database) -> None:
+    out = region_resilience(tiny_db, "石家庄市", "tiny")
+    assert out["inner_only_firms"] == 0  # every tiny firm sits on a leaf
+    assert out["firms"] == len(chain_network(tiny_db, "tiny").firm_ids)
+    assert any("inner_only_firms" in t for t in out["limits"])

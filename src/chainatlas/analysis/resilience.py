@@ -72,7 +72,9 @@ LIMITS_ZH = (
     "工商登记企业按经营范围归入环节，只在环节级计为供应者；经营范围不等于实际产能。",
     "一家企业计为整个环节（或产品）的一个供应者，不含产能、产量和订单数据；"
     "无任何国内企业的上游投入视为从数据之外（进口等）获得，移除不影响它。",
-    "只计入落在生产类叶子环节上的企业；流通、零售、服务类环节不在韧性模型中。",
+    "只计入落在生产类叶子环节上的企业（只知大类、落在上级环节的企业不计入，"
+    "数量见 inner_only_firms）；"
+    "流通、零售、服务类环节不在韧性模型中。",
 )
 LIMITS = (
     "Edges are unweighted: a template edge or a product relation says an input exists, "
@@ -83,8 +85,8 @@ LIMITS = (
     "level only; a scope is not a capacity.",
     "A firm counts as one supplier of the whole node or product (no capacity, volume or "
     "orders); an input no domestic firm makes is taken to come from outside the data.",
-    "Only firms on production leaf nodes count; trade, retail and service nodes are not "
-    "in the model.",
+    "Only firms on production leaf nodes count (firms placed on an inner node only are "
+    "left out, see inner_only_firms); trade, retail and service nodes are not in the model.",
 )
 
 

@@ -61,6 +61,16 @@ WHERE f.chain_id = {chain} AND list_contains({units}, f.node_id) AND {as_of} AND
 ORDER BY f.node_id, f.company_id
 """
 
+# Firms placed directly on an inner production node (only "医疗器械" is known) and on no
+# production leaf: no leaf can be named as what they supply, so the model leaves them out.
+_INNER_ONLY_SQL = """
+SELECT count(DISTINCT f.company_id) FROM chain_firms f
+WHERE f.chain_id = {chain} AND f.direct AND list_contains({inner}, f.node_id)
+    AND {as_of} AND {universe} AND NOT EXISTS (SELECT 1 FROM chain_firms g
+        WHERE g.chain_id = f.chain_id AND g.company_id = f.company_id
+        AND list_contains({units}, g.node_id))
+"""
+
 # The chain's listed firms: those placed on a production leaf.
 _CHAIN_LISTED = """
 SELECT DISTINCT f.company_id FROM chain_firms f WHERE f.chain_id = {chain}
@@ -161,8 +171,13 @@ def node_network(db: Database, chain: Chain | str, universe: str | None = None,
         "SELECT source, target FROM chain_edges WHERE chain_id = ? ORDER BY 1, 2",
         [chain.chain_id]).fetchall()]
     names = chain.names()
+    inner = [n.node_id for n in chain.nodes if not n.is_leaf and n.kind == "production"]
     meta = {"chain_id": chain.chain_id, "chain_name": chain.name_zh, "universe": chosen,
-            "as_of": as_of, "unit_nodes": {u: u for u in units}}
+            "as_of": as_of, "unit_nodes": {u: u for u in units},
+            "inner_only_firms": int(db.scalar(compose(
+                _INNER_ONLY_SQL, chain=param(chain.chain_id), inner=values(inner),
+                units=values(units), as_of=first_year_by(as_of, "f"),
+                universe=in_universe(chosen, "f"))))}
     return network_from_rows("node", units, [names[u] for u in units], edges, rows, meta)
 
 

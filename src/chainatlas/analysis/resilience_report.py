@@ -127,7 +127,8 @@ def _header(db: Database, region: Region, chain: Chain, net: Network, theta: flo
     return {"region": region.summary(), "chain_id": chain.chain_id,
             "chain_name": chain.name_zh, "level": net.level,
             "level_zh": LEVELS_ZH[net.level], "theta": theta, "thetas": list(THETAS),
-            "as_of": net.meta.get("as_of"),
+            "as_of": net.meta.get("as_of"), "firms": len(net.firm_ids),
+            "inner_only_firms": net.meta.get("inner_only_firms", 0),
             **describe_universe(db, str(net.meta.get("universe"))),
             **limits(net.level)}
 
