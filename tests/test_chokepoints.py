@@ -68,9 +68,11 @@ def test_mark_chokepoints_on_nodes_and_products(tiny: dict[str, object],
     frame = pd.DataFrame({"unit_id": ["tn_a", "tn_b"]})
     assert mark_chokepoints(frame, "tiny", None, points)["chokepoints"].tolist() == [
         ["甲技术"], []]
-    products = pd.DataFrame({"unit_id": ["某产品"]})
-    marked = mark_chokepoints(products, "tiny", {"某产品": "tn_a"}, points)
-    assert marked["chokepoints"].tolist() == [["甲技术"]]
+    products = pd.DataFrame({"unit_id": ["某产品", "高端甲技术材料"]})
+    marked = mark_chokepoints(products, "tiny", {"某产品": "tn_a", "高端甲技术材料": "tn_a"},
+                              points)
+    assert marked["node_chokepoints"].tolist() == [["甲技术"], ["甲技术"]]
+    assert marked["chokepoints"].tolist() == [[], ["甲技术"]]  # named in the product
 
 
 def test_bad_entries_are_reported_with_file_entry_and_field(tiny: dict[str, object],

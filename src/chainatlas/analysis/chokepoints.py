@@ -167,13 +167,21 @@ def chokepoints_by_node(points: ChokepointList, chain_id: str) -> dict[str, list
 def mark_chokepoints(frame: pd.DataFrame, chain_id: str,
                      unit_nodes: Mapping[str, str] | None = None,
                      points: ChokepointList | None = None) -> pd.DataFrame:
-    """Add ``chokepoints`` (names) to a frame with ``unit_id``: a node's own, or for a
-    product the node it places its firms on (``unit_nodes``)."""
+    """Add ``node_chokepoints`` and ``chokepoints`` (names) to a frame with ``unit_id``.
+
+    Nodes (``unit_nodes`` None): both are the node's own items. Products: the items of
+    the node the product places its firms on (``unit_nodes``) are ``node_chokepoints``;
+    ``chokepoints`` keeps those whose name the product's name contains (光刻胶 in KrF光刻胶),
+    so a 玻璃基板 on 显示材料 is not marked 微球 for sharing its node."""
     found = chokepoints_by_node(points or builtin_chokepoints(), chain_id)
-    nodes = [unit_nodes.get(u, u) if unit_nodes else u for u in frame["unit_id"]]
+    units = [str(u) for u in frame["unit_id"]]
+    on_node = [list(found.get(unit_nodes.get(u, "") if unit_nodes else u, []))
+               for u in units]
+    own = on_node if unit_nodes is None else [
+        [name for name in items if name in u] for u, items in zip(units, on_node, strict=True)]
     out = frame.copy()
-    out["chokepoints"] = pd.Series([list(found.get(n, [])) for n in nodes],
-                                   index=frame.index, dtype=object)
+    out["node_chokepoints"] = pd.Series(on_node, index=frame.index, dtype=object)
+    out["chokepoints"] = pd.Series(own, index=frame.index, dtype=object)
     return out
 
 

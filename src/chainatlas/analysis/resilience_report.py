@@ -102,7 +102,8 @@ def resilience_frame(db: Database, region: Region | str, chain: Chain | str,
     frame.insert(2, "node_id", [unit_nodes.get(u) for u in frame["unit_id"]])
     own = net.meta.get("chain_units")
     frame.insert(3, "on_chain", True if own is None else frame["unit_id"].isin(set(own)))
-    return mark_chokepoints(frame, chain.chain_id, unit_nodes,
+    return mark_chokepoints(frame, chain.chain_id,
+                            unit_nodes if net.level == "product" else None,
                             points or builtin_chokepoints())
 
 
