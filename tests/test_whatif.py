@@ -25,6 +25,7 @@ def test_region_removal_propagates_by_theta() -> None:
     # A gone nationally; B starved (its one input); C loses half its inputs (B of B, W)
     assert _ids(half["lost_domestic"]) == ["A", "B", "C"]
     assert _ids(half["lost_local"]) == ["B", "C"]
+    assert _ids(half["lost_domestic_feeding_region"]) == ["A", "B"]  # inputs of B, C
     assert half["share_chain_affected"] == pytest.approx(3 / 4)
     assert half["share_local_affected"] == pytest.approx(1.0)
     lenient = out["by_theta"]["1"]  # C keeps W: only A and B fall

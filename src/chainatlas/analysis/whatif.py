@@ -8,6 +8,8 @@ region looked at:
 
 - units that lose all domestic supply (supplied at baseline, not after) and the share of
   the chain's supplied units they make (``share_chain_affected``);
+- of those, the ones that feed one of the region's supplied units
+  (``lost_domestic_feeding_region``: what the region must now buy abroad or do without);
 - the region's units that lose all local supply (a local firm and domestic supply at
   baseline; after, no available local firm or the unit is starved) and their share of
   the region's supplied units;
@@ -156,7 +158,12 @@ def _summary(net: Network, run: dict[str, Any]) -> dict[str, Any]:
            "supplied_before": int(run["domestic_before"].sum()),
            "supplied_after": int(run["domestic_after"].sum())}
     if "lost_local" in run:
+        feeds = np.zeros(net.size, dtype=bool)
+        for up, down in net.edges:
+            feeds[up] |= bool(run["local_before"][down])
         out.update({"lost_local": _named(net, run["lost_local"]),
+                    "lost_domestic_feeding_region": _named(
+                        net, run["lost_domestic"] & feeds),
                     "share_local_affected": _share(run["lost_local"], run["local_before"]),
                     "local_before": int(run["local_before"].sum()),
                     "lost_self_sufficiency": _named(net, run["lost_self"]),
