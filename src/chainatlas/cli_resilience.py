@@ -101,12 +101,10 @@ def unit_table(result: dict[str, Any]) -> tuple[Table, int]:
     """The per-unit table and how many units it lists (narrow enough for 100 columns:
     the three counts share a cell, as do the three θ)."""
     from chainatlas.analysis.resilience import THETAS
-    from chainatlas.analysis.resilience_views import STATUS_ZH, unit_status
+    from chainatlas.analysis.resilience_views import STATUS_ZH, listed_units, unit_status
 
     theta = float(result["theta"])
-    units = result["units"]
-    if result["level"] == "product":
-        units = [u for u in units if u["local_firms"] or u["chokepoints"]]
+    units = listed_units(result)
     table = Table(title=f"{result['region']['name']} · {result['chain_name']} 韧性分析"
                         f"（{result['level_zh']}级{universe_title(result)} · θ={theta:g}）")
     table.add_column(result["level_zh"], overflow="fold", min_width=8)

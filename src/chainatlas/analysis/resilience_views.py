@@ -98,20 +98,29 @@ def _firm_or_neither(db: Database, text: str) -> dict[str, Any]:
 def resilience_view(db: Database, region: Region | str, chain: Any, remove: Sequence[str] = (),
                     level: str = "node", universe: str | None = None,
                     theta: float = DEFAULT_THETA, as_of: int | None = None) -> dict[str, Any]:
-    """``{"resilience": region_resilience(...), "whatif": region_whatif(...) | None}``,
+    """``{"resilience": region_resilience(...), "whatif": whatif_view(...) | None}``,
     both at the same level, universe, θ and year; the what-if only when ``remove`` names
-    something (:func:`split_removals`), its ``removed`` naming the firms
-    (``firm_names``). ParameterError for a level or θ no model has."""
+    something. ParameterError for a level or θ no model has."""
     check_options(level, theta)
     result = region_resilience(db, region, chain, level, universe, as_of, theta, top=50)
-    whatif = None
-    if remove:
-        firms, regions = split_removals(db, remove)
-        whatif = region_whatif(db, region, chain, [str(f["company_id"]) for f in firms],
-                               regions, level, result["universe"], as_of, theta)
-        whatif["removed"]["firm_names"] = [
-            str(f.get("short_name") or f.get("full_name") or f["company_id"]) for f in firms]
+    whatif = (whatif_view(db, region, chain, remove, level, result["universe"], theta, as_of)
+              if remove else None)
     return {"resilience": result, "whatif": whatif}
+
+
+def whatif_view(db: Database, region: Region | str, chain: Any, remove: Sequence[str],
+                level: str = "node", universe: str | None = None,
+                theta: float = DEFAULT_THETA, as_of: int | None = None) -> dict[str, Any]:
+    """:func:`~chainatlas.analysis.resilience_report.region_whatif` of the firms and
+    regions ``remove`` names (:func:`split_removals`), its ``removed`` naming the firms
+    (``firm_names``)."""
+    check_options(level, theta)
+    firms, regions = split_removals(db, remove)
+    whatif = region_whatif(db, region, chain, [str(f["company_id"]) for f in firms], regions,
+                           level, universe, as_of, theta)
+    whatif["removed"]["firm_names"] = [
+        str(f.get("short_name") or f.get("full_name") or f["company_id"]) for f in firms]
+    return whatif
 
 
 def check_options(level: str, theta: float) -> None:
@@ -155,6 +164,15 @@ def removed_zh(whatif: Mapping[str, Any]) -> str:
     parts += [str(f) for f in removed.get("firm_names", removed["firms"])]
     text = "、".join(parts) or "无"
     return f"{text}（网络中共移除 {removed['firms_removed']} 家企业）"
+
+
+def listed_units(result: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The units a table lists: every node; at product level (hundreds of products) the
+    region's own products and those of 卡脖子 nodes (exports keep them all)."""
+    units = list(result["units"])
+    if result["level"] != "product":
+        return units
+    return [u for u in units if u["local_firms"] or u["chokepoints"]]
 
 
 def whatif_units(whatif: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:

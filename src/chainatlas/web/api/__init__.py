@@ -12,6 +12,7 @@ never blocks the event loop the pages run on. No SQL here: the queries are the l
     regions.py      /regions, /regions/{region}, /chains, /chains/{chain}
     analysis.py     /panorama, /region-profile, /map, /leaders
     recommend.py    /recommend/nodes, /recommend/firms, /recommend/xlsx
+    resilience.py   /resilience, /resilience/whatif, /resilience/curves, /resilience/xlsx
     firms.py        /firms/{company_id}, /search
     placements.py   /placements, /placements.xlsx
     corrections.py  POST /corrections
@@ -39,6 +40,7 @@ from chainatlas.web.api import (
     placements,
     recommend,
     regions,
+    resilience,
 )
 from chainatlas.web.api.common import (
     API_PREFIX,
@@ -60,8 +62,8 @@ from chainatlas.web.api.common import (
 #: area routers' routes are taken as they are (they carry the prefix, route class and
 #: error responses already): including them would nest routers, whose ``routes`` no
 #: longer list the API's paths.
-router = APIRouter(routes=[route for area in (regions, analysis, recommend, firms, corrections,
-                                             placements)
+router = APIRouter(routes=[route for area in (regions, analysis, recommend, resilience, firms,
+                                             corrections, placements)
                            for route in area.router.routes])
 #: The map boundary routes.
 geo_router = boundaries.router
@@ -71,6 +73,8 @@ TAGS = [
     {"name": "chains 产业链", "description": "产业链模板与列表"},
     {"name": "analysis 分析", "description": "产业链全景、区域画像、招商地图、链主"},
     {"name": "recommend 精准招商", "description": "重点发展环节与招商企业清单"},
+    {"name": "resilience 韧性分析", "description": "产业链供应链韧性：单点风险、外部依赖、"
+                                               "卡脖子环节、断供推演与移除曲线"},
     {"name": "firms 企业", "description": "企业检索、画像与人工修正"},
     {"name": "placements 企业环节归属", "description": "企业的产业链环节归属（分页、Excel）"},
     {"name": "geo 地图边界", "description": "省、市边界 GeoJSON（本地数据，无外部请求）"},
