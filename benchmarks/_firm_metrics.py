@@ -135,9 +135,17 @@ def bootstrap_ratio(method: Sequence[UnitHits], base: Sequence[UnitHits], metric
     def per_unit(u: UnitHits) -> float:
         return u.hits_p / u.shown if metric == "p@50" else u.hits_r / u.positives
 
-    m = np.array([per_unit(a) for a, _ in pairs])
-    b = np.array([per_unit(z) for _, z in pairs])
-    pick = np.random.default_rng(seed).integers(0, len(pairs), (rounds, len(pairs)))
+    return bootstrap_mean_ratio(np.array([per_unit(a) for a, _ in pairs]),
+                                np.array([per_unit(z) for _, z in pairs]), seed, rounds)
+
+
+def bootstrap_mean_ratio(m: np.ndarray, b: np.ndarray, seed: int = 0,
+                         rounds: int = BOOTSTRAP) -> tuple[float, float]:
+    """90 % interval of mean(m) / mean(b), resampling the paired units (rows of both
+    arrays together); the node backtest passes per-city precisions."""
+    if len(m) == 0:
+        return float("nan"), float("nan")
+    pick = np.random.default_rng(seed).integers(0, len(m), (rounds, len(m)))
     num, den = m[pick].mean(axis=1), b[pick].mean(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratios = np.where(den > 0, num / den, np.inf)
