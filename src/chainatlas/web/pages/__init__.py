@@ -11,7 +11,7 @@ from typing import Protocol
 
 from nicegui import ui
 
-from chainatlas.web.pages import atlas, chain, firm, leaders, overview, recommend
+from chainatlas.web.pages import atlas, chain, firm, leaders, overview, recommend, resilience
 from chainatlas.web.pages.layout import NAV
 
 
@@ -22,7 +22,8 @@ class _Page(Protocol):
 #: Each navigation path's page builder.
 _PAGES: dict[str, Callable[[], _Page]] = {
     "/": overview.page, "/chain": chain.page, "/map": atlas.page,
-    "/recommend": recommend.page, "/leaders": leaders.page, "/firm": firm.index_page,
+    "/recommend": recommend.page, "/resilience": resilience.page, "/leaders": leaders.page,
+    "/firm": firm.index_page,
 }
 
 #: Every page path, for navigation tests and the browser test.

@@ -50,6 +50,7 @@ DEFAULT_CHAIN = "biomedicine"
 PRODUCT_NAME = "ChainAtlas 产业链招商图谱"
 NAV = (("/", "总览", "dashboard"), ("/chain", "产业链图谱", "account_tree"),
        ("/map", "招商地图", "public"), ("/recommend", "精准招商", "track_changes"),
+       ("/resilience", "韧性分析", "shield"),
        ("/leaders", "链主企业", "military_tech"), ("/firm", "企业画像", "apartment"))
 SEARCH_LIMIT = 8
 
