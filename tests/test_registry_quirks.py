@@ -147,6 +147,14 @@ def good(col: int, value: str) -> list[str]:
     return row
 
 
+def firm(row: int, name: str, capital: str) -> Change:
+    """Row ``row`` renamed and given another capital."""
+    def change(rows: list[list[str]]) -> None:
+        rows[row][0], rows[row][5] = name, capital
+    return change
+
+
+LOCAL_SLIP = issue("capital_in_yuan_local", "divided by 10,000")
 CNY = {"capital_currency.CNY": -1}
 CAPITAL_MISSING = {"missing.capital": 1, "capital_missing": 1, **CNY}
 
@@ -178,6 +186,16 @@ ROW_CASES: list[tuple[str, Change, dict[str, int]]] = [
         ("50(万日元)", {"capital_currency.JPY": 1, "foreign_currency_capital": 1, **CNY}),
         ("3,350(万丹麦克郎)",
          {"capital_currency.DKK": 1, "foreign_currency_capital": 1, **CNY})]],
+    # 元 typed as 万元: from 1,000 亿 outside central firms, from 100 亿 for a local firm
+    # with a whole number of 亿 and no large firm's business in its name
+    ("yuan as wan", cell(0, 5, "50000000(万元)"), issue("capital_in_yuan", "divided by 10,000")),
+    ("local yuan as wan", firm(0, "石家庄市甲包装有限公司", "1,500,000(万元人民币)"), LOCAL_SLIP),
+    ("county yuan as wan", firm(3, "滦县丁木业有限公司", "8000000(万元)"), LOCAL_SLIP),
+    ("local firm at 99 亿", firm(0, "石家庄市甲包装有限公司", "990000(万元)"), {}),
+    ("local group at 150 亿", firm(0, "石家庄市甲投资集团有限公司", "1500000(万元)"), {}),
+    ("local firm, capital not whole 亿", firm(0, "石家庄市甲包装有限公司", "1500123(万元)"), {}),
+    ("provincial firm at 150 亿", firm(0, "河北甲钢材有限公司", "1500000(万元)"), {}),
+    ("municipal firm at 150 亿", firm(0, "北京市甲有限公司", "1500000(万元)"), {}),
     # broken, shifted and garbled rows: read, rejected, nothing else stored
     ("11 fields", append(*GOOD, "多余"), added("broken_row")),
     ("9 fields", append(*GOOD[:9]), added("broken_row")),
@@ -260,6 +278,17 @@ def test_capital_shapes_store_amount_currency_and_cny(tmp_path: Path) -> None:
     assert got["甲物业服务有限公司"] == (18.0, "USD", pytest.approx(18 * 8.2768))
     assert got["乙物业服务有限公司"] == (50.0, "CNY", 50.0)
     assert got["丙房屋租赁有限公司"] == (3350.0, "DKK", pytest.approx(3350 * 10.29 / 7.4399))
+
+
+def test_a_local_firms_yuan_slip_is_stored_in_wan(tmp_path: Path) -> None:
+    rows = clean_rows()
+    rows[0][0], rows[0][5] = "石家庄市甲包装有限公司", "1,500,000(万元人民币)"
+    rows[1][0], rows[1][5] = "保定市乙投资集团有限公司", "1,500,000(万元人民币)"
+    db = build(tmp_path, Mirror({FILE: csv_text(rows).encode()}))
+    got = dict(db.execute("SELECT full_name, registered_capital FROM companies "
+                          "WHERE origin = 'registry'").fetchall())
+    assert got["石家庄市甲包装有限公司"] == 150.0
+    assert got["保定市乙投资集团有限公司"] == 1_500_000.0  # a group may hold 150 亿
 
 
 def test_names_codes_and_branches_as_stored(tmp_path: Path) -> None:

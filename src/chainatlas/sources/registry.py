@@ -192,10 +192,63 @@ YUAN_SLIP_WAN = 1e7
 _CENTRAL_FIRMS = ("中国", "国家", "国网")
 
 
+#: From 100 亿元 up, a real capital is a large firm's. A local firm (its name opens with
+#: its own city, a city or county name ending in 市/县/区/旗, or carries its city in
+#: brackets) whose name shows no group, holding, finance, utility or resources business
+#: (:data:`LARGE_FIRM_WORDS`) and whose capital is a whole number of 亿元 (a whole 万元
+#: figure typed in 元) is the same slip: on the mirror 109 rows, all in Hubei (a county
+#: timber firm at 150 亿, a packaging firm at 800 亿), and none of the band's large firms
+#: (上汽大众 at 115 亿, 大庆油田 at 475 亿, the Hubei grid at 326 亿).
+LOCAL_SLIP_WAN = 1e6
+LARGE_FIRM_WORDS = ("集团", "控股", "投资", "银行", "保险", "证券", "信托", "金融", "财务",
+                    "资产", "资本", "国有", "电网", "电力有限", "电力公司", "电力股份", "发电",
+                    "核电", "水电", "石油", "石化", "油田", "铁路", "航空", "机场", "能源",
+                    "矿业", "钢铁", "总公司", "高速", "城投", "房地产")
+_MUNICIPALITIES = ("北京", "上海", "天津", "重庆")  # their 市 is a province's
+_LOCAL_PREFIX = re.compile(r"^[\u4e00-\u9fff]{1,4}?[市县区旗]")
+
+
 def yuan_slip(name: str, cny_wan: float | None) -> bool:
     """Whether a registry capital is 元 written as 万元 (see :data:`YUAN_SLIP_WAN`)."""
     return cny_wan is not None and cny_wan >= YUAN_SLIP_WAN and not name.startswith(
         _CENTRAL_FIRMS)
+
+
+def local_yuan_slip(name: str, city: str | None, amount: float | None, currency: str | None,
+                    cny_wan: float | None) -> bool:
+    """Whether a capital in [100 亿, 1,000 亿) is a local firm's 元 written as 万元 (see
+    :data:`LOCAL_SLIP_WAN`)."""
+    if (cny_wan is None or amount is None or currency != "CNY"
+            or not LOCAL_SLIP_WAN <= cny_wan < YUAN_SLIP_WAN):
+        return False
+    if amount != round(amount) or round(amount) % 10_000 or name.startswith(_CENTRAL_FIRMS):
+        return False
+    return not any(w in name for w in LARGE_FIRM_WORDS) and local_name(name, city)
+
+
+def local_name(name: str, city: str | None) -> bool:
+    """Whether a firm's name places it below a province: it opens with its own city (the
+    registry's 地区) or a city or county name (…市, …县), or names its city in brackets."""
+    place = (city or "").removesuffix("市")
+    if place and (name.startswith(place) or f"({place})" in name or f"（{place}）" in name):
+        return True
+    return bool(_LOCAL_PREFIX.match(name)) and not name.startswith(_MUNICIPALITIES)
+
+
+def _yuan_slips(name: str, raw: dict[str, Any], amount: float, currency: str | None,
+                cny: float, line: int, issues: list[Issue]) -> tuple[float, float]:
+    """The capital with 元 typed as 万元 divided back (:data:`YUAN_SLIP_WAN`,
+    :data:`LOCAL_SLIP_WAN`), each slip counted as its own issue kind."""
+    if yuan_slip(name, cny):
+        issues.append(Issue(line, "capital", "capital_in_yuan", "divided by 10,000",
+                            f"{raw['capital']!r} is {cny / 1e4:,.0f} 亿元: 元 read as 万元"))
+    elif local_yuan_slip(name, raw["city"], amount, currency, cny):
+        issues.append(Issue(line, "capital", "capital_in_yuan_local", "divided by 10,000",
+                            f"{raw['capital']!r} is {cny / 1e4:,.0f} 亿元 for a local firm: "
+                            "元 read as 万元"))
+    else:
+        return amount, cny
+    return amount / 1e4, cny / 1e4
 
 
 def _row(cells: list[str], line: int, file: str, issues: list[Issue]) -> dict[str, Any]:
@@ -212,10 +265,8 @@ def _row(cells: list[str], line: int, file: str, issues: list[Issue]) -> dict[st
             reason := capital_out_of_range(raw["capital"])):
         issues.append(Issue(line, "capital", "capital_range", "set missing", reason))
     amount, currency, cny = parsed if isinstance(parsed, tuple) else (None, None, None)
-    if amount is not None and cny is not None and yuan_slip(name, cny):
-        issues.append(Issue(line, "capital", "capital_in_yuan", "divided by 10,000",
-                            f"{raw['capital']!r} is {cny / 1e4:,.0f} 亿元: 元 read as 万元"))
-        amount, cny = amount / 1e4, cny / 1e4
+    if amount is not None and cny is not None:
+        amount, cny = _yuan_slips(name, raw, amount, currency, cny, line, issues)
     setup = _date(raw["date"]) if raw["date"] else None
     if isinstance(setup, str):
         issues.append(Issue(line, "date", "bad_date", "set missing", setup))
