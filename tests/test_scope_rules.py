@@ -5,7 +5,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from chainatlas.chains.scope import scope_items
 from chainatlas.chains.scope_rules import ScopeReader
+from chainatlas.chains.signals import PLACE_THRESHOLD
 from chainatlas.chains.templates import load_templates
 
 READER = ScopeReader(load_templates())
@@ -85,3 +87,32 @@ def test_a_veterinary_makers_dosage_forms_are_veterinary_drugs() -> None:
     assert got == {"biomedicine": {"bm_vet_biologics"}}
     assert "bm_vet_biologics" not in chains_of("片剂、小容量注射剂生产", "某某制药有限公司")[
         "biomedicine"]
+
+
+SECURITY = ("electronics", "el_security_video")
+
+
+def test_security_technology_among_guard_services_is_guarding_not_security_equipment() -> None:
+    guards = "门卫、巡逻、守护、押运、随身护卫、安全检查以及安全技术防范、安全风险评估等服务"
+    assert SECURITY not in READER.read(guards, "某某保安服务有限公司")
+    assert SECURITY not in READER.read("保安服务（安全技术防范、安全风险评估）")
+    # security systems engineering stays 安防, and so does its seller's trade line
+    assert SECURITY in READER.read("安全技术防范工程设计与施工、安全防范咨询")
+    assert chains_of("保安器材、监控设备销售") == {"commerce_logistics": {"cl_commerce"}}
+
+
+def test_developing_equipment_only_is_no_line_of_goods() -> None:
+    network = ("electronics", "el_network_equipment")
+    developed = READER.read("机电设备、通讯设备的开发；技术服务、技术培训")[network][0]
+    assert developed.strength < PLACE_THRESHOLD
+    assert READER.read("通讯设备的开发、生产、销售")[network][0].weight == 1.0
+    advised = READER.read("电子产品、通信设备的技术开发、技术转让、咨询服务")
+    assert advised[("electronics", "el_components")][0].weight == 0.5
+    # a software line developed is the line itself
+    software = READER.read("计算机软件的开发")[("electronics", "el_software")][0]
+    assert software.weight == 1.0
+
+
+def test_trailing_verbs_with_a_catalogue_word_govern_the_goods_before_them() -> None:
+    items = scope_items("汽车安全气囊总成和模块的开发、生产、销售及技术咨询")
+    assert len(items) == 1 and "produce" in items[0].activities

@@ -195,7 +195,8 @@ def _join_bare_verbs(phrases: list[str]) -> list[str]:
     verbs (joined forward), ``A的生产、销售`` too (joined back)."""
     out: list[str] = []
     for i, phrase in enumerate(phrases):
-        bare = not _BARE_LEFTOVER.sub("", _VERBS.sub("", phrase))
+        # Catalogue words do not make an item (…的开发、生产、销售及技术咨询 ends in verbs).
+        bare = not _BARE_LEFTOVER.sub("", _VERBS.sub("", _BOILER.sub("", phrase)))
         if bare and i + 1 < len(phrases) and _VERBS.match(phrases[i + 1].lstrip()):
             phrases[i + 1] = phrase + "、" + phrases[i + 1]
         elif bare and out and _verbs(_FALSE_VERBS.sub("", out[-1])):
@@ -203,6 +204,18 @@ def _join_bare_verbs(phrases: list[str]) -> list[str]:
         else:
             out.append(phrase)
     return out
+
+
+#: Verbs of technology work: developing, designing, advising, training (no making,
+#: selling, installing or repairing).
+TECH_VERBS = frozenset({"开发", "设计", "咨询", "服务", "培训"})
+
+
+def tech_only(text: str) -> bool:
+    """Whether a clause's verbs are all technology work (…设备的开发, 电梯的咨询, …的技术
+    开发、技术转让、咨询服务): the field of the firm's know-how, not goods it makes."""
+    found = {m.group(0) for m in _VERBS.finditer(_FALSE_VERBS.sub("", text))}
+    return bool(found) and found <= TECH_VERBS
 
 
 def clause_activity(item: ScopeItem, name_hint: str | None = None) -> str | None:

@@ -39,6 +39,7 @@ from chainatlas.chains.scope import (
     in_list_head,
     name_activity,
     scope_items,
+    tech_only,
 )
 from chainatlas.chains.signals import scope_strength
 from chainatlas.chains.templates import ChainTemplate
@@ -56,6 +57,18 @@ SERVICE_HOME = ("advanced_equipment", "ae_services")
 VET_HOME = ("biomedicine", "bm_vet_biologics")
 VET_WORDS = ("兽药", "兽用", "动物保健", "动物药业", "动物药品", "禽药")
 HUMAN_DRUG_HOMES = (("biomedicine", "bm_chem_drugs"), ("biomedicine", "bm_tcm"))
+# Guard services: the 保安服务管理条例 counts 安全技术防范 among the guards' own services
+# (门卫、巡逻、守护、押运、随身护卫、安全检查 …), so named beside them it is guarding, not
+# security equipment or its engineering (a 保安服务公司 is no 安防 maker).
+SECURITY_NODE = ("electronics", "el_security_video")
+GUARD_WORDS = ("保安", "门卫", "巡逻", "守护", "押运", "护卫", "安保")
+# An item that only develops, designs or advises on goods (机电设备、通讯设备的开发, 电梯的
+# 咨询) names the field of the firm's know-how, the 1990s' 技术开发 formula with its field
+# named, not goods it makes: its goods keywords weigh TECH_FACTOR (a software or other
+# service line stays whole).
+TECH_FACTOR = 0.5
+_GOODS_HEADS = ("设备", "器材", "器件", "产品", "仪器", "仪表", "元件", "材料", "装置", "配件",
+                "机械", "机", "器")
 _REPAIR = ("维修", "修理", "安装", "保养", "检修", "调试")
 #: How far before a repair verb (in characters) the repaired equipment may be named.
 REPAIR_REACH = 6
@@ -194,9 +207,15 @@ class ScopeReader:
             # (A selling list's tail is skipped before this point.)
             tail = activity != TRADE and not in_list_head(item.text, words)
             own = item.weight * TAIL_FACTOR if tail else item.weight
+            if tech and all(_is_goods(w) for w in words):
+                own *= TECH_FACTOR
             return max(own, old.weight) if old else own
 
+        tech = activity == SERVICE and tech_only(item.text)
+        guards = activity != TRADE and any(w in item.text for w in GUARD_WORDS)
         for key, words in hits.items():
+            if guards and key == SECURITY_NODE:
+                continue  # 安全技术防范 among guard services is guarding
             if activity == TRADE and not in_list_head(item.text, words):
                 continue  # goods at the tail of a long list are a side line
             if activity == TRADE and all(_is_service(w) for w in words):
@@ -263,6 +282,12 @@ def _goods_hits(text: str) -> dict[Key, tuple[str, ...]]:
 def _is_service(word: str) -> bool:
     """A keyword naming a service, not goods (电话业务, 通信工程, 餐饮服务)."""
     return any(w in word for w in _SERVICE_WORDS)
+
+
+def _is_goods(word: str) -> bool:
+    """A keyword naming goods by their head noun (通讯设备, 电子元器件), not a service or
+    software line (计算机网络, 软件开发)."""
+    return word.endswith(_GOODS_HEADS) and not _is_service(word)
 
 
 def _builds(text: str) -> bool:
