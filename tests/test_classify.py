@@ -248,3 +248,13 @@ def test_gbt_classes_do_not_follow_row_order() -> None:
                           "remark, source_id) VALUES (?, ?, ?, ?, ?, ?, ?)", order)
         lists.append(gbt_classes(store))
     assert lists[0] == lists[1] and [c for c, _, _ in lists[0]] == ["2710", "2761", "3973"]
+
+
+def test_building_a_data_centre_is_no_cloud_product() -> None:
+    matcher = ChainMatcher(TEMPLATES["electronics"])
+    nodes = {name: {h.node_id for h in matcher.match(name)} for name in (
+        "信息化数据中心", "数据中心系统建设", "智能建筑与数据中心工程", "数据中心业务",
+        "IDC数据中心")}
+    assert "el_cloud_ai" not in nodes["信息化数据中心"] | nodes["数据中心系统建设"] | nodes[
+        "智能建筑与数据中心工程"]
+    assert "el_cloud_ai" in nodes["数据中心业务"] & nodes["IDC数据中心"]
