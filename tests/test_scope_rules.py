@@ -108,6 +108,9 @@ def test_developing_equipment_only_is_no_line_of_goods() -> None:
     assert READER.read("通讯设备的开发、生产、销售")[network][0].weight == 1.0
     advised = READER.read("电子产品、通信设备的技术开发、技术转让、咨询服务")
     assert advised[("electronics", "el_components")][0].weight == 0.5
+    # a firm whose name names the chain's goods makes what it develops there
+    gears = READER.read("汽车变速器及相关零部件的开发", "某某齿轮有限公司")
+    assert gears[("advanced_equipment", "ae_gears_transmission")][0].weight == 1.0
     # a software line developed is the line itself
     software = READER.read("计算机软件的开发")[("electronics", "el_software")][0]
     assert software.weight == 1.0

@@ -176,19 +176,22 @@ class ScopeReader:
         keep = ("biomedicine",) if any(w in (name or "") for w in _MEDICAL_NAME) else (
             GENERAL_TRADE[0],) if any(w in (name or "") for w in _FUEL_NAME) else None
         matched = self.matcher.match_cached([item.text for item in items])
+        # The chains whose goods the name names (…齿轮有限公司): what it develops there it makes.
+        named = frozenset(c for c, _ in self.matcher.match_cached([name])[0]) if name else (
+            frozenset())
         vet = any(w in (name or "") for w in VET_WORDS) or any(
             w in item.text for item in items[:2] for w in VET_WORDS)
         for index, (item, hits, activity) in enumerate(zip(items, matched, kinds, strict=True)):
             for key, hit in self._clause(item, hits, activity, trader, hint, index == 0,
-                                         vet).items():
+                                         vet, named).items():
                 if keep and activity == TRADE and key[0] not in keep:
                     continue
                 out.setdefault(key, []).append(hit)
         return out
 
     def _clause(self, item: ScopeItem, matched: Mapping[Key, list[str]], activity: str | None,
-                trader: bool, hint: str | None, first: bool, vet: bool
-                ) -> dict[Key, ClauseHit]:
+                trader: bool, hint: str | None, first: bool, vet: bool,
+                named: frozenset[str] = frozenset()) -> dict[Key, ClauseHit]:
         hits = {key: tuple(words) for key, words in matched.items()}
         if activity == TRADE:
             hits.update(_goods_hits(item.text))
@@ -199,15 +202,15 @@ class ScopeReader:
                 return
             old = found.get(key)
             merged = tuple(dict.fromkeys((*(old.keywords if old else ()), *words)))
-            found[key] = ClauseHit(item.text, merged, weight(words, old), activity,
+            found[key] = ClauseHit(item.text, merged, weight(key, words, old), activity,
                                    moved or (old.moved_from if old else None))
 
-        def weight(words: tuple[str, ...], old: ClauseHit | None) -> float:
+        def weight(key: Key, words: tuple[str, ...], old: ClauseHit | None) -> float:
             # A line named in the tail of a long list is a side line: half weight.
             # (A selling list's tail is skipped before this point.)
             tail = activity != TRADE and not in_list_head(item.text, words)
             own = item.weight * TAIL_FACTOR if tail else item.weight
-            if tech and all(_is_goods(w) for w in words):
+            if tech and key[0] not in named and all(_is_goods(w) for w in words):
                 own *= TECH_FACTOR
             return max(own, old.weight) if old else own
 
