@@ -433,6 +433,20 @@ def test_node_labels_on_a_hand_context() -> None:
     assert [r["rank"] for r in ranked] == list(range(1, len(ranked) + 1))
 
 
+def test_a_parent_strong_only_through_the_nodes_own_firms_adds_nothing() -> None:
+    # g2 becomes 弱 through g's one local firm: g is strong only through g2 itself
+    profile = {n["node_id"]: n for n in _hand_profile()}
+    g, g2 = profile["g"], profile["g2"]
+    g2.update({"class": "弱", "local_firms": 1, "local_leaders": list(g["local_leaders"])})
+    alone = _by_node(score_node_candidates(list(profile.values()), _hand_context(),
+                                           HAND_CITY))["g2"]["components"]["adjacency"]
+    assert alone["strong_parent"] is None and alone["parts"]["parent"] == 0.0
+    g["local_firms"] = 2  # a second local firm elsewhere in g: a separate strength
+    other = _by_node(score_node_candidates(list(profile.values()), _hand_context(),
+                                           HAND_CITY))["g2"]["components"]["adjacency"]
+    assert other["strong_parent"]["node_id"] == "g" and other["parts"]["parent"] == 1.0
+
+
 def test_node_score_by_hand() -> None:
     nodes = _by_node(score_node_candidates(_hand_profile(), _hand_context(), HAND_CITY))
     b = nodes["b"]["components"]

@@ -28,8 +28,9 @@ gets six components in [0, 1] and a score (weights:
   On each side (upstream = nodes supplying the candidate, downstream = nodes it supplies)
   the region's 强 and 弱 neighbours are combined by noisy-or, a 弱 one counting half; a
   强 ancestor adds the hierarchy part. adjacency = min(1, 0.5 up + 0.5 down + 0.5 parent).
-  A neighbour whose local firms are all the candidate's own cited firms is no separate
-  strength (one firm placed on both) and does not count.
+  A neighbour or ancestor whose local firms are all the candidate's own cited firms is
+  no separate strength (one firm placed on both, or a parent strong only through the
+  candidate) and does not count.
 - availability: log(1 + firms of the universe on the node outside the region) /
   log(1 + the largest count of the universe's firms on any leaf of any chain).
 
@@ -127,14 +128,21 @@ def _firm_names(firms: Sequence[Mapping[str, Any]]) -> list[str]:
     return [str(f["short_name"] or f["company_id"]) for f in firms]
 
 
+def _only_own_firms(peer: Node, own: set[str]) -> bool:
+    """Whether all of ``peer``'s local firms are among the candidate's own cited firms:
+    then it is no separate strength (one firm placed on both, or a parent strong only
+    through the candidate's own firms)."""
+    shared = sum(1 for f in _cited(peer) if str(f.get("company_id") or f["short_name"]) in own)
+    return shared > 0 and int(peer["local_firms"]) <= shared
+
+
 def _peer_row(node_id: str, peer: Node, row: Mapping[str, Any],
               own: set[str]) -> dict[str, Any] | None:
     """A neighbour as the components show it, or None when its local firms are all the
     candidate's own cited firms (no separate strength)."""
-    firms = [f for f in _cited(peer) if str(f.get("company_id") or f["short_name"]) not in own]
-    shared = len(_cited(peer)) - len(firms)
-    if shared and int(peer["local_firms"]) <= shared:
+    if _only_own_firms(peer, own):
         return None
+    firms = [f for f in _cited(peer) if str(f.get("company_id") or f["short_name"]) not in own]
     factor = 1.0 if peer["class"] == STRONG else WEAK_NEIGHBOUR
     return {"node_id": peer["node_id"], "name_zh": peer["name_zh"], "class": peer["class"],
             "edge": "template" if row["template"] else "product",
@@ -173,8 +181,10 @@ def _neighbours(node: Node, side: str, context: ChainContext,
 def _adjacency(node: Node, context: ChainContext, nodes: Mapping[str, Node]) -> dict[str, Any]:
     up = _neighbours(node, UPSTREAM, context, nodes)
     down = _neighbours(node, DOWNSTREAM, context, nodes)
+    own = _firm_ids(_cited(node))
     parent = next((nodes[a] for a in context.ancestors(str(node["node_id"]))
-                   if a in nodes and nodes[a]["class"] == STRONG), None)
+                   if a in nodes and nodes[a]["class"] == STRONG
+                   and not _only_own_firms(nodes[a], own)), None)
     parts = {"upstream": noisy_or([n["weight"] for n in up]),
              "downstream": noisy_or([n["weight"] for n in down]),
              "parent": 1.0 if parent else 0.0}
