@@ -119,3 +119,12 @@ def test_developing_equipment_only_is_no_line_of_goods() -> None:
 def test_trailing_verbs_with_a_catalogue_word_govern_the_goods_before_them() -> None:
     items = scope_items("汽车安全气囊总成和模块的开发、生产、销售及技术咨询")
     assert len(items) == 1 and "produce" in items[0].activities
+
+
+def test_installing_or_repairing_goods_is_not_making_them() -> None:
+    assert not READER.read("通信设备的维护")
+    assert not READER.read("电子产品及通信设备维修及技术服务")
+    # security systems engineering and computer repair services stay where they were
+    assert SECURITY in READER.read("闭路电视监控、防盗报警系统的设计、施工、维修")
+    assert ("electronics", "el_it_services") in READER.read("计算机维修")
+    assert chains_of("二类汽车维修") == {"advanced_equipment": {"ae_services"}}

@@ -218,6 +218,16 @@ def tech_only(text: str) -> bool:
     return bool(found) and found <= TECH_VERBS
 
 
+#: Verbs of work on goods others made: installing, repairing, maintaining.
+FIX_VERBS = frozenset({"安装", "维修", "修理", "维护"})
+
+
+def fixes_only(text: str) -> bool:
+    """Whether a clause only installs, repairs or maintains (通信设备的维护, …的维修服务)."""
+    found = {m.group(0) for m in _VERBS.finditer(_FALSE_VERBS.sub("", text))}
+    return bool(found & FIX_VERBS) and found <= FIX_VERBS | TECH_VERBS
+
+
 def clause_activity(item: ScopeItem, name_hint: str | None = None) -> str | None:
     """What a clause does: produce when it makes (a maker that also sells its products is
     a maker), else trade, else service; a verbless clause takes the name's hint, and

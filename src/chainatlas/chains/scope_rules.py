@@ -36,6 +36,7 @@ from chainatlas.chains.scope import (
     TRADE,
     ScopeItem,
     clause_activity,
+    fixes_only,
     in_list_head,
     name_activity,
     scope_items,
@@ -215,6 +216,7 @@ class ScopeReader:
             return max(own, old.weight) if old else own
 
         tech = activity == SERVICE and tech_only(item.text)
+        fixes = activity == SERVICE and fixes_only(item.text)
         guards = activity != TRADE and any(w in item.text for w in GUARD_WORDS)
         for key, words in hits.items():
             if guards and key == SECURITY_NODE:
@@ -240,6 +242,8 @@ class ScopeReader:
                 # equipment it names (a builder's 设备安装 or 维修林道 is not).
                 if first and _repairs(item.text, words) and not _builds(item.text):
                     put(SERVICE_HOME, words, key[1])
+            elif fixes and key[0] != SERVICE_HOME[0] and all(_is_goods(w) for w in words):
+                continue  # installing or repairing goods (通信设备的维护) is not making them
             else:
                 put(key, words)
         # The unnamed-goods trade line needs a selling verb: a verbless list read as trade
