@@ -10,15 +10,13 @@ import pytest
 from nicegui.testing import User
 
 from chainatlas.web.pages.resilience import removal_texts, xlsx_url
+from tests import test_web_pages as pages
 from tests.helpers import XSS
-from tests.test_web_pages import (  # noqa: F401 (fixtures)
-    _one,
-    eventually,
-    nicegui_storage,
-    served_store,
-    user,
-    web_store,
-)
+from tests.test_web_pages import _one, eventually
+
+# The page tests' fixtures: the web store, the app serving it, the simulated user.
+web_store, served_store, user = pages.web_store, pages.served_store, pages.user
+nicegui_storage = pages.nicegui_storage
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("keep_modules")]
 
