@@ -90,3 +90,20 @@ async def test_theta_and_level(user: User) -> None:
     await user.should_see("产品级网络没有模板阶段")
     names = {r["name"] for r in _one(user, "units-table").rows}
     assert "原料药" in names  # 华北制药's product, made in 石家庄
+
+
+async def test_removing_a_region_and_the_curves(user: User) -> None:
+    await user.open("/resilience")
+    await user.should_see("产业链韧性图谱")
+    regions = _one(user, "whatif-regions")
+    assert regions.options["130000"] == "河北省"  # provinces are offered at once
+    with user:
+        regions.value = ["130000"]
+    user.find(marker="whatif-run").click()
+    await eventually(lambda: _has(user, "whatif-table"))
+    assert _boxes(user)["bm_api"]["status"] == "lost_local"  # every 河北 firm is gone
+    await user.should_see("移除 河北省全部企业")
+    user.find(marker="curves-run").click()
+    await eventually(lambda: _has(user, "curves-chart"), 10.0)
+    names = [s["name"] for s in _one(user, "curves-chart").options["series"]]
+    assert names[0] == "随机移除" and "按规模从大到小移除" in names
