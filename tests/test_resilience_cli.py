@@ -49,6 +49,9 @@ def test_tables_summary_chokepoints_and_limits(tiny_file: Path) -> None:
     assert "甲源科技" in out  # 甲原料's sole local firm
     assert "乙部件芯片" in out and "庚二材料" in out and "别链技术" not in out
     assert "供应关系不带权重" in out  # the limits close every output
+    firms = json.loads(run(tiny_file, "石家庄市", "--chain", "tiny", "--json").stdout)[
+        "resilience"]["firms"]
+    assert firms > 20 and f"网络中企业 {firms} 家" in out
     assert "情景推演" not in out
 
 
@@ -69,6 +72,8 @@ def test_remove_a_region_and_a_firm(tiny_file: Path) -> None:
     text = flat(run(tiny_file, "石家庄市", "--chain", "tiny", "--remove", "唐乙").stdout)
     assert "情景推演：移除 唐乙（网络中共移除 1 家企业）" in text
     assert "丙整机、丁服务" in text and "全国断供（所选 θ）：乙部件、丙整机、丁服务" in text
+    # of those, what feeds the region's own supplied units (丁服务 feeds nothing)
+    assert "其中本地所需的上游投入（须从境外或数据之外获得）：乙部件、丙整机" in text
     lenient = json.loads(run(tiny_file, "石家庄市", "--chain", "tiny", "--remove", "firm:唐乙",
                              "--theta", "1", "--json").stdout)
     assert lenient["whatif"]["theta"] == 1.0

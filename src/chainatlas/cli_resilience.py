@@ -129,7 +129,7 @@ def unit_table(result: dict[str, Any]) -> tuple[Table, int]:
 
 def print_resilience(result: dict[str, Any], top: int = 10, chain: Chain | None = None) -> None:
     """Render the per-unit table, the summary, θ sensitivity, SPOFs and 卡脖子 items."""
-    from chainatlas.analysis.resilience_views import theta_rows
+    from chainatlas.analysis.resilience_views import firms_zh, theta_rows
 
     table, shown = unit_table(result)
     console.print(table)
@@ -142,7 +142,7 @@ def print_resilience(result: dict[str, Any], top: int = 10, chain: Chain | None 
         f"有本地供应 {s['units_with_local_supply']}，单点风险 {s['single_points_of_failure']}，"
         f"平均外部依赖度 {_share(s['outside_dependence_mean'])}；涉及卡脖子技术 "
         f"{s['chokepoint_units']} 个（其中本地无企业 "
-        f"{s['chokepoint_units_without_local_supply']}）")
+        f"{s['chokepoint_units_without_local_supply']}）；{firms_zh(result)}")
     console.print("θ 敏感性（本地可自给单元数）：" + "；".join(
         f"θ={r['theta']:g} {r['self_sufficient']}" + ("（所选）" if r["chosen"] else "")
         for r in theta_rows(result)))
@@ -198,6 +198,9 @@ def print_whatif(whatif: dict[str, Any]) -> None:
     chosen = next(r for r in whatif_rows(whatif) if r["chosen"])
     if chosen["lost_domestic_names"]:
         console.print("全国断供（所选 θ）：" + escape("、".join(chosen["lost_domestic_names"])))
+    if chosen["feeding_region_names"]:
+        console.print("[bold]其中本地所需的上游投入[/]（须从境外或数据之外获得）："
+                      + escape("、".join(chosen["feeding_region_names"])))
 
 
 def print_limits(result: dict[str, Any]) -> None:

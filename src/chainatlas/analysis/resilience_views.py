@@ -153,6 +153,8 @@ def whatif_rows(whatif: Mapping[str, Any]) -> list[dict[str, Any]]:
                      "share_chain_affected": run["share_chain_affected"],
                      "lost_self_sufficiency": len(run.get("lost_self_sufficiency", [])),
                      "lost_local_names": [u["name_zh"] for u in run.get("lost_local", [])],
+                     "feeding_region_names": [
+                         u["name_zh"] for u in run.get("lost_domestic_feeding_region", [])],
                      "lost_domestic_names": [u["name_zh"] for u in run["lost_domestic"]]})
     return sorted(rows, key=lambda r: r["theta"])
 
@@ -164,6 +166,14 @@ def removed_zh(whatif: Mapping[str, Any]) -> str:
     parts += [str(f) for f in removed.get("firm_names", removed["firms"])]
     text = "、".join(parts) or "无"
     return f"{text}（网络中共移除 {removed['firms_removed']} 家企业）"
+
+
+def firms_zh(result: Mapping[str, Any]) -> str:
+    """How many firms the network holds and how many it leaves out (placed on an inner
+    node only), the figure the limits refer to."""
+    text = f"网络中企业 {int(result.get('firms') or 0):,} 家"
+    inner = int(result.get("inner_only_firms") or 0)
+    return text + (f"；只落在上级环节、未计入模型的企业 {inner:,} 家" if inner else "")
 
 
 def listed_units(result: Mapping[str, Any]) -> list[Mapping[str, Any]]:

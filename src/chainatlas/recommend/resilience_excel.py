@@ -24,6 +24,7 @@ from chainatlas.analysis.resilience import THETAS
 from chainatlas.analysis.resilience_views import (
     STATUS_HINTS_ZH,
     STATUS_ZH,
+    firms_zh,
     removed_zh,
     theta_rows,
     unit_status,
@@ -137,7 +138,9 @@ def _whatif_items(whatif: Mapping[str, Any]) -> list[tuple[str, Any]]:
                       f"失去本地供应 {row['lost_local']} 个（占本地有供应单元 "
                       f"{(row['share_local_affected'] or 0):.0%}）；失去全国供应 "
                       f"{row['lost_domestic']} 个（占全链 {row['share_chain_affected']:.0%}）："
-                      + (_names(row["lost_local_names"]) or "无")))
+                      + (_names(row["lost_local_names"]) or "无")
+                      + (f"；全国断供且为本地所需的投入：{_names(row['feeding_region_names'])}"
+                         if row["feeding_region_names"] else "")))
     return items
 
 
@@ -146,7 +149,7 @@ def _about(result: Mapping[str, Any], generated_at: dt.datetime | str) -> list[t
             else str(generated_at))
     return [("地区", result["region"]["name"]), ("产业链", result["chain_name"]),
             ("分析层级", result["level_zh"]), ("企业范围", result.get("universe_zh", "")),
-            ("数据覆盖", result.get("coverage_zh", "")),
+            ("数据覆盖", result.get("coverage_zh", "")), ("网络规模", firms_zh(result)),
             ("必要投入阈值 θ", f"{result['theta']:g}（结果另按 "
              + "、".join(f"{t:g}" for t in result["thetas"]) + " 报告）"),
             *([("截至年份", result["as_of"])] if result.get("as_of") else []),

@@ -22,6 +22,7 @@ from chainatlas.analysis.resilience_report import removal_curves_report
 from chainatlas.analysis.resilience_views import (
     STATUS_HINTS_ZH,
     STATUS_ZH,
+    firms_zh,
     listed_units,
     removed_zh,
     resilience_view,
@@ -261,7 +262,7 @@ def draw_results(view: Mapping[str, Any], nodes: list[dict[str, Any]],
     else:
         empty_note("产品级网络没有模板阶段，不绘制环节图；下表列出本地有企业或涉及卡脖子技术的产品。")
     _tables(result, whatif, {str(n["node_id"]): str(n["name_zh"]) for n in nodes})
-    with section("数据能说明什么、不能说明什么"):
+    with section("数据能说明什么、不能说明什么", firms_zh(result)):
         for line in result["limits_zh"]:
             ui.label(f"・{line}").classes("ca-reason").mark("limits")
 
@@ -303,6 +304,10 @@ def _whatif(whatif: Mapping[str, Any]) -> None:
         if chosen["lost_domestic_names"]:
             ui.label("全国断供：" + "、".join(chosen["lost_domestic_names"])) \
                 .classes("ca-reason").mark("whatif-domestic")
+        if chosen["feeding_region_names"]:
+            ui.label("其中本地所需的上游投入（须从境外或数据之外获得）："
+                     + "、".join(chosen["feeding_region_names"])) \
+                .classes("ca-reason").mark("whatif-feeding")
 
 
 def _graph(result: Mapping[str, Any], whatif: Mapping[str, Any] | None,
