@@ -64,14 +64,17 @@ async def test_whatif_recolours_the_graph(user: User) -> None:
     await user.should_see("产业链韧性图谱")
     firms = _one(user, "whatif-firms")
     with user:
-        firms.set_options({"600812.SH": "华北制药"}, value=["600812.SH"])
+        # 鼎龙股份 makes toner: no biomedicine production node holds it
+        firms.set_options({"600812.SH": "华北制药", "300054.SZ": "鼎龙股份"},
+                          value=["600812.SH", "300054.SZ"])
     user.find(marker="whatif-run").click()
     await eventually(lambda: _has(user, "whatif-table"))
     assert _boxes(user)["bm_api"]["status"] == "lost_local"  # the 武汉 firm still makes it
     table = _one(user, "whatif-table")
     assert any("化学原料药" in r["names"] for r in table.rows)
     assert "remove=firm%3A600812.SH" in _one(user, "resilience-xlsx").props["href"]
-    await user.should_see("移除 华北制药")
+    await user.should_see("移除 华北制药、鼎龙股份")
+    await user.should_see("不在本链网络中（移除不影响结果）：鼎龙股份")
     user.find(marker="whatif-clear").click()
     await eventually(lambda: not _has(user, "whatif-table"))
     assert _boxes(user)["bm_api"]["status"] == "spof"

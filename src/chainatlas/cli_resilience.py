@@ -184,7 +184,7 @@ def print_whatif(whatif: dict[str, Any]) -> None:
     from chainatlas.analysis.resilience_views import removed_zh, whatif_rows
 
     console.print(f"[bold]情景推演[/]：移除 {escape(removed_zh(whatif))}")
-    missing = whatif["removed"].get("firms_not_in_network") or []
+    missing = whatif["removed"].get("firms_not_in_network_names") or []
     if missing:
         console.print(f"[yellow]不在本链网络中（移除不影响结果）：{escape('、'.join(missing))}[/]")
     table = Table("θ", "失去本地供应", "占本地有供应", "失去全国供应", "占全链有供应",

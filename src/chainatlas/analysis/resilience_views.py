@@ -113,13 +113,18 @@ def whatif_view(db: Database, region: Region | str, chain: Any, remove: Sequence
                 theta: float = DEFAULT_THETA, as_of: int | None = None) -> dict[str, Any]:
     """:func:`~chainatlas.analysis.resilience_report.region_whatif` of the firms and
     regions ``remove`` names (:func:`split_removals`), its ``removed`` naming the firms
-    (``firm_names``)."""
+    (``firm_names``, and ``firms_not_in_network_names`` for the named firms the chain's
+    network does not hold)."""
     check_options(level, theta)
     firms, regions = split_removals(db, remove)
     whatif = region_whatif(db, region, chain, [str(f["company_id"]) for f in firms], regions,
                            level, universe, as_of, theta)
-    whatif["removed"]["firm_names"] = [
-        str(f.get("short_name") or f.get("full_name") or f["company_id"]) for f in firms]
+    names = {str(f["company_id"]): str(f.get("short_name") or f.get("full_name")
+                                         or f["company_id"]) for f in firms}
+    removed = whatif["removed"]
+    removed["firm_names"] = list(names.values())
+    removed["firms_not_in_network_names"] = [names.get(str(f), str(f))
+                                             for f in removed["firms_not_in_network"]]
     return whatif
 
 

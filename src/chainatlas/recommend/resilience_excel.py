@@ -130,7 +130,7 @@ def _summary_items(result: Mapping[str, Any]) -> list[tuple[str, Any]]:
 
 def _whatif_items(whatif: Mapping[str, Any]) -> list[tuple[str, Any]]:
     items: list[tuple[str, Any]] = [("移除", removed_zh(whatif))]
-    missing = whatif["removed"].get("firms_not_in_network") or []
+    missing = whatif["removed"].get("firms_not_in_network_names") or []
     if missing:
         items.append(("不在本链网络中的企业", _names(missing)))
     for row in whatif_rows(whatif):

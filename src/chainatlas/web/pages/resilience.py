@@ -291,7 +291,7 @@ def _summary(result: Mapping[str, Any]) -> None:
 def _whatif(whatif: Mapping[str, Any]) -> None:
     rows = whatif_rows(whatif)
     with section("情景推演结果", "移除 " + removed_zh(whatif)):
-        missing = whatif["removed"].get("firms_not_in_network") or []
+        missing = whatif["removed"].get("firms_not_in_network_names") or []
         if missing:
             ui.label("不在本链网络中（移除不影响结果）：" + "、".join(missing)).classes("ca-note")
         data_table(WHATIF_COLUMNS, [{
