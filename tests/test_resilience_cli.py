@@ -109,6 +109,10 @@ def test_xlsx_round_trip(tiny_file: Path, tmp_path: Path) -> None:
     summary = {r[0]: r[1] for r in book["概要"].iter_rows(values_only=True) if r[0]}
     assert summary["地区"] == "石家庄市" and summary["单点风险（本地仅一家企业）"] == 5
     assert summary["移除"].startswith("唐山市全部企业")
+    assert summary["θ=0.5（所选）"] == (
+        "失去本地供应 2 个（占本地有供应单元 40%）：丙整机、丁服务；"
+        "失去全国供应 3 个（占全链 38%）：乙部件、丙整机、丁服务；"
+        "其中本地所需的上游投入：乙部件、丙整机")
     assert any("供应关系不带权重" in str(v) for v in summary.values())
     rows = list(book["环节韧性"].iter_rows(values_only=True))
     by_code = {r[1]: r for r in rows[1:]}

@@ -134,13 +134,15 @@ def _whatif_items(whatif: Mapping[str, Any]) -> list[tuple[str, Any]]:
     if missing:
         items.append(("不在本链网络中的企业", _names(missing)))
     for row in whatif_rows(whatif):
-        items.append((f"θ={row['theta']:g}" + ("（所选）" if row["chosen"] else ""),
-                      f"失去本地供应 {row['lost_local']} 个（占本地有供应单元 "
-                      f"{(row['share_local_affected'] or 0):.0%}）；失去全国供应 "
-                      f"{row['lost_domestic']} 个（占全链 {row['share_chain_affected']:.0%}）："
-                      + (_names(row["lost_local_names"]) or "无")
-                      + (f"；全国断供且为本地所需的投入：{_names(row['feeding_region_names'])}"
-                         if row["feeding_region_names"] else "")))
+        local = _names(row["lost_local_names"]) or "无"
+        domestic = _names(row["lost_domestic_names"]) or "无"
+        text = (f"失去本地供应 {row['lost_local']} 个（占本地有供应单元 "
+                f"{(row['share_local_affected'] or 0):.0%}）：{local}；失去全国供应 "
+                f"{row['lost_domestic']} 个（占全链 {row['share_chain_affected']:.0%}）："
+                f"{domestic}")
+        if row["feeding_region_names"]:
+            text += f"；其中本地所需的上游投入：{_names(row['feeding_region_names'])}"
+        items.append((f"θ={row['theta']:g}" + ("（所选）" if row["chosen"] else ""), text))
     return items
 
 
