@@ -156,13 +156,15 @@ def bootstrap_mean_ratio(m: np.ndarray, b: np.ndarray, seed: int = 0,
 
 
 def verdict(interval: tuple[float, float], goal: float = GOAL) -> str:
-    """'met', 'missed' or 'too few to conclude' for a ratio interval against the goal."""
+    """'met', 'missed' or 'inconclusive' (the interval spans the goal) for a ratio
+    interval against the goal; "too few to conclude" is the caller's word for views with
+    too few positives, whatever the interval."""
     lo, hi = interval
     if lo >= goal:
         return "met"
     if hi < goal:
         return "missed"
-    return "too few to conclude"
+    return "inconclusive: the interval spans the goal"
 
 
 def weight_grid(names: Sequence[str], step: float = GRID_STEP) -> Iterator[dict[str, float]]:

@@ -158,7 +158,7 @@ def test_bootstrap_interval_and_verdict() -> None:
     assert fm.bootstrap_ratio(a, zero, "p@50") == (np.inf, np.inf)
     assert fm.verdict((2.0, 2.5)) == "met"
     assert fm.verdict((1.2, 1.9)) == "missed"
-    assert fm.verdict((1.5, 2.5)) == "too few to conclude"
+    assert fm.verdict((1.5, 2.5)) == "inconclusive: the interval spans the goal"
 
 
 def test_weight_grid_sums_to_one_and_covers_the_simplex() -> None:
