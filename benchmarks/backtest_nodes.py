@@ -66,7 +66,6 @@ from sklearn.metrics import average_precision_score
 from chainatlas.analysis.regional import lq_origin, registry_provinces
 from chainatlas.analysis.weights import NODE_WEIGHTS
 from chainatlas.recommend import nodes
-from chainatlas.recommend import place_signals as signals_module
 from chainatlas.recommend.node_context import ChainContext
 from chainatlas.recommend.place_signals import PlaceSignals, place_signals
 from chainatlas.recommend.relatedness import leaf_key, presence_all
@@ -197,26 +196,6 @@ class Scored:
         return out
 
 
-# --------------------------------------------------------------------------- fast cells
-
-_CELLS: dict[int, tuple[pd.DataFrame, dict[object, int], dict[object, int], np.ndarray]] = {}
-
-
-def fast_cell(frame: pd.DataFrame, row: str | None, column: str) -> float:
-    """``place_signals._cell`` (frame[row, column], 0 when either is missing) from a
-    cached array: the library's ``.loc[[row], [column]]`` costs ~8 ms a call and is
-    called once per peer city (~40 with the registry) for every node ranked, seconds per
-    ``rank_nodes`` call. Same values; the frame is kept in the cache so its id is not
-    reused."""
-    cached = _CELLS.get(id(frame))
-    if cached is None or cached[0] is not frame:
-        cached = (frame, {r: i for i, r in enumerate(frame.index)},
-                  {c: j for j, c in enumerate(frame.columns)}, frame.to_numpy(float))
-        _CELLS[id(frame)] = cached
-    i, j = cached[1].get(row), cached[2].get(column)
-    return 0.0 if row is None or i is None or j is None else float(cached[3][i, j])
-
-
 # --------------------------------------------------------------------------- the store
 
 
@@ -308,7 +287,6 @@ _INPUTS: dict[int, YearInputs] = {}
 
 
 def _init_worker(db_path: str) -> None:
-    signals_module._cell = fast_cell  # the speed-up only; see fast_cell
     _WORKER["db"] = Database(db_path, read_only=True)
 
 
