@@ -110,3 +110,7 @@ async def test_removing_a_region_and_the_curves(user: User) -> None:
     await eventually(lambda: _has(user, "curves-chart"), 10.0)
     names = [s["name"] for s in _one(user, "curves-chart").options["series"]]
     assert names[0] == "随机移除" and "按规模从大到小移除" in names
+    with user:
+        _one(user, "res-theta").value = 1.0  # curves of another θ are not kept
+    await eventually(lambda: not _has(user, "curves-chart"))
+    assert _has(user, "curves-run")

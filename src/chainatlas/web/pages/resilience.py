@@ -131,6 +131,8 @@ class ResilienceView:
         self.results: ui.column | None = None
         self.curves: ui.column | None = None
         self._loads = 0
+        #: the (level, θ) the curves area shows a chart for
+        self.curves_for: tuple[str, float] | None = None
 
     def build(self) -> None:
         """The controls and what-if panel, then empty areas the loads fill."""
@@ -149,6 +151,13 @@ class ResilienceView:
             self._whatif_panel()
         self.results = ui.column().classes("w-full gap-4")
         self.curves = ui.column().classes("w-full gap-4")
+        self._curves_button()
+
+    def _curves_button(self) -> None:
+        """The curves area before (or, once level or θ change, instead of) its chart."""
+        if self.curves is None:
+            return
+        self.curves.clear()
         with self.curves:
             ui.button("计算移除曲线（随机 / 按规模 / 按影响力）", icon="show_chart",
                       on_click=self.load_curves).props("outline").mark("curves-run")
@@ -235,6 +244,9 @@ class ResilienceView:
         self.results.clear()
         with self.results:
             draw_results(view, self.nodes, self.edges)
+        if self.curves_for not in (None, (self.level, self.theta)):
+            self.curves_for = None  # drawn for another level or θ
+            self._curves_button()
 
     async def load_curves(self) -> None:
         """Monte-Carlo removal curves of the region's firms (a few seconds)."""
@@ -244,6 +256,7 @@ class ResilienceView:
         report = await load_cached(removal_curves_report, s.chain, s.region, self.level,
                                    s.universe, None, self.theta, runs=20)
         self.curves.clear()
+        self.curves_for = (self.level, self.theta)
         with self.curves, section("移除曲线", f"本地 {report['population']} 家企业按比例移除后，"
                                   f"失去本地供应的单元占比（随机 {report['runs']} 次，种子 "
                                   f"{report['seed']}；θ={float(report['theta']):g}）"):
