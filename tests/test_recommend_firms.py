@@ -415,6 +415,26 @@ def test_the_universe_picks_the_candidates(registry_db: Database) -> None:
     assert {r["company_id"] for r in registry} == {"R_BIG", "R_PARENT"}
 
 
+def test_a_firm_with_a_local_branch_is_named_as_present(registry_db: Database) -> None:
+    add_firm(registry_db, "R_SJZ_BR", scope="维生素C原料药的销售")
+    registry_db.execute(
+        "UPDATE companies SET origin = 'registry', city_adcode = '130100', region_adcode = "
+        "'130102', province_adcode = '130000', setup_date = DATE '2002-03-01', is_branch = "
+        "true, parent_id = 'R_PARENT', full_name = '苏州维生制药有限公司石家庄分公司' "
+        "WHERE company_id = 'R_SJZ_BR'")
+    now = _by_id(_sjz(registry_db))
+    assert now["R_PARENT"]["local_branches"] == ["苏州维生制药有限公司石家庄分公司"]
+    assert any(r.startswith("已在石家庄市设有分支机构（苏州维生制药有限公司石家庄分公司，")
+               for r in now["R_PARENT"]["reasons_zh"])
+    assert now["R_BIG"]["local_branches"] == []
+    assert not any("设有分支机构" in r for r in now["R_BIG"]["reasons_zh"])
+    then = _by_id(_sjz(registry_db, as_of=2001))  # the branch came in 2002
+    assert then["R_PARENT"]["local_branches"] == []
+    province = _by_id(rank_firms(registry_db, region_from_text(registry_db, "河北省"),
+                                 "biomedicine", top=100))
+    assert province["R_PARENT"]["local_branches"] == ["苏州维生制药有限公司石家庄分公司"]
+
+
 def test_branches_individuals_and_developers_are_no_targets(registry_db: Database) -> None:
     ids = {r["company_id"] for r in _sjz(registry_db)}
     assert "R_PARENT" in ids

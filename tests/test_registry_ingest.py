@@ -9,8 +9,9 @@ from pathlib import Path
 
 from chainatlas.sources.registry import HEADER
 from chainatlas.sources.registry_files import RegistryFile, scan_mirror
-from chainatlas.sources.registry_ingest import ingest_registry
+from chainatlas.sources.registry_ingest import ingest_registry, link_branches
 from chainatlas.store import Database
+from tests.helpers import add_firm
 from tests.helpers import valid_uscc as uscc
 
 NOW = dt.datetime(2026, 1, 1)
@@ -139,3 +140,23 @@ def test_a_registry_firm_that_is_a_listed_firm_counts_once(tmp_path: Path) -> No
         "SELECT DISTINCT c.full_name FROM chain_firms f JOIN companies c USING (company_id) "
         "WHERE c.origin = 'registry'").fetchall()}
     assert registry_on_chains == {"石家庄某制药厂"}  # the twin is counted as the listed firm
+
+
+def test_a_branch_of_a_listed_firm_with_a_registry_twin_links_to_the_listed_firm() -> None:
+    db = Database()
+    rows = [("002410.SZ", "listed", "广联达科技股份有限公司", False, None),
+            ("R_TWIN", "registry", "广联达科技股份有限公司", False, None),
+            ("R_BRANCH", "registry", "广联达科技股份有限公司石家庄分公司", True,
+             "广联达科技股份有限公司"),
+            ("R_A1", "registry", "同名商贸有限公司", False, None),
+            ("R_A2", "registry", "同名商贸有限公司", False, None),
+            ("R_A_BRANCH", "registry", "同名商贸有限公司保定分公司", True, "同名商贸有限公司")]
+    for cid, origin, name, branch, parent in rows:
+        add_firm(db, cid)
+        db.execute("UPDATE companies SET origin = ?, full_name = ?, is_branch = ?, "
+                   "parent_name = ? WHERE company_id = ?", [origin, name, branch, parent, cid])
+    link_branches(db)
+    linked = dict(db.execute("SELECT company_id, parent_id FROM companies "
+                             "WHERE is_branch").fetchall())
+    # the listed firm, not its twin; two unlisted firms of one name stay ambiguous
+    assert linked == {"R_BRANCH": "002410.SZ", "R_A_BRANCH": None}

@@ -105,7 +105,7 @@ from chainatlas.recommend.target_reasons import LABELS_ZH, FirmContext, firm_rec
 from chainatlas.recommend.target_signals import add_expansion, add_risk, apply_filters
 from chainatlas.store import Database
 from chainatlas.store.lookup import Chain, Region, as_chain, as_region, as_universe, region_names
-from chainatlas.store.query import compose, param, values
+from chainatlas.store.query import compose, founded_by, in_area, param, values
 
 #: Kept for callers of the former name: the weights live in analysis.weights.
 WEIGHTS = TARGET_WEIGHTS
@@ -167,6 +167,8 @@ def rank_firms(db: Database, region: Region | str, chain: Chain | str,
     scored = score_firms(inputs.candidates, links, centre=inputs.centre,
                          province=inputs.province).head(top)
     labels = _labels(db, list(scored["company_id"]))
+    for cid, names in local_branches(db, region, list(scored["company_id"]), as_of).items():
+        labels.setdefault(cid, {})["local_branches"] = names
     context = FirmContext(
         region_name=region.name, chain=chain, standing=standing, node_scope=node is not None,
         province_name=region_names(db, [region.province_adcode]).get(
@@ -330,6 +332,18 @@ def _labels(db: Database, ids: list[str]) -> dict[str, dict[str, Any]]:
         "LEFT JOIN regions rp ON rp.adcode = c.province_adcode "
         "WHERE list_contains({ids}, c.company_id)", ids=values(ids)))
     return {str(r["company_id"]): r for r in rows}
+
+
+def local_branches(db: Database, region: Region, ids: list[str],
+                   as_of: int | None = None) -> dict[str, list[str]]:
+    """company_id -> full names of its registry branches inside ``region`` (founded by
+    ``as_of``): a firm already present there is a 强链 (增资扩产) prospect, not a new one."""
+    rows = db.rows(compose(
+        "SELECT b.parent_id AS company_id, list(b.full_name ORDER BY b.full_name) AS names "
+        "FROM companies b WHERE b.is_branch AND list_contains({ids}, b.parent_id) "
+        "AND {area} AND {as_of} GROUP BY 1", ids=values(ids),
+        area=in_area(region.level, region.adcode, "b"), as_of=founded_by(as_of, "b")))
+    return {str(r["company_id"]): [str(n) for n in r["names"]] for r in rows}
 
 
 def _centroid(db: Database, region: Region) -> tuple[float, float] | None:

@@ -75,6 +75,7 @@ def firm_record(rank: int, row: Mapping[str, Any], links: Sequence[Mapping[str, 
         "score": round(float(row["score"]), 4),
         "score_before_risk": round(float(row["score_before_risk"]), 4),
         "components": components,
+        "local_branches": list(row.get("local_branches") or []),
         "explain": explain(values, TARGET_WEIGHTS, LABELS_ZH, explain_raw_zh(row, components,
                                                                           context))}
     record["reasons_zh"] = reasons(record, context)
@@ -208,6 +209,11 @@ def reasons(record: Mapping[str, Any], context: FirmContext) -> list[str]:
     if own:
         out.append(own)
     out.append(business_reason(record))
+    present = record["local_branches"]
+    if present:
+        more = f"等 {len(present)} 家" if len(present) > 1 else ""
+        out.append(f"已在{context.region_name}设有分支机构（{present[0]}{more}，工商登记），"
+                   "宜以增资扩产、升级功能为主（强链），而非新引进")
     size = size_reason(record, context)
     if size:
         out.append(size)

@@ -185,7 +185,8 @@ def store_firms(db: Database, rows: Sequence[dict[str, object]], now: dt.datetim
 
 def link_branches(db: Database, ids: Sequence[str] | None = None) -> None:
     """Point branches at their parent: the one firm of the store (any origin) whose full
-    name is the parent name the branch's name shows. With ``ids``, only the branches among
+    name is the parent name the branch's name shows, or the one listed firm among
+    several of that name (its registry and roster twins). With ``ids``, only the branches among
     those firms and the branches whose parent is among them (an import's own work)."""
     scope = TRUE if ids is None else Q(
         "(list_contains(?, b.company_id) OR b.parent_name IN (SELECT full_name FROM "
@@ -194,10 +195,15 @@ def link_branches(db: Database, ids: Sequence[str] | None = None) -> None:
         "full_name IN (SELECT parent_name FROM companies WHERE list_contains(?, company_id) "
         "UNION SELECT full_name FROM companies WHERE list_contains(?, company_id))",
         (list(ids), list(ids)))
+    # A listed firm usually has a registry row of the same full name too (link_twins later
+    # points it at the listed firm): that name is one firm, the listed one, not ambiguous.
     db.execute(compose(
-        "UPDATE companies b SET parent_id = p.company_id FROM (SELECT full_name, "
-        "min(company_id) AS company_id, count(*) AS n FROM companies WHERE full_name IS NOT "
-        "NULL AND {names} GROUP BY full_name HAVING n = 1) p WHERE b.is_branch AND {scope} "
+        "UPDATE companies b SET parent_id = p.company_id FROM (SELECT * FROM (SELECT "
+        "full_name, CASE WHEN count(*) = 1 THEN min(company_id) "
+        "WHEN count(*) FILTER (WHERE origin = 'listed') = 1 "
+        "THEN min(company_id) FILTER (WHERE origin = 'listed') END AS company_id "
+        "FROM companies WHERE full_name IS NOT NULL AND {names} GROUP BY full_name) "
+        "WHERE company_id IS NOT NULL) p WHERE b.is_branch AND {scope} "
         "AND b.parent_name = p.full_name", names=names, scope=scope))
 
 
