@@ -152,3 +152,21 @@ def test_on_the_real_mirror(real_db: Database, capsys: pytest.CaptureFixture[str
     print_whatif(view["whatif"])
     out = flat(capsys.readouterr().out)
     assert "石家庄市 · 生物医药 韧性分析" in out and "情景推演：移除 上海市全部企业" in out
+
+
+def test_unit_names_survive_an_80_column_console(tiny_file: Path) -> None:
+    from rich.console import Console
+
+    from chainatlas.cli_resilience import unit_table
+
+    body = json.loads(run(tiny_file, "石家庄市", "--chain", "tiny", "--json").stdout)
+    result = body["resilience"]
+    long_name = "植物提取物与天然药物原料"
+    for unit in result["units"]:
+        unit["name_zh"] = long_name + unit["unit_id"]
+        unit["chokepoints"] = ["高端电容电阻、医学影像设备元器件"]
+    table, shown = unit_table(result)
+    console = Console(width=80, record=True)
+    console.print(table)
+    text = "".join(console.export_text().split())  # folded cells joined again
+    assert shown > 0 and text.count(long_name[:5]) >= shown

@@ -98,8 +98,8 @@ def _figure(value: Any) -> str:
 
 
 def unit_table(result: dict[str, Any]) -> tuple[Table, int]:
-    """The per-unit table and how many units it lists (narrow enough for 100 columns:
-    the three counts share a cell, as do the three θ)."""
+    """The per-unit table and how many units it lists (the three counts share a cell, as
+    do the three θ; the sole local firm is in the SPOF table)."""
     from chainatlas.analysis.resilience import THETAS
     from chainatlas.analysis.resilience_views import STATUS_ZH, listed_units, unit_status
 
@@ -107,12 +107,14 @@ def unit_table(result: dict[str, Any]) -> tuple[Table, int]:
     units = listed_units(result)
     table = Table(title=f"{result['region']['name']} · {result['chain_name']} 韧性分析"
                         f"（{result['level_zh']}级{universe_title(result)} · θ={theta:g}）")
-    table.add_column(result["level_zh"], overflow="fold", min_width=8)
-    for header in ("状态", "本地/本省/全国", "HHI", "外部依赖",
-                   "自给 θ=" + "/".join(f"{t:g}" for t in THETAS)):
-        table.add_column(header, no_wrap=True)
-    table.add_column("唯一本地企业", overflow="fold")
-    table.add_column("影响力", no_wrap=True)
+    # the unit's name must survive a narrow (80-column, piped) console: rich shrinks
+    # folding columns first, so the name keeps a floor and the sole firm is left to the
+    # SPOF table below
+    table.add_column(result["level_zh"], overflow="fold", min_width=10)
+    table.add_column("状态", no_wrap=True)
+    for header in ("本地/本省/全国", "HHI", "外部依赖",
+                   "自给 θ=" + "/".join(f"{t:g}" for t in THETAS), "影响力"):
+        table.add_column(header, overflow="fold")
     table.add_column("卡脖子", overflow="fold")
     for u in units:
         status = unit_status(u, theta)
@@ -121,7 +123,6 @@ def unit_table(result: dict[str, Any]) -> tuple[Table, int]:
             f"{u['local_firms']}/{u['province_firms']}/{u['national_firms']}",
             _figure(u["hhi"]), _share(u["outside_dependence"]),
             "".join(_check(u[f"self_sufficient_{t:g}"]) for t in THETAS),
-            escape(str(u["sole_firm_name"] or "")) if u["single_local_firm"] else "",
             _figure(u["influence"]),
             f"[bold red]{escape('、'.join(u['chokepoints']))}[/]" if u["chokepoints"] else "")
     return table, len(units)
