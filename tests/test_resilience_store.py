@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from chainatlas.analysis.resilience_graph import chain_network, production_leaves
+from chainatlas.analysis.resilience_graph import chain_network, inner_rows, production_leaves
 from chainatlas.analysis.resilience_report import (
     region_resilience,
     region_whatif,
@@ -91,6 +92,23 @@ def test_product_level_uses_listed_products(tiny_db: Database) -> None:
     assert _units(lost["lost_domestic"]) == {"甲原料", "戊配件"}
     assert _units(lost["lost_local"]) == {"甲原料", "戊配件"}
     assert not any("工商登记企业按" in t for t in out["limits_zh"])
+
+
+def test_a_firm_known_only_on_an_inner_node_supplies_each_leaf_below_it() -> None:
+    spread = pd.DataFrame([{"company_id": "HB", "inner_node": "fm", "share": 0.9,
+                            "employees": 100.0, "registered_capital": None,
+                            "firm_name": "华北制药", "province_adcode": "130000",
+                            "city_adcode": "130100", "region_adcode": "130102"},
+                           {"company_id": "X", "inner_node": "dev", "share": None,
+                            "employees": 5.0, "registered_capital": None,
+                            "firm_name": "某器械", "province_adcode": "110000",
+                            "city_adcode": "110100", "region_adcode": "110105"}])
+    rows = inner_rows(spread, {"fm": ["oral", "inj", "new"], "dev": ["img"]})
+    assert list(zip(rows["company_id"], rows["unit"], strict=True)) == [
+        ("HB", "oral"), ("HB", "inj"), ("HB", "new"), ("X", "img")]
+    assert rows["share"].iloc[:3].tolist() == pytest.approx([0.3, 0.3, 0.3])
+    assert pd.isna(rows["share"].iloc[3]) and "inner_node" not in rows.columns
+    assert inner_rows(spread.iloc[:0], {}).empty
 
 
 def test_firms_on_inner_nodes_only_are_counted_as_left_out(tiny_db: Database) -> None:

@@ -72,8 +72,8 @@ LIMITS_ZH = (
     "工商登记企业按经营范围归入环节，只在环节级计为供应者；经营范围不等于实际产能。",
     "一家企业计为整个环节（或产品）的一个供应者，不含产能、产量和订单数据；"
     "无任何国内企业的上游投入视为从数据之外（进口等）获得，移除不影响它。",
-    "只计入落在生产类叶子环节上的企业（只知大类、落在上级环节的企业不计入，"
-    "其数量见摘要“未计入模型的企业”）；"
+    "只知大类、落在上级生产环节的企业（如只知“化学制剂”）计为其下每个生产叶子环节的供应者，"
+    "规模平均分摊，会高估这些环节的可替代企业数（其数量见摘要）；"
     "流通、零售、服务类环节不在韧性模型中。",
 )
 LIMITS = (
@@ -85,8 +85,9 @@ LIMITS = (
     "level only; a scope is not a capacity.",
     "A firm counts as one supplier of the whole node or product (no capacity, volume or "
     "orders); an input no domestic firm makes is taken to come from outside the data.",
-    "Only firms on production leaf nodes count (firms placed on an inner node only are "
-    "left out, see inner_only_firms); trade, retail and service nodes are not in the model.",
+    "Firms placed only on an inner production node count as suppliers of every production "
+    "leaf below it, their size split evenly, which overstates substitutes there (see "
+    "inner_only_firms); trade, retail and service nodes are not in the model.",
 )
 
 

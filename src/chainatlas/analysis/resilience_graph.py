@@ -61,14 +61,19 @@ WHERE f.chain_id = {chain} AND list_contains({units}, f.node_id) AND {as_of} AND
 ORDER BY f.node_id, f.company_id
 """
 
-# Firms placed directly on an inner production node (only "医疗器械" is known) and on no
-# production leaf: no leaf can be named as what they supply, so the model leaves them out.
+# Firms placed directly on an inner production node (only "化学制剂" or "医疗器械" is
+# known of them) and on no production leaf: spread over the leaves below (inner_rows).
 _INNER_ONLY_SQL = """
-SELECT count(DISTINCT f.company_id) FROM chain_firms f
+SELECT f.company_id, f.node_id AS inner_node, f.product_share AS share, c.employees,
+    c.registered_capital, coalesce(c.short_name, c.full_name, f.company_id) AS firm_name,
+    coalesce(f.province_adcode, '') AS province_adcode,
+    coalesce(f.city_adcode, '') AS city_adcode, coalesce(f.region_adcode, '') AS region_adcode
+FROM chain_firms f JOIN companies c ON c.company_id = f.company_id
 WHERE f.chain_id = {chain} AND f.direct AND list_contains({inner}, f.node_id)
     AND {as_of} AND {universe} AND NOT EXISTS (SELECT 1 FROM chain_firms g
         WHERE g.chain_id = f.chain_id AND g.company_id = f.company_id
         AND list_contains({units}, g.node_id))
+ORDER BY f.company_id, f.node_id
 """
 
 # The chain's listed firms: those placed on a production leaf.
@@ -159,6 +164,21 @@ def network_from_rows(level: str, units: list[str], names: list[str],
         meta=meta or {})
 
 
+def inner_rows(rows: pd.DataFrame, leaves_below: dict[str, list[str]]) -> pd.DataFrame:
+    """Rows of firms known only on an inner node as rows on each production leaf below
+    it, their share split evenly (so a firm's size is not multiplied by its leaves): a
+    formulations maker known only as 化学制剂 supplies the formulation leaves. It
+    overstates substitutes on leaves the firm does not make; the limits say so. Pure."""
+    out = []
+    for row in rows.to_dict("records"):
+        below = leaves_below.get(str(row["inner_node"]), [])
+        share = row["share"]
+        split = None if share is None or pd.isna(share) else float(share) / max(len(below), 1)
+        out += [{**row, "unit": leaf, "share": split} for leaf in below]
+    columns = [c for c in rows.columns if c != "inner_node"] + ["unit"]
+    return pd.DataFrame(out, columns=columns).drop(columns=["inner_node"], errors="ignore")
+
+
 def node_network(db: Database, chain: Chain | str, universe: str | None = None,
                  as_of: int | None = None) -> Network:
     """The chain's node network over the firms of ``universe`` (module docs)."""
@@ -172,12 +192,16 @@ def node_network(db: Database, chain: Chain | str, universe: str | None = None,
         [chain.chain_id]).fetchall()]
     names = chain.names()
     inner = [n.node_id for n in chain.nodes if not n.is_leaf and n.kind == "production"]
+    spread = db.df(compose(_INNER_ONLY_SQL, chain=param(chain.chain_id), inner=values(inner),
+                           units=values(units), as_of=first_year_by(as_of, "f"),
+                           universe=in_universe(chosen, "f")))
+    below = {n: [u for u in chain.subtree(n) if u in set(units)] for n in inner}
     meta = {"chain_id": chain.chain_id, "chain_name": chain.name_zh, "universe": chosen,
             "as_of": as_of, "unit_nodes": {u: u for u in units},
-            "inner_only_firms": int(db.scalar(compose(
-                _INNER_ONLY_SQL, chain=param(chain.chain_id), inner=values(inner),
-                units=values(units), as_of=first_year_by(as_of, "f"),
-                universe=in_universe(chosen, "f"))))}
+            "inner_only_firms": int(spread["company_id"].nunique()),
+            "inner_firm_ids": sorted(set(spread["company_id"].astype(str)))}
+    if not spread.empty:
+        rows = pd.concat([rows, inner_rows(spread, below)], ignore_index=True)
     return network_from_rows("node", units, [names[u] for u in units], edges, rows, meta)
 
 

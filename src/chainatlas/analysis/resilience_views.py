@@ -174,11 +174,11 @@ def removed_zh(whatif: Mapping[str, Any]) -> str:
 
 
 def firms_zh(result: Mapping[str, Any]) -> str:
-    """How many firms the network holds and how many it leaves out (placed on an inner
-    node only), the figure the limits refer to."""
+    """How many firms the network holds and how many of them are known only on an inner
+    node (spread over its leaves), the figure the limits refer to."""
     text = f"网络中企业 {int(result.get('firms') or 0):,} 家"
     inner = int(result.get("inner_only_firms") or 0)
-    return text + (f"；只落在上级环节、未计入模型的企业 {inner:,} 家" if inner else "")
+    return text + (f"；其中只知上级环节、分摊到下属环节的企业 {inner:,} 家" if inner else "")
 
 
 def listed_units(result: Mapping[str, Any]) -> list[Mapping[str, Any]]:
