@@ -32,6 +32,7 @@ WIDTH = 1400
 #: page -> (screenshot name, charts it must draw)
 PAGES = {"/": ("overview", 1), "/chain": ("chain", 1), "/map": ("map", 1),
          "/recommend": ("recommend", 2), "/leaders": ("leaders", 2),
+         "/resilience": ("resilience", 2),
          "/firm/002603.SZ": ("firm", 2), f"/firm/{XSS_ID}": ("firm-script-name", 2)}
 
 if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
