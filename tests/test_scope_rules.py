@@ -128,3 +128,19 @@ def test_installing_or_repairing_goods_is_not_making_them() -> None:
     assert SECURITY in READER.read("闭路电视监控、防盗报警系统的设计、施工、维修")
     assert ("electronics", "el_it_services") in READER.read("计算机维修")
     assert chains_of("二类汽车维修") == {"advanced_equipment": {"ae_services"}}
+
+
+def test_a_landscaper_s_it_lines_are_side_lines_of_a_foreign_trade() -> None:
+    cloud = ("electronics", "el_cloud_ai")
+    scope = "信息化基础设施建设及运营服务；大数据处理和储存服务；数据库及计算机网络服务"
+    own = READER.read(scope, "某某信息技术有限公司")[cloud][0]
+    landscaper = READER.read(scope, "某某园林绿化工程集团有限公司")[cloud][0]
+    assert landscaper.weight == own.weight * 0.5
+    # the name naming the chain's goods keeps the line whole; food and trade lines too
+    named = READER.read(scope, "某某园林大数据科技有限公司")[cloud][0]
+    assert named.weight == own.weight
+    hotel = READER.read("中餐、西餐制售", "某某酒店有限公司")
+    assert hotel
+    plain = READER.read("中餐、西餐制售", "某某有限公司")
+    assert {k: [h.weight for h in v] for k, v in hotel.items()} == {
+        k: [h.weight for h in v] for k, v in plain.items()}

@@ -77,6 +77,16 @@ REPAIR_REACH = 6
 _EQUIPMENT_WORDS = ("汽车", "机动车", "车辆", "货车", "摩托车", "农机", "机械", "机电", "电机",
                     "电梯", "锅炉", "机械设备", "机电设备")
 NAME_WEIGHT = 0.8
+# A name that declares a trade outside every chain (…园林绿化工程集团, …建筑工程公司, …物业)
+# says what the firm mainly does; the IT, equipment or food lines its scope also lists
+# (大数据处理和储存服务 at a landscaper) are side lines: FOREIGN_FACTOR, unless the name
+# also names goods of that chain. Trade lines are left to the trade rules.
+FOREIGN_TRADE_WORDS = ("园林", "绿化", "建筑", "建设工程", "装饰", "装修", "物业", "房地产",
+                       "置业", "劳务", "家政", "保洁", "旅游", "酒店", "保安")
+FOREIGN_FACTOR = 0.5
+# Only the technology chains: a hotel's catering or a builder's materials trade is a real
+# line of the food and commerce chains (the labelled sets lose such hits otherwise).
+FOREIGN_CHAINS = frozenset({"electronics", "advanced_equipment", "biomedicine"})
 _SERVICE_WORDS = ("业务", "服务", "工程")
 _BUILDING = ("工程", "施工", "建筑", "承包")
 # Goods words of registration scopes (generic, unlike the templates' product keywords):
@@ -180,11 +190,12 @@ class ScopeReader:
         # The chains whose goods the name names (…齿轮有限公司): what it develops there it makes.
         named = frozenset(c for c, _ in self.matcher.match_cached([name])[0]) if name else (
             frozenset())
+        foreign = any(w in (name or "") for w in FOREIGN_TRADE_WORDS)
         vet = any(w in (name or "") for w in VET_WORDS) or any(
             w in item.text for item in items[:2] for w in VET_WORDS)
         for index, (item, hits, activity) in enumerate(zip(items, matched, kinds, strict=True)):
             for key, hit in self._clause(item, hits, activity, trader, hint, index == 0,
-                                         vet, named).items():
+                                         vet, named, foreign).items():
                 if keep and activity == TRADE and key[0] not in keep:
                     continue
                 out.setdefault(key, []).append(hit)
@@ -192,7 +203,8 @@ class ScopeReader:
 
     def _clause(self, item: ScopeItem, matched: Mapping[Key, list[str]], activity: str | None,
                 trader: bool, hint: str | None, first: bool, vet: bool,
-                named: frozenset[str] = frozenset()) -> dict[Key, ClauseHit]:
+                named: frozenset[str] = frozenset(),
+                foreign: bool = False) -> dict[Key, ClauseHit]:
         hits = {key: tuple(words) for key, words in matched.items()}
         if activity == TRADE:
             hits.update(_goods_hits(item.text))
@@ -213,6 +225,9 @@ class ScopeReader:
             own = item.weight * TAIL_FACTOR if tail else item.weight
             if tech and key[0] not in named and all(_is_goods(w) for w in words):
                 own *= TECH_FACTOR
+            if foreign and activity != TRADE and key[0] in FOREIGN_CHAINS and (
+                    key[0] not in named):
+                own *= FOREIGN_FACTOR
             return max(own, old.weight) if old else own
 
         tech = activity == SERVICE and tech_only(item.text)
