@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import importlib
 import json
 import os
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import openpyxl
 
@@ -17,6 +20,16 @@ from chainatlas.sources.roster_values import uscc_check_digit
 from chainatlas.store import Database
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def load_benchmark(name: str) -> ModuleType:
+    """A benchmark module, imported as the scripts import each other (benchmarks/ on the
+    path: it is no package)."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
 #: The web app's entry file, for NiceGUI's simulated user (``user_simulation``).
 WEB_MAIN = REPO / "src" / "chainatlas" / "web" / "main.py"
 NOW = dt.datetime(2026, 1, 1)

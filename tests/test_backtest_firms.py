@@ -4,10 +4,7 @@ truth, data-gap rule, tie-aware metrics, city standings and units, on hand-made 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import math
-import sys
-from types import ModuleType
 
 import numpy as np
 import pandas as pd
@@ -18,22 +15,11 @@ from chainatlas.chains.direction import directions_from_edges
 from chainatlas.recommend.target_links import EDGE_IMPORTANCE, node_standing
 from chainatlas.store import Database
 from chainatlas.store.lookup import Chain, ChainNode, Region, as_chain
-from tests.helpers import REPO
+from tests.helpers import load_benchmark
 
-
-def _load(name: str) -> ModuleType:
-    """A benchmark module, imported as the scripts import each other (benchmarks/ on the
-    path: it is no package)."""
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        return importlib.import_module(name)
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
-
-
-fm = _load("_firm_metrics")
-fp = _load("_firm_pool")
-bt = _load("backtest_firms")
+fm = load_benchmark("_firm_metrics")
+fp = load_benchmark("_firm_pool")
+bt = load_benchmark("backtest_firms")
 
 
 # --------------------------------------------------------------------------- data gaps

@@ -3,29 +3,14 @@ per group, a perfect ranking's ceiling, the grid's scores and the paired bootstr
 
 from __future__ import annotations
 
-import importlib
-import sys
-from types import ModuleType
-
 import numpy as np
 import pandas as pd
 import pytest
 
-from tests.helpers import REPO
+from tests.helpers import load_benchmark
 
-
-def _load(name: str) -> ModuleType:
-    """A benchmark module, imported as the scripts import each other (benchmarks/ on the
-    path: it is no package)."""
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        return importlib.import_module(name)
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
-
-
-bn = _load("backtest_nodes")
-fm = _load("_firm_metrics")
+bn = load_benchmark("backtest_nodes")
+fm = load_benchmark("_firm_metrics")
 
 
 def test_group_hits_counts_each_group_on_its_own() -> None:

@@ -38,6 +38,7 @@ from chainatlas.chains.placements import UNKNOWN_SHARE
 from chainatlas.store import Database
 from chainatlas.store.lookup import Chain, as_chain, as_universe
 from chainatlas.store.query import (
+    Q,
     compose,
     first_year_by,
     founded_by,
@@ -51,12 +52,15 @@ LEVELS_ZH = {"node": "环节", "product": "产品"}
 _AREA_COLUMNS = {"province": "province_adcode", "city": "city_adcode",
                  "district": "region_adcode"}
 
-_NODE_SQL = """
-SELECT f.company_id, f.node_id AS unit, f.product_share AS share, c.employees,
+# A chain firm's size and place columns, as network_from_rows reads them.
+_FIRM_COLUMNS = Q("""c.employees,
     c.registered_capital, coalesce(c.short_name, c.full_name, f.company_id) AS firm_name,
     coalesce(f.province_adcode, '') AS province_adcode,
     coalesce(f.city_adcode, '') AS city_adcode, coalesce(f.region_adcode, '') AS region_adcode
-FROM chain_firms f JOIN companies c ON c.company_id = f.company_id
+FROM chain_firms f JOIN companies c ON c.company_id = f.company_id""")
+
+_NODE_SQL = """
+SELECT f.company_id, f.node_id AS unit, f.product_share AS share, {columns}
 WHERE f.chain_id = {chain} AND list_contains({units}, f.node_id) AND {as_of} AND {universe}
 ORDER BY f.node_id, f.company_id
 """
@@ -64,11 +68,7 @@ ORDER BY f.node_id, f.company_id
 # Firms placed directly on an inner production node (only "化学制剂" or "医疗器械" is
 # known of them) and on no production leaf: spread over the leaves below (inner_rows).
 _INNER_ONLY_SQL = """
-SELECT f.company_id, f.node_id AS inner_node, f.product_share AS share, c.employees,
-    c.registered_capital, coalesce(c.short_name, c.full_name, f.company_id) AS firm_name,
-    coalesce(f.province_adcode, '') AS province_adcode,
-    coalesce(f.city_adcode, '') AS city_adcode, coalesce(f.region_adcode, '') AS region_adcode
-FROM chain_firms f JOIN companies c ON c.company_id = f.company_id
+SELECT f.company_id, f.node_id AS inner_node, f.product_share AS share, {columns}
 WHERE f.chain_id = {chain} AND f.direct AND list_contains({inner}, f.node_id)
     AND {as_of} AND {universe} AND NOT EXISTS (SELECT 1 FROM chain_firms g
         WHERE g.chain_id = f.chain_id AND g.company_id = f.company_id
@@ -185,17 +185,20 @@ def node_network(db: Database, chain: Chain | str, universe: str | None = None,
     chain = as_chain(db, chain)
     chosen = as_universe(db, universe)
     units = production_leaves(chain)
-    rows = db.df(compose(_NODE_SQL, chain=param(chain.chain_id), units=values(units),
+    rows = db.df(compose(_NODE_SQL, columns=_FIRM_COLUMNS, chain=param(chain.chain_id),
+                         units=values(units),
                          as_of=first_year_by(as_of, "f"), universe=in_universe(chosen, "f")))
     edges = [(str(a), str(b)) for a, b in db.execute(
         "SELECT source, target FROM chain_edges WHERE chain_id = ? ORDER BY 1, 2",
         [chain.chain_id]).fetchall()]
     names = chain.names()
     inner = [n.node_id for n in chain.nodes if not n.is_leaf and n.kind == "production"]
-    spread = db.df(compose(_INNER_ONLY_SQL, chain=param(chain.chain_id), inner=values(inner),
+    spread = db.df(compose(_INNER_ONLY_SQL, columns=_FIRM_COLUMNS,
+                           chain=param(chain.chain_id), inner=values(inner),
                            units=values(units), as_of=first_year_by(as_of, "f"),
                            universe=in_universe(chosen, "f")))
-    below = {n: [u for u in chain.subtree(n) if u in set(units)] for n in inner}
+    leaves = set(units)
+    below = {n: [u for u in chain.subtree(n) if u in leaves] for n in inner}
     meta = {"chain_id": chain.chain_id, "chain_name": chain.name_zh, "universe": chosen,
             "as_of": as_of, "unit_nodes": {u: u for u in units},
             "inner_only_firms": int(spread["company_id"].nunique()),

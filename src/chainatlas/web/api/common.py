@@ -15,6 +15,7 @@ import json
 import logging
 import math
 import re
+import tempfile
 from collections.abc import Callable, Coroutine, Mapping
 from decimal import Decimal
 from enum import Enum
@@ -303,6 +304,18 @@ def content_disposition(filename: str, fallback: str) -> str:
     name = _UNSAFE_FILENAME.sub("_", filename)
     ascii_name = _UNSAFE_FILENAME.sub("_", fallback).encode("ascii", "replace").decode()
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def xlsx_response(write: Callable[[FilePath], None], filename: str, fallback: str,
+                  headers: Mapping[str, str] | None = None) -> Response:
+    """A workbook download: ``write`` fills a temporary file, sent as an attachment named
+    ``filename`` (ASCII ``fallback``) with ``headers`` beside the disposition."""
+    with tempfile.TemporaryDirectory(prefix="chainatlas-xlsx-") as folder:
+        target = FilePath(folder) / "workbook.xlsx"
+        write(target)
+        body = target.read_bytes()
+    return Response(body, media_type=XLSX, headers={
+        "Content-Disposition": content_disposition(filename, fallback), **(headers or {})})
 
 
 # -- typed values at the edge ----------------------------------------------------------

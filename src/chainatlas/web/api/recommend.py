@@ -11,8 +11,6 @@ value, weight, points and raw figure).
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
-from pathlib import Path as FilePath
 from typing import Annotated
 
 from fastapi import Query
@@ -35,12 +33,12 @@ from chainatlas.web.api.common import (
     area_router,
     cached_json,
     chain_param,
-    content_disposition,
     filters_param,
     node_param,
     ok,
     top_query,
     universe_param,
+    xlsx_response,
 )
 from chainatlas.web.cache import cached
 from chainatlas.web.state import request_db
@@ -103,16 +101,11 @@ def recommend_xlsx(chain: ChainQ, region: RegionQ, filtered: FiltersQ, node: Nod
                        as_of=as_of, universe=chosen, filters=filters)
         nodes = cached(rank_nodes, db, place, stored, as_of=as_of, top=top, universe=chosen)
     now = dt.datetime.now()
-    with tempfile.TemporaryDirectory(prefix="chainatlas-xlsx-") as folder:
-        target = FilePath(folder) / "recommendations.xlsx"
-        write_recommendations_xlsx(target, region_name=place.name, chain_name=stored.name_zh,
-                                   generated_at=now, firms=firms, nodes=nodes,
-                                   universe=chosen, coverage_zh=about["coverage_zh"],
-                                   filters_zh=filters.describe_zh())
-        body = target.read_bytes()
     stamp = now.strftime("%Y%m%d")
-    disposition = content_disposition(
+    return xlsx_response(
+        lambda target: write_recommendations_xlsx(
+            target, region_name=place.name, chain_name=stored.name_zh, generated_at=now,
+            firms=firms, nodes=nodes, universe=chosen, coverage_zh=about["coverage_zh"],
+            filters_zh=filters.describe_zh()),
         f"{place.name}-{stored.name_zh}-招商推荐-{stamp}.xlsx",
-        f"chainatlas-{place.adcode}-{stored.chain_id}-{stamp}.xlsx")
-    return Response(body, media_type=XLSX, headers={"Content-Disposition": disposition,
-                                                    UNIVERSE_HEADER: chosen})
+        f"chainatlas-{place.adcode}-{stored.chain_id}-{stamp}.xlsx", {UNIVERSE_HEADER: chosen})

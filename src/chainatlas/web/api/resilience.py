@@ -13,8 +13,6 @@ could be both.
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
-from pathlib import Path as FilePath
 from typing import Annotated, Literal
 
 from fastapi import Query
@@ -35,10 +33,10 @@ from chainatlas.web.api.common import (
     area_router,
     cached_json,
     chain_param,
-    content_disposition,
     ok,
     region_param,
     universe_param,
+    xlsx_response,
 )
 from chainatlas.web.cache import cached
 from chainatlas.web.state import request_db
@@ -124,13 +122,9 @@ def resilience_xlsx(chain: ChainQ, region: RegionQ, remove: OptRemoveQ = None,
         view = cached(resilience_view, db, place, stored, tuple(remove or ()), level, chosen,
                       theta, as_of)
     now = dt.datetime.now()
-    with tempfile.TemporaryDirectory(prefix="chainatlas-xlsx-") as folder:
-        target = FilePath(folder) / "resilience.xlsx"
-        write_resilience_xlsx(target, view["resilience"], view["whatif"], now,
-                              node_names=stored.names())
-        body = target.read_bytes()
     stamp = now.strftime("%Y%m%d")
-    disposition = content_disposition(
+    return xlsx_response(
+        lambda target: write_resilience_xlsx(target, view["resilience"], view["whatif"], now,
+                                             node_names=stored.names()),
         f"{place.name}-{stored.name_zh}-韧性分析-{stamp}.xlsx",
         f"chainatlas-resilience-{place.adcode}-{stored.chain_id}-{stamp}.xlsx")
-    return Response(body, media_type=XLSX, headers={"Content-Disposition": disposition})
