@@ -331,6 +331,115 @@ _V10 = (
     "ALTER TABLE companies ADD COLUMN in_szse_2025 BOOLEAN",
 )
 
+_V11 = (
+    # The project ledger (招商项目库, issue 13). ``project_events`` is the record: append
+    # only, one row per change (who, when, the fields from -> to, why). ``projects`` holds
+    # each project's current state, derived from its events and rewritten in the same
+    # transaction as every event (replaying the events gives the row back: tested);
+    # ``version`` is the number of the project's events, what a concurrent edit is checked
+    # against. Amounts are 万元, exact decimals: agreed (协议投资), planned this year
+    # (年度计划投资), completed (完成投资) and funds in place (到位资金) are four figures.
+    """CREATE TABLE projects (
+        project_id INTEGER PRIMARY KEY,
+        code VARCHAR UNIQUE,
+        name VARCHAR NOT NULL,
+        investor_name VARCHAR,
+        investor_company_id VARCHAR,
+        region_adcode VARCHAR NOT NULL,
+        park VARCHAR,
+        chain_id VARCHAR,
+        node_id VARCHAR,
+        agreed_wan DECIMAL(18, 4),
+        planned_year_wan DECIMAL(18, 4),
+        completed_wan DECIMAL(18, 4),
+        in_place_wan DECIMAL(18, 4),
+        owner VARCHAR,
+        stage VARCHAR NOT NULL,
+        stage_since DATE NOT NULL,
+        paused BOOLEAN NOT NULL DEFAULT false,
+        ended BOOLEAN NOT NULL DEFAULT false,
+        lead_date DATE,
+        signed_date DATE,
+        planned_start_date DATE,
+        started_date DATE,
+        planned_production_date DATE,
+        production_date DATE,
+        note VARCHAR,
+        reasons VARCHAR,
+        origin VARCHAR NOT NULL,
+        version INTEGER NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        updated_at TIMESTAMP NOT NULL)""",
+    """CREATE TABLE project_events (
+        event_id BIGINT PRIMARY KEY,
+        project_id INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        kind VARCHAR NOT NULL,
+        "at" TIMESTAMP NOT NULL,
+        effective DATE NOT NULL,
+        actor VARCHAR NOT NULL,
+        changes VARCHAR NOT NULL,
+        reason VARCHAR,
+        UNIQUE (project_id, version))""",
+    # Industry targets (产业目标) and their monthly values (snapshots), so progress, year-on-
+    # year figures and time progress (时序进度) can be read for any month.
+    """CREATE TABLE targets (
+        target_id INTEGER PRIMARY KEY,
+        name VARCHAR NOT NULL,
+        indicator VARCHAR NOT NULL,
+        region_adcode VARCHAR NOT NULL,
+        chain_id VARCHAR,
+        node_id VARCHAR,
+        unit VARCHAR NOT NULL,
+        base_year INTEGER NOT NULL,
+        base_value DECIMAL(20, 4),
+        target_value DECIMAL(20, 4) NOT NULL,
+        period_start DATE NOT NULL,
+        period_end DATE NOT NULL,
+        source VARCHAR,
+        owner VARCHAR,
+        version INTEGER NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        updated_at TIMESTAMP NOT NULL)""",
+    """CREATE TABLE target_snapshots (
+        target_id INTEGER NOT NULL,
+        month DATE NOT NULL,
+        value DECIMAL(20, 4) NOT NULL,
+        origin VARCHAR NOT NULL,
+        actor VARCHAR NOT NULL,
+        recorded_at TIMESTAMP NOT NULL,
+        note VARCHAR,
+        PRIMARY KEY (target_id, month))""",
+    # Saved lists of 招商 target firms (招商清单), each item keeping the reasons it was
+    # recommended for and, once turned into a lead, the project it became.
+    """CREATE TABLE lead_lists (
+        list_id INTEGER PRIMARY KEY,
+        name VARCHAR NOT NULL UNIQUE,
+        region_adcode VARCHAR,
+        chain_id VARCHAR,
+        note VARCHAR,
+        owner VARCHAR NOT NULL,
+        created_at TIMESTAMP NOT NULL)""",
+    """CREATE TABLE lead_list_items (
+        list_id INTEGER NOT NULL,
+        company_id VARCHAR NOT NULL,
+        node_id VARCHAR,
+        score DOUBLE,
+        reasons VARCHAR,
+        note VARCHAR,
+        project_id INTEGER,
+        added_by VARCHAR NOT NULL,
+        added_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (list_id, company_id))""",
+    # Where an analyst may write the ledger: no row, anywhere; rows, only inside one of
+    # them (a region and its subdivisions, or one park of it).
+    """CREATE TABLE user_scopes (
+        user_name VARCHAR NOT NULL,
+        region_adcode VARCHAR NOT NULL,
+        park VARCHAR NOT NULL DEFAULT '',
+        PRIMARY KEY (user_name, region_adcode, park))""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "regions, industries, companies, products, provenance", _V1),
     Migration(2, "roster firms: link to listed twins, capital currency", _V2),
@@ -343,6 +452,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(9, "the kind of a chain node (production, trade, retail, service, operator)",
               _V9),
     Migration(10, "2025 SZSE list: A-share short name, still listed (risk flags)", _V10),
+    Migration(11, "project ledger, industry targets, 招商 lists, analysts' scopes", _V11),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
