@@ -85,3 +85,18 @@ class StoreBusyError(StoreError):
     """The store file is locked by another process (the server, a build, an import)."""
 
     status_code = 503
+
+
+class ConflictError(ChainAtlasError):
+    """A write was based on an old version of a record: someone else changed it first.
+
+    ``changes`` lists the other writes made since the version the writer saw (who, when,
+    which fields from -> to), so the refused change can be redone with them in view and
+    nothing is silently overwritten.
+    """
+
+    status_code = 409
+
+    def __init__(self, message: str, changes: list[dict[str, object]]) -> None:
+        self.changes = changes
+        super().__init__(message)
