@@ -87,6 +87,12 @@ class StoreBusyError(StoreError):
     status_code = 503
 
 
+class ForbiddenError(ChainAtlasError):
+    """The user may not make this change (an analyst limited to another region or park)."""
+
+    status_code = 403
+
+
 class ConflictError(ChainAtlasError):
     """A write was based on an old version of a record: someone else changed it first.
 

@@ -273,10 +273,11 @@ def _date_from_number(value: float, shown: str) -> dt.date:
     return dt.date(1899, 12, 30 if whole >= 61 else 31) + dt.timedelta(days=whole)
 
 
-def parse_date(value: object) -> dt.date:
+def parse_date(value: object, *, allow_future: bool = False) -> dt.date:
     """Parse a date cell, "2015-03-02", "2015/3/2", "2015年3月2日", "20150302" or Excel serial.
 
-    Raises ValueError for unreadable dates, dates before 1900-01-01 and future dates.
+    Raises ValueError for unreadable dates, dates before 1900-01-01 and (unless
+    ``allow_future``: a planned date) future dates.
     """
     if isinstance(value, dt.date):
         day = value.date() if isinstance(value, dt.datetime) else value
@@ -298,7 +299,7 @@ def parse_date(value: object) -> dt.date:
                              "2015年3月2日 or 20150302)")
     if day < _MIN_DATE:
         raise ValueError(f"date {day.isoformat()} is before {_MIN_DATE.isoformat()}")
-    if day > dt.date.today():
+    if day > dt.date.today() and not allow_future:
         raise ValueError(f"date {day.isoformat()} is in the future")
     return day
 

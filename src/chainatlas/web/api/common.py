@@ -33,7 +33,13 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
-from chainatlas.errors import ChainAtlasError, InputError, NotFoundError, Problem
+from chainatlas.errors import (
+    ChainAtlasError,
+    ConflictError,
+    InputError,
+    NotFoundError,
+    Problem,
+)
 from chainatlas.recommend.filters import SIZE_BANDS, TargetFilters, as_sizes
 from chainatlas.store import Database
 from chainatlas.store.database import damaged_store
@@ -165,10 +171,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def error_response(status: int, kind: str, message: str,
-                   problems: list[dict[str, Any]] | None = None) -> Response:
-    """The API's JSON error response."""
-    body = {"error": {"type": kind, "message": message, "problems": problems or []}}
-    return ApiJSONResponse(body, status_code=status)
+                   problems: list[dict[str, Any]] | None = None,
+                   changes: list[dict[str, Any]] | None = None) -> Response:
+    """The API's JSON error response (a 409 also lists the changes made meanwhile)."""
+    error: dict[str, Any] = {"type": kind, "message": message, "problems": problems or []}
+    if changes is not None:
+        error["changes"] = changes
+    return ApiJSONResponse({"error": error}, status_code=status)
 
 
 def problem_dict(problem: Problem) -> dict[str, Any]:
@@ -182,6 +191,9 @@ def library_error_response(exc: ChainAtlasError) -> Response:
     if isinstance(exc, InputError):
         return error_response(exc.status_code, type(exc).__name__, exc.summary,
                               [problem_dict(p) for p in exc.problems])
+    if isinstance(exc, ConflictError):
+        return error_response(exc.status_code, type(exc).__name__, str(exc),
+                              changes=jsonable(exc.changes))
     return error_response(exc.status_code, type(exc).__name__, str(exc))
 
 
