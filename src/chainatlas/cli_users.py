@@ -1,4 +1,4 @@
-"""User commands: ``users add|list|disable|role|password|token|revoke`` and ``audit``.
+"""User commands: ``users add|list|disable|role|password|token|revoke|scope``, ``audit``.
 
 The first admin is made here (``chainatlas users add NAME --role admin``): the web app
 has no sign-up. Every command works on an existing store only; a mistyped ``--db`` is
@@ -128,6 +128,32 @@ def users_token(name: UserName,
         token = issue_token(store, name, label, actor=cli_actor())
     # Plain stdout, one line: scripts capture it; it is never shown again.
     sys.stdout.write(token + "\n")
+
+
+@users_app.command("scope")
+def users_scope(name: UserName,
+                region: Annotated[str | None, typer.Argument(
+                    help="Region the user may write projects of (鹿泉区, 130110); "
+                         "omit to list the user's scopes.")] = None,
+                park: Annotated[str | None, typer.Option(
+                    "--park", help="Only this park of the region.")] = None,
+                remove: Annotated[bool, typer.Option(
+                    "--remove", help="Lift this scope instead of adding it.")] = False,
+                db: DbOption = None) -> None:
+    """Limit an analyst's ledger writes to a region or park (no scope: anywhere)."""
+    from chainatlas.projects.scopes import add_scope, remove_scope, user_scopes
+    from chainatlas.store.audit import cli_actor
+
+    with open_store(db, read_only=region is None) as store:
+        if region is not None and remove:
+            remove_scope(store, name, region, park, actor=cli_actor())
+        elif region is not None:
+            add_scope(store, name, region, park, actor=cli_actor())
+        rows = user_scopes(store, name)
+    shown = "、".join(f"{r['region_adcode']}{' ' + r['park'] if r['park'] else ''}"
+                     for r in rows)
+    console.print(f"{name} writes projects of {shown}." if rows else
+                  f"{name} has no scope: writes projects anywhere.", highlight=False)
 
 
 @users_app.command("revoke")
