@@ -1,0 +1,193 @@
+"""Reading a policy text's figures as statements: indicator, value, target or result.
+
+Each figure :func:`~chainatlas.intake.figures.find_figures` finds becomes a
+:class:`Statement` with what a reviewer needs: the indicator it measures (the words of its
+clause before it: "国内生产总值增长"), its qualifier (力争, 突破, 以上, 左右 …), its period
+(an explicit year or range, else the year the text speaks of), the body it belongs to, and
+whether it is a **target** (预期目标, 力争, 将, 要 …) or an **achieved** figure (过去一年,
+已完成, 上半年 … 增长). The rules, in the order they decide:
+
+1. cues in the figure's own clause (the words between two commas), nearest first;
+2. cues in its sentence;
+3. the section it is in: a text's review part (…工作回顾, 过去一年, 五年来) holds results,
+   its plan part targets; a text without sections is read as a plan.
+
+Every statement keeps its exact span (offsets into the text) and its sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from chainatlas.intake.figures import Found, find_figures
+
+_SENTENCE_END = "。！？；\n"
+_CLAUSE_END = "，、：,:（）()"
+#: Words that make a figure a target (a commitment about the future). Single characters
+#: are guarded: 要 is not 主要/重要/需要, 将 is not 将近.
+TARGET_CUES = re.compile(
+    r"预期目标|目标|力争|争取|力求|确保|计划|拟|预计|今年|明年|新的一年|到20\d\d年|"
+    r"(?<![主重需只必纲概])要(?![求素点闻])|(?<!即)将(?!近)|努力|届时|有望")
+#: Words that make a figure an achieved result.
+ACHIEVED_CUES = re.compile(
+    r"过去一年|去年|已经|已(?![经])|完成了|实现了|达到了|增长了|提高了|下降了|上半年|"
+    r"前三季度|一季度|前两个月|五年来|十年来|一年来|创历史新高|再创|累计")
+#: Words in a heading or opening sentence that start a review part or a plan part.
+_REVIEW = re.compile(r"工作回顾|过去一年|过去五年|五年来|一年来|回顾")
+_PLAN = re.compile(r"总体要求|主要预期目标|工作任务|工作安排|重点工作|今年(?:政府)?工作|"
+                   r"总体思路|主要目标|发展目标")
+_BEFORE_QUALIFIERS = ("力争", "突破", "超过", "有望", "不低于", "约", "近", "达到", "逾",
+                      "超")
+_AFTER_QUALIFIERS = ("左右", "以上", "以内", "以下", "多", "余")
+_YEAR = re.compile(r"(?:到|至|在)?(20\d{2}|19\d{2})\s*(?:[—–\-~～至到]\s*(20\d{2}))?年")
+_PLAN_PERIOD = {"十三五": "2016-2020", "十四五": "2021-2025", "十五五": "2026-2030"}
+_LEADING = re.compile(r"^(?:其中|今年|全年|明年|去年|力争|争取|实现|确保|预计|计划|拟|"
+                      r"要|将|并|和|同时|到\d{4}年|上半年|前三季度)+")
+_TRAILING = re.compile(r"(?:为|达到|达|突破|超过|约|在|到|至|按|近|逾|超|了)+$")
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One figure of a text as a reviewable statement."""
+
+    start: int
+    end: int
+    text: str
+    indicator: str
+    value: float | list[float]
+    unit: str
+    kind: str  # "target" or "achieved"
+    qualifier: str | None
+    period: str | None
+    body: str | None
+    sentence_start: int
+    sentence_end: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """The statement as a JSON-able dict."""
+        return asdict(self)
+
+
+def _spans(text: str, ends: str, start: int = 0, stop: int | None = None) -> Iterator[
+        tuple[int, int]]:
+    """(start, end) of the pieces of ``text[start:stop]`` cut after each of ``ends``."""
+    stop = len(text) if stop is None else stop
+    begin = start
+    for i in range(start, stop):
+        if text[i] in ends:
+            yield begin, i + 1
+            begin = i + 1
+    if begin < stop:
+        yield begin, stop
+
+
+def _around(spans: list[tuple[int, int]], position: int) -> tuple[int, int]:
+    return next(((s, e) for s, e in spans if s <= position < e), (position, position + 1))
+
+
+def sections(text: str) -> list[tuple[int, str]]:
+    """Where the review and plan parts of a text begin: (offset, "achieved"|"target")."""
+    marks: list[tuple[int, str]] = []
+    for start, end in _spans(text, "\n"):
+        line = text[start:end].strip()
+        if not line:
+            continue
+        head = line[:40]
+        if _REVIEW.search(head):
+            marks.append((start, "achieved"))
+        elif _PLAN.search(head):
+            marks.append((start, "target"))
+    return marks
+
+
+def _section_kind(marks: list[tuple[int, str]], position: int) -> str:
+    kind = "target"
+    for start, mark in marks:
+        if start > position:
+            break
+        kind = mark
+    return kind
+
+
+def _last_cue(pattern: re.Pattern[str], window: str) -> int:
+    """Where the last cue of ``pattern`` in ``window`` ends (-1: none)."""
+    ends = [m.end() for m in pattern.finditer(window)]
+    return ends[-1] if ends else -1
+
+
+def _kind(text: str, clause: tuple[int, int], sentence: tuple[int, int], figure: Found,
+          section: str) -> str:
+    for window in (text[clause[0]:figure.start], text[sentence[0]:figure.start],
+                   text[sentence[0]:sentence[1]]):
+        achieved = _last_cue(ACHIEVED_CUES, window)
+        target = _last_cue(TARGET_CUES, window)
+        if achieved >= 0 or target >= 0:
+            return "achieved" if achieved > target else "target"
+    return section
+
+
+def _qualifier(text: str, figure: Found) -> str | None:
+    after = text[figure.end:figure.end + 2]
+    for word in _AFTER_QUALIFIERS:
+        if after.startswith(word):
+            return {"多": "以上", "余": "以上"}.get(word, word)
+    if "多" in figure.text or "余" in figure.text:
+        return "以上"
+    before = text[max(0, figure.start - 6):figure.start]
+    found = [(before.rfind(w), w) for w in _BEFORE_QUALIFIERS if w in before]
+    if found:
+        word = max(found)[1]
+        return {"超": "超过", "逾": "超过", "近": "约", "达到": None}.get(word, word)
+    return None
+
+
+def _period(text: str, sentence: tuple[int, int], figure: Found, year: int | None,
+            kind: str, section: str) -> str | None:
+    window = text[sentence[0]:figure.end]
+    years = list(_YEAR.finditer(window))
+    if years:
+        last = years[-1]
+        return f"{last[1]}-{last[2]}" if last[2] else last[1]
+    for name, span in _PLAN_PERIOD.items():
+        if name in window:
+            return span
+    if year is None:
+        return None
+    if "上半年" in window:
+        return f"上半年 {year}"
+    if kind == "achieved" and (section == "achieved" or any(
+            w in window for w in ("过去一年", "去年"))):
+        return str(year - 1)
+    return str(year)
+
+
+def _indicator(text: str, clause: tuple[int, int], figure: Found) -> str:
+    words = text[clause[0]:figure.start].strip(" 　\t，、；：")
+    words = _LEADING.sub("", words)
+    words = _TRAILING.sub("", words)
+    return words[-24:]
+
+
+def extract_statements(text: str, *, year: int | None = None,
+                       body: str | None = None) -> list[Statement]:
+    """Every figure of ``text`` as a statement; ``year`` is the year the text speaks of
+    (its 今年), ``body`` the region or body it is the text of."""
+    sentences = list(_spans(text, _SENTENCE_END))
+    marks = sections(text)
+    out = []
+    for figure in find_figures(text):
+        sentence = _around(sentences, figure.start)
+        clauses = list(_spans(text, _CLAUSE_END, *sentence))
+        clause = _around(clauses, figure.start)
+        section = _section_kind(marks, figure.start)
+        kind = _kind(text, clause, sentence, figure, section)
+        out.append(Statement(
+            start=figure.start, end=figure.end, text=figure.text,
+            indicator=_indicator(text, clause, figure), value=figure.figure.as_json(),
+            unit=figure.figure.unit, kind=kind, qualifier=_qualifier(text, figure),
+            period=_period(text, sentence, figure, year, kind, section), body=body,
+            sentence_start=sentence[0], sentence_end=sentence[1]))
+    return out
