@@ -84,7 +84,7 @@ def funds_lagging_zh(in_place: float, agreed: float, months: int) -> str:
             f"{funds_expected_share(months):.1%}")
 
 
-def target_behind_zh(row: Mapping[str, Any]) -> str:
+def target_behind_zh(row: Mapping[Any, Any]) -> str:
     """营业收入完成进度 40.0%，落后于时序进度 62.5%（截至 2025-06-30）; for a rate,
     增速 6% 低于目标 8%（截至 …）."""
     indicator = INDICATORS[row["indicator"]]
@@ -144,7 +144,7 @@ FROM p WHERE list_contains({signed}, p.stage) AND p.agreed > 0
 """
 
 
-def _project_row(row: Mapping[str, Any]) -> dict[str, Any]:
+def _project_row(row: Mapping[Any, Any]) -> dict[str, Any]:
     """One alert row of a project from the query's row: severity and message."""
     kind = row["kind"]
     if kind == "stage_overdue":
