@@ -152,8 +152,8 @@ def _project_row(row: Mapping[Any, Any]) -> dict[str, Any]:
         message = stage_overdue_zh(row["stage"], int(row["days"]), int(row["expected"]))
     elif kind == "start_overdue":
         high = row["days_over"] > HIGH_START_DAYS
-        message = start_overdue_zh(row["stage"], row["planned_start_date"],
-                                   int(row["days_over"]))
+        planned = pd.Timestamp(row["planned_start_date"]).date()  # .df() gives Timestamps
+        message = start_overdue_zh(row["stage"], planned, int(row["days_over"]))
     else:
         months = int(row["months"])
         high = row["in_place"] / row["agreed"] < (HIGH_FUNDS_FACTOR
