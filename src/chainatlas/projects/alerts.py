@@ -152,8 +152,8 @@ def _project_row(row: Mapping[Any, Any]) -> dict[str, Any]:
         message = stage_overdue_zh(row["stage"], int(row["days"]), int(row["expected"]))
     elif kind == "start_overdue":
         high = row["days_over"] > HIGH_START_DAYS
-        planned = pd.Timestamp(row["planned_start_date"]).date()  # .df() gives Timestamps
-        message = start_overdue_zh(row["stage"], planned, int(row["days_over"]))
+        message = start_overdue_zh(row["stage"], row["planned_start_date"],
+                                   int(row["days_over"]))
     else:
         months = int(row["months"])
         high = row["in_place"] / row["agreed"] < (HIGH_FUNDS_FACTOR
@@ -163,7 +163,7 @@ def _project_row(row: Mapping[Any, Any]) -> dict[str, Any]:
     return {"kind": kind, "severity": "high" if high else "medium", "subject": "project",
             "subject_id": int(row["project_id"]), "name": row["name"],
             "region_adcode": row["region_adcode"], "chain_id": row["chain_id"],
-            "owner": row["owner"], "days_over": None if pd.isna(days) else int(days),
+            "owner": row["owner"], "days_over": None if days is None else int(days),
             "message": message}
 
 
@@ -171,12 +171,12 @@ def project_alerts(db: Database, as_of: dt.date, prefix: str = "") -> list[dict[
     """The alerts of the projects whose region adcode starts with ``prefix`` (one
     query)."""
     days = expected_days(db)
-    frame = db.df(compose(
+    rows = db.rows(compose(
         _PROJECT_ALERTS, prefix=param(prefix), stages=values(days),
         days=values(days.values()), as_of=param(as_of),
         before_started=values(_BEFORE_STARTED), signed=values(_SIGNED),
         share=param(FUNDS_SHARE), months=param(float(FUNDS_MONTHS))))
-    return [_project_row(row) for row in frame.to_dict("records")]
+    return [_project_row(row) for row in rows]
 
 
 def target_alerts(db: Database, as_of: dt.date, prefix: str = "") -> list[dict[str, Any]]:
