@@ -39,13 +39,17 @@ ACHIEVED_CUES = re.compile(
 _REVIEW = re.compile(r"工作回顾|过去一年|过去五年|五年来|一年来|回顾")
 _PLAN = re.compile(r"总体要求|主要预期目标|工作任务|工作安排|重点工作|今年(?:政府)?工作|"
                    r"总体思路|主要目标|发展目标")
-_BEFORE_QUALIFIERS = ("力争", "突破", "超过", "有望", "不低于", "约", "近", "达到", "逾",
-                      "超")
+_BEFORE_QUALIFIERS = ("力争", "突破", "超过", "有望", "不低于", "不少于", "约", "近", "达到",
+                      "逾", "超")
+#: 约 and 近 are qualifiers, not in 签约, 合约, 节约, 附近, 最近.
+_NOT_QUALIFIER = re.compile(r"[签合节预契条制]约$|[附最将接]近$")
 _AFTER_QUALIFIERS = ("左右", "以上", "以内", "以下", "多", "余")
 _YEAR = re.compile(r"(?:到|至|在)?(20\d{2}|19\d{2})\s*(?:[—–\-~～至到]\s*(20\d{2}))?年")
 _PLAN_PERIOD = {"十三五": "2016-2020", "十四五": "2021-2025", "十五五": "2026-2030"}
 _LEADING = re.compile(r"^(?:其中|今年|全年|明年|去年|力争|争取|实现|确保|预计|计划|拟|"
                       r"要|将|并|和|同时|到\d{4}年|上半年|前三季度)+")
+#: An indicator that is only a verb (增长, 下降) or nothing: it reads the clause before.
+_BARE = re.compile(r"(?:增长|下降|降低|提高|增加|减少|实现|达到)?")
 _TRAILING = re.compile(r"(?:为|达到|达|突破|超过|约|在|到|至|按|近|逾|超|了)+$")
 
 
@@ -137,7 +141,8 @@ def _qualifier(text: str, figure: Found) -> str | None:
     if "多" in figure.text or "余" in figure.text:
         return "以上"
     before = text[max(0, figure.start - 6):figure.start]
-    found = [(before.rfind(w), w) for w in _BEFORE_QUALIFIERS if w in before]
+    found = [(before.rfind(w), w) for w in _BEFORE_QUALIFIERS if w in before
+             and not _NOT_QUALIFIER.search(before[:before.rfind(w) + len(w)])]
     if found:
         word = max(found)[1]
         return {"超": "超过", "逾": "超过", "近": "约", "达到": None}.get(word, word)
@@ -177,16 +182,20 @@ def extract_statements(text: str, *, year: int | None = None,
     (its 今年), ``body`` the region or body it is the text of."""
     sentences = list(_spans(text, _SENTENCE_END))
     marks = sections(text)
-    out = []
+    out: list[Statement] = []
     for figure in find_figures(text):
         sentence = _around(sentences, figure.start)
         clauses = list(_spans(text, _CLAUSE_END, *sentence))
         clause = _around(clauses, figure.start)
         section = _section_kind(marks, figure.start)
         kind = _kind(text, clause, sentence, figure, section)
+        indicator = _indicator(text, clause, figure)
+        if _BARE.fullmatch(indicator) and out and out[-1].sentence_start == sentence[0]:
+            # "…营业收入突破1300亿元，三年倍增": the figure measures the clause before.
+            indicator = _TRAILING.sub("", out[-1].indicator) + indicator
         out.append(Statement(
             start=figure.start, end=figure.end, text=figure.text,
-            indicator=_indicator(text, clause, figure), value=figure.figure.as_json(),
+            indicator=indicator, value=figure.figure.as_json(),
             unit=figure.figure.unit, kind=kind, qualifier=_qualifier(text, figure),
             period=_period(text, sentence, figure, year, kind, section), body=body,
             sentence_start=sentence[0], sentence_end=sentence[1]))
