@@ -48,11 +48,18 @@ def open_store(db: Path | None, read_only: bool = False, *, create: bool = False
     Only ``build`` and ``demo`` pass ``create``: every other command refuses a path with
     no store ("No store at X; run 'chainatlas build'") instead of making an empty one.
     """
-    from chainatlas.store import Database
+    from chainatlas.store.handoff import open_with_retry
 
     path = db or default_db_path()
     _opened.append(str(path))
-    return Database(path, read_only=read_only, create=create)
+    # A running server ('chainatlas serve') hands the file over to a writer, and a reader
+    # waits while someone writes (chainatlas.store.handoff): said once, on stderr.
+    return open_with_retry(path, read_only=read_only, create=create, notify=_say_waiting)
+
+
+def _say_waiting(message: str) -> None:
+    """Tell the user once that the command waits for the store (stdout stays clean)."""
+    err_console.print(f"[yellow]{message}[/]", highlight=False)
 
 
 def check_target(path: Path) -> Path:

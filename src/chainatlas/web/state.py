@@ -7,10 +7,17 @@ correction, a user, an audit entry) takes the writers' side of a readers-writer 
 waits for the requests in flight, swaps the connection for a read-write one, and swaps
 back (checkpointed) when done. An in-memory store (tests) or a store handed over
 read-write (:func:`use_store`) is written in place, as before.
+
+A command that writes (``chainatlas import roster``, ``users add``…) while the server runs
+asks for the file (:mod:`chainatlas.store.handoff`): a watcher thread sees the request,
+holds off the web requests (the writer's side of the lock), closes the connection until
+the command is done, and reopens read-only. A request waiting longer than
+:data:`WAIT_SECONDS` meanwhile is answered with a StoreBusyError (HTTP 503).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,8 +25,9 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from chainatlas.errors import StoreBusyError, StoreError
-from chainatlas.store import Database
+from chainatlas.store import Database, handoff
 
+log = logging.getLogger("chainatlas.web")
 _lock = threading.Lock()
 _state: dict[str, Database] = {}
 _paths: dict[str, str] = {}
@@ -33,6 +41,14 @@ _writes = [0]
 #: How long a write waits for another process (a CLI reader) to let go of the file.
 BUSY_WAIT_SECONDS = 3.0
 _RETRY_SECONDS = 0.05
+#: How long a web request or write waits for a command's write (a handoff) to finish
+#: before it is answered 503: a page left loading for minutes is worse than a message.
+WAIT_SECONDS = 60.0
+#: The longest a command may keep the file: past it the server reopens the store and
+#: no longer obeys that process's request (a command hung with the store open).
+MAX_HOLD_SECONDS = 1800.0
+_BUSY_HINT = ("The store is being written by a command (chainatlas import, users…); "
+              "try again when it has finished.")
 
 
 class ReadersWriter:
@@ -51,7 +67,8 @@ class ReadersWriter:
         depth = getattr(self._mine, "depth", 0)
         if depth == 0:
             with self._cond:
-                self._cond.wait_for(lambda: not self._writer)
+                if not self._cond.wait_for(lambda: not self._writer, WAIT_SECONDS):
+                    raise StoreBusyError(_BUSY_HINT)
                 self._readers += 1
         self._mine.depth = depth + 1
         try:
@@ -106,6 +123,7 @@ def open_web_store(path: str | Path) -> Database:
             Database(path, create=False).close()
         _state["db"] = Database(path, read_only=True)
         _paths["db"] = str(path)
+        _watch(str(path))
         return _state["db"]
 
 
@@ -131,7 +149,7 @@ def _base() -> Database:
         raise StoreError("The web app has no store: start it with 'chainatlas serve'.")
     with _lock:
         if "db" not in _state:
-            _state["db"] = Database(path, read_only=True)
+            _state["db"] = _retry_busy(lambda: Database(path, read_only=True))
         return _state["db"]
 
 
@@ -149,6 +167,18 @@ def request_db() -> Iterator[Database]:
 
 
 @contextmanager
+def _write_turn() -> Iterator[None]:
+    """Hold :data:`write_lock`, waiting at most :data:`WAIT_SECONDS` (a command may have
+    the file: a web write then answers 503 instead of hanging)."""
+    if not write_lock.acquire(timeout=WAIT_SECONDS):
+        raise StoreBusyError(_BUSY_HINT)
+    try:
+        yield
+    finally:
+        write_lock.release()
+
+
+@contextmanager
 def write_db() -> Iterator[Database]:
     """A Database for one write (a correction, a user, an import), one writer at a time.
 
@@ -156,7 +186,7 @@ def write_db() -> Iterator[Database]:
     again after it (checkpointed); when another process holds the file, the write waits
     up to :data:`BUSY_WAIT_SECONDS`, then fails with a StoreBusyError (HTTP 503).
     """
-    with write_lock, _access.writing():
+    with _write_turn(), _access.writing():
         try:
             base = _base()
             if not base.read_only:  # in memory, or handed over read-write: write in place
@@ -210,3 +240,61 @@ def _retry_busy(open_store: Callable[[], Database]) -> Database:
             if time.monotonic() >= deadline:
                 raise
             time.sleep(_RETRY_SECONDS)
+
+
+# -- handing the file over to a command -------------------------------------------------
+
+#: The current watcher's number: a watcher whose number is no longer this one ends (so
+#: serving the same path again never leaves two watchers handing it over).
+_watcher = [0]
+
+
+def _watch(path: str) -> None:
+    """Start the thread that hands the file over to a command asking for it; it ends
+    when the store served is no longer ``path`` or another watcher has started."""
+    _watcher[0] += 1
+    thread = threading.Thread(target=_watch_loop, args=(path, _watcher[0]), daemon=True,
+                              name=f"chainatlas-handoff {Path(path).name}")
+    thread.start()
+
+
+def _watch_loop(path: str, number: int) -> None:
+    """Poll for a command's request and hand the file over (see :func:`hand_over`)."""
+    obeyed_last: int | None = None  # the PID a handoff gave up on (MAX_HOLD_SECONDS)
+    while _paths.get("db") == path and _watcher[0] == number:
+        time.sleep(handoff.POLL_SECONDS)
+        pid = handoff.live_request(path)
+        if pid is None or pid == obeyed_last:
+            continue
+        try:
+            if not hand_over(path):
+                obeyed_last = pid
+        except Exception:  # a thread that dies would leave every later command waiting
+            log.exception("handing the store %s over failed", path)
+
+
+def hand_over(path: str) -> bool:
+    """Close the served store while a command writes to it, then reopen it read-only.
+
+    Web requests wait meanwhile (the writer's side of the lock). Return False when the
+    command kept the file past :data:`MAX_HOLD_SECONDS`.
+    """
+    with _write_turn(), _access.writing():
+        pid = handoff.live_request(path)
+        if pid is None or _paths.get("db") != path:
+            return True  # withdrawn (or another store served) while we waited our turn
+        start = time.monotonic()
+        with _lock:
+            current = _state.pop("db", None)
+        if current is not None:
+            current.close()
+        log.info("store %s handed over to process %d", path, pid)
+        try:
+            released = handoff.wait_until_released(path, MAX_HOLD_SECONDS)
+            with _lock, suppress(StoreError):
+                _state["db"] = _retry_busy(lambda: Database(path, read_only=True))
+        finally:
+            # The command changed the file: what was cached from it is stale.
+            _writes[0] += 1
+        log.info("store %s back after %.1f s", path, time.monotonic() - start)
+        return released
