@@ -44,7 +44,7 @@ _BEFORE_QUALIFIERS = ("力争", "突破", "超过", "有望", "不低于", "不�
 #: 约 and 近 are qualifiers, not in 签约, 合约, 节约, 附近, 最近.
 _NOT_QUALIFIER = re.compile(r"[签合节预契条制]约$|[附最将接]近$")
 _AFTER_QUALIFIERS = ("左右", "以上", "以内", "以下", "多", "余")
-_YEAR = re.compile(r"(?:到|至|在)?(20\d{2}|19\d{2})\s*(?:[—–\-~～至到]\s*(20\d{2}))?年")
+_YEAR = re.compile(r"(?<![比较])(?:到|至|在)?(20\d{2}|19\d{2})\s*(?:[—–\-~～至到]\s*(20\d{2}))?年")
 _PLAN_PERIOD = {"十三五": "2016-2020", "十四五": "2021-2025", "十五五": "2026-2030"}
 _LEADING = re.compile(r"^(?:其中|今年|全年|明年|去年|力争|争取|实现|确保|预计|计划|拟|"
                       r"要|将|并|和|同时|到\d{4}年|上半年|前三季度)+")
@@ -122,10 +122,15 @@ def _last_cue(pattern: re.Pattern[str], window: str) -> int:
     return ends[-1] if ends else -1
 
 
+#: Comparisons with last year name no result: "比去年增加2000亿元" is this year's plan.
+_COMPARISON = re.compile(r"[比较](?:去年|上年)(?:预算)?")
+
+
 def _kind(text: str, clause: tuple[int, int], sentence: tuple[int, int], figure: Found,
           section: str) -> str:
-    for window in (text[clause[0]:figure.start], text[sentence[0]:figure.start],
-                   text[sentence[0]:sentence[1]]):
+    for raw in (text[clause[0]:figure.start], text[sentence[0]:figure.start],
+                text[sentence[0]:sentence[1]]):
+        window = _COMPARISON.sub(lambda m: "　" * len(m.group()), raw)
         achieved = _last_cue(ACHIEVED_CUES, window)
         target = _last_cue(TARGET_CUES, window)
         if achieved >= 0 or target >= 0:
@@ -133,20 +138,39 @@ def _kind(text: str, clause: tuple[int, int], sentence: tuple[int, int], figure:
     return section
 
 
-def _qualifier(text: str, figure: Found) -> str | None:
+def _by_year(kind: str, period: str | None, year: int | None) -> str:
+    """A figure the sentence dates to a year before the text's is a result, after it a
+    target ("由2007年的1.4%提高到2012年的1.97%" in a 2013 report: both results)."""
+    if year is None or period is None or not period[:4].isdigit():
+        return kind
+    first, last = int(period[:4]), int(period[-4:])
+    if last < year:
+        return "achieved"
+    if first > year:
+        return "target"
+    return kind
+
+
+def _qualifier(text: str, figure: Found, kind: str) -> str | None:
+    """The qualifier of a figure (the guideline's words: 多/余/逾 are 超过, 近 is 约, a
+    target 控制在 X is 以内, 力争 wins over 突破 in one clause)."""
     after = text[figure.end:figure.end + 2]
     for word in _AFTER_QUALIFIERS:
         if after.startswith(word):
-            return {"多": "以上", "余": "以上"}.get(word, word)
+            return {"多": "超过", "余": "超过", "以下": "以内"}.get(word, word)
     if "多" in figure.text or "余" in figure.text:
-        return "以上"
-    before = text[max(0, figure.start - 6):figure.start]
+        return "超过"
+    before = text[max(0, figure.start - 8):figure.start]
+    if kind == "target" and "控制在" in before[-5:]:
+        return "以内"
     found = [(before.rfind(w), w) for w in _BEFORE_QUALIFIERS if w in before
              and not _NOT_QUALIFIER.search(before[:before.rfind(w) + len(w)])]
-    if found:
-        word = max(found)[1]
-        return {"超": "超过", "逾": "超过", "近": "约", "达到": None}.get(word, word)
-    return None
+    if not found:
+        return None
+    if any(w == "力争" for _, w in found):
+        return "力争"
+    word = max(found)[1]
+    return {"超": "超过", "逾": "超过", "近": "约", "达到": None}.get(word, word)
 
 
 def _period(text: str, sentence: tuple[int, int], figure: Found, year: int | None,
@@ -188,7 +212,8 @@ def extract_statements(text: str, *, year: int | None = None,
         clauses = list(_spans(text, _CLAUSE_END, *sentence))
         clause = _around(clauses, figure.start)
         section = _section_kind(marks, figure.start)
-        kind = _kind(text, clause, sentence, figure, section)
+        kind = _by_year(_kind(text, clause, sentence, figure, section),
+                        _period(text, sentence, figure, None, "target", section), year)
         indicator = _indicator(text, clause, figure)
         if _BARE.fullmatch(indicator) and out and out[-1].sentence_start == sentence[0]:
             # "…营业收入突破1300亿元，三年倍增": the figure measures the clause before.
@@ -196,7 +221,7 @@ def extract_statements(text: str, *, year: int | None = None,
         out.append(Statement(
             start=figure.start, end=figure.end, text=figure.text,
             indicator=indicator, value=figure.figure.as_json(),
-            unit=figure.figure.unit, kind=kind, qualifier=_qualifier(text, figure),
+            unit=figure.figure.unit, kind=kind, qualifier=_qualifier(text, figure, kind),
             period=_period(text, sentence, figure, year, kind, section), body=body,
             sentence_start=sentence[0], sentence_end=sentence[1]))
     return out

@@ -97,6 +97,8 @@ def _not_a_figure(text: str, match: re.Match[str]) -> bool:
     if before.isdigit() or before == ".":
         return True  # inside a longer number the regex split (a date 2025.3.1)
     unit = _unit_of(match)
+    if unit == "人" and after == "口":
+        return True  # 近14亿人口的大国: a population as background, no result
     chinese = not re.search(r"\d", match["n1"])
     # "三个方面", "两个确保": a Chinese count of 个 names a list, not a figure.
     if not chinese or match["m1"] or unit in ("%", "百分点", "倍"):

@@ -4,7 +4,8 @@ A figure is a number (Arabic "1,200", "3.5", full-width "５"; Chinese "一千�
 "百分之五"), a magnitude (千, 万, 百万, 千万, 亿, 万亿), and a unit. It is normalised so that
 figures compare whatever way the text wrote them:
 
-* money to 亿元 (5.66万亿元 → 56600 亿元, 3000万元 → 0.3 亿元, 500亿美元 → 500 亿美元);
+* money in yuan to 亿元 (5.66万亿元 → 56600 亿元, 3000万元 → 0.3 亿元); a foreign currency
+  keeps its magnitude (3.2万亿美元 → 3.2 万亿美元);
 * a share to "%" (百分之五 → 5 %), a change of a share to "百分点";
 * counts keep their unit with its magnitude (1200万人 → 1200 万人, 48个 → 48 个);
 * a multiple to "倍"; 翻一番 (doubling) and 倍增 to a growth rate when a number of years
@@ -81,9 +82,12 @@ def _round(value: Decimal) -> Decimal:
 
 
 def money(value: Decimal, magnitude: str | None, currency: str) -> tuple[Decimal, str]:
-    """An amount to 亿 of its currency (元 → 亿元, 美元 → 亿美元)."""
+    """A yuan amount to 亿元; a foreign one keeps its magnitude (3.2万亿美元 stays so)."""
+    if currency != "元":
+        return _round(value), f"{magnitude or ''}{currency}"
+    # Exact: a per-capita 17175元 is 0.00017175 亿元, not rounded away.
     scaled = value * MAGNITUDES.get(magnitude or "", Decimal(1)) / _YI
-    return _round(scaled), f"亿{currency}"
+    return scaled.normalize(), f"亿{currency}"
 
 
 def count(value: Decimal, magnitude: str | None, unit: str) -> tuple[Decimal, str]:
