@@ -34,7 +34,7 @@ TARGET_CUES = re.compile(
 #: Words that make a figure an achieved result.
 ACHIEVED_CUES = re.compile(
     r"过去一年|去年|已经|已(?![经])|完成了|实现了|达到了|增长了|提高了|下降了|上半年|"
-    r"前三季度|一季度|前两个月|五年来|十年来|一年来|创历史新高|再创|累计")
+    r"前三季度|一季度|前两个月|五年来|十年来|一年来|创历史新高|再创|累计|同比|完成全年|(?<![计预])(?<!计划)完成(?!全年目标)")
 #: Words in a heading or opening sentence that start a review part or a plan part.
 _REVIEW = re.compile(r"工作回顾|过去一年|过去五年|五年来|一年来|回顾")
 _PLAN = re.compile(r"总体要求|主要预期目标|工作任务|工作安排|重点工作|今年(?:政府)?工作|"
@@ -107,8 +107,20 @@ def sections(text: str) -> list[tuple[int, str]]:
     return marks
 
 
-def _section_kind(marks: list[tuple[int, str]], position: int) -> str:
-    kind = "target"
+_PART_OF_YEAR = re.compile(r"上半年|前三季度|一季度|前两个月|1[-—～至](?:1[0-2]|[2-9])月")
+
+
+def default_kind(text: str) -> str:
+    """How a text without review and plan sections reads: a report of results (a news
+    piece on the first three quarters) when its result cues outnumber its target cues."""
+    achieved = len(ACHIEVED_CUES.findall(text)) + len(re.findall(r"同比|完成", text))
+    target = len(TARGET_CUES.findall(text))
+    return "achieved" if achieved > target else "target"
+
+
+def _section_kind(marks: list[tuple[int, str]], position: int,
+                  default: str = "target") -> str:
+    kind = default
     for start, mark in marks:
         if start > position:
             break
@@ -128,8 +140,8 @@ _COMPARISON = re.compile(r"[比较](?:去年|上年)(?:预算)?")
 
 def _kind(text: str, clause: tuple[int, int], sentence: tuple[int, int], figure: Found,
           section: str) -> str:
-    for raw in (text[clause[0]:figure.start], text[sentence[0]:figure.start],
-                text[sentence[0]:sentence[1]]):
+    # Only words before the figure decide: "增长11.8%，全年目标为12%" is a result.
+    for raw in (text[clause[0]:figure.start], text[sentence[0]:figure.start]):
         window = _COMPARISON.sub(lambda m: "　" * len(m.group()), raw)
         achieved = _last_cue(ACHIEVED_CUES, window)
         target = _last_cue(TARGET_CUES, window)
@@ -185,8 +197,10 @@ def _period(text: str, sentence: tuple[int, int], figure: Found, year: int | Non
             return span
     if year is None:
         return None
-    if "上半年" in window:
-        return f"上半年 {year}"
+    part = _PART_OF_YEAR.search(window) or (_PART_OF_YEAR.search(text[:300])
+                                            if kind == "achieved" else None)
+    if part:
+        return f"{part.group()} {year}"
     if kind == "achieved" and (section == "achieved" or any(
             w in window for w in ("过去一年", "去年"))):
         return str(year - 1)
@@ -206,12 +220,13 @@ def extract_statements(text: str, *, year: int | None = None,
     (its 今年), ``body`` the region or body it is the text of."""
     sentences = list(_spans(text, _SENTENCE_END))
     marks = sections(text)
+    default = default_kind(text) if not marks else "target"
     out: list[Statement] = []
     for figure in find_figures(text):
         sentence = _around(sentences, figure.start)
         clauses = list(_spans(text, _CLAUSE_END, *sentence))
         clause = _around(clauses, figure.start)
-        section = _section_kind(marks, figure.start)
+        section = _section_kind(marks, figure.start, default)
         kind = _by_year(_kind(text, clause, sentence, figure, section),
                         _period(text, sentence, figure, None, "target", section), year)
         indicator = _indicator(text, clause, figure)

@@ -34,9 +34,10 @@ COUNT_UNITS = tuple(sorted((
     "种", "款", "名", "位", "处", "艘", "架", "列", "吨", "斤", "公斤", "千克", "公里",
     "千米", "米", "平方米", "平方公里", "亩", "公顷", "立方米", "千瓦", "千瓦时", "瓦",
     "吨标准煤", "标准箱", "张", "所", "床", "册", "片", "颗", "株", "头", "只", "GW", "MW",
-    "GWh", "TEU", "个班次", "班", "期", "场", "栋", "间", "平方", "块", "支", "家次"),
+    "GWh", "TEU", "个班次", "班", "期", "场", "场次", "栋", "间", "平方", "块", "支", "家次",
+    "个工作日", "工作日", "天"),
     key=len, reverse=True))
-_UNITS = "|".join(["个百分点", "百分点", "%", "‰", "倍",
+_UNITS = "|".join(["个百分点", "百分点", "%", "‰", "倍", "成",
                    *[re.escape(c) for c in CURRENCIES], *COUNT_UNITS])
 _SEP = r"[—–\-~～至到]"
 _FIGURE = re.compile(
@@ -49,6 +50,11 @@ _DOUBLING = re.compile(
     r"(?:(?<!\d)(?P<years>\d{1,2}|[一二两三四五六七八九十]{1,2})年(?:内|时间)?(?:实现)?)?"
     r"(?:(?:翻(?:了)?(?P<times>[一两二三])?番)|倍增)")
 _NUMBERED_NAME = re.compile(r"[A-Za-z第]$")
+#: What follows an amount that names a size class of projects or firms.
+_THRESHOLD = re.compile(r"(?:级|以上|以下)?(?:的)?(?:重大|重点|龙头|规上|工业|科技型)?"
+                        r"(?:项目|企业|产业集群|集群|园区)")
+#: Units with which a small Chinese count names a list (三个方面, 八项规定, 两批).
+_LIST_UNITS = ("个", "项", "批", "条", "种", "次", "大")
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,8 @@ def _normalise(number: str, magnitude: str | None, unit: str) -> tuple[object, s
         unit = "百分点"
     if unit in CURRENCIES:
         return money(value, magnitude, unit)
+    if unit == "成":  # 两成 is 20 %
+        return value * 10, "%"
     if unit in ("%", "‰", "百分点", "倍"):
         return value * MAGNITUDES.get(magnitude or "", 1), unit
     return count(value, magnitude, unit)
@@ -99,9 +107,11 @@ def _not_a_figure(text: str, match: re.Match[str]) -> bool:
     unit = _unit_of(match)
     if unit == "人" and after == "口":
         return True  # 近14亿人口的大国: a population as background, no result
+    if _THRESHOLD.match(text, match.end()) and unit in CURRENCIES:
+        return True  # 10亿元以上项目, 超百亿元企业: a size class, not a figure
     chinese = not re.search(r"\d", match["n1"])
     # "三个方面", "两个确保": a Chinese count of 个 names a list, not a figure.
-    if not chinese or match["m1"] or unit in ("%", "百分点", "倍"):
+    if not chinese or match["m1"] or unit not in _LIST_UNITS:
         return False
     small = number_value(match["n1"]) if match["n1"] != "一" else 1
     # 八项规定, 两批, 三个方面: a small Chinese count names a list, not a figure.
