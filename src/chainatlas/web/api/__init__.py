@@ -17,6 +17,7 @@ never blocks the event loop the pages run on. No SQL here: the queries are the l
     placements.py   /placements, /placements.xlsx
     corrections.py  POST /corrections
     imports.py      POST /imports/roster (uploads)
+    projects.py     /projects (ledger, kpis, breakdown, writes), /targets, /alerts
     boundaries.py   /geo/china.json, /geo/province/{adcode}.json
 
 :data:`router` (every /api/v1 route) and :data:`geo_router` are what
@@ -40,6 +41,7 @@ from chainatlas.web.api import (
     firms,
     imports,
     placements,
+    projects,
     recommend,
     regions,
     resilience,
@@ -65,7 +67,7 @@ from chainatlas.web.api.common import (
 #: error responses already): including them would nest routers, whose ``routes`` no
 #: longer list the API's paths.
 router = APIRouter(routes=[route for area in (regions, analysis, recommend, resilience, firms,
-                                             corrections, imports, placements)
+                                             corrections, imports, placements, projects)
                            for route in area.router.routes])
 #: The map boundary routes.
 geo_router = boundaries.router
@@ -79,6 +81,8 @@ TAGS = [
                                                "卡脖子环节、断供推演与移除曲线"},
     {"name": "firms 企业", "description": "企业检索、画像与人工修正"},
     {"name": "placements 企业环节归属", "description": "企业的产业链环节归属（分页、Excel）"},
+    {"name": "projects 项目库", "description": "招商项目库：项目台账、阶段推进、统计"},
+    {"name": "targets 目标监测", "description": "产业目标、完成进度与时序进度、预警"},
     {"name": "imports 数据导入", "description": "上传企业名单等数据文件（分析员）"},
     {"name": "geo 地图边界", "description": "省、市边界 GeoJSON（本地数据，无外部请求）"},
 ]
