@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from chainatlas.intake.figures import Found, find_figures
+from chainatlas.intake.numbers import doubling, number_value
 
 _SENTENCE_END = "。！？；\n"
 _CLAUSE_END = "，、：,:（）()"
@@ -34,7 +35,7 @@ TARGET_CUES = re.compile(
 #: Words that make a figure an achieved result.
 ACHIEVED_CUES = re.compile(
     r"过去一年|去年|已经|已(?![经])|完成了|实现了|达到了|增长了|提高了|下降了|上半年|"
-    r"前三季度|一季度|前两个月|五年来|十年来|一年来|创历史新高|再创|累计|同比|完成全年|(?<![计预])(?<!计划)完成(?!全年目标)")
+    r"前三季度|一季度|前两个月|五年来|十年来|一年来|创历史新高|再创|累计|同比|完成全年|(?<![计预要将])(?<!信心)完成(?!全年目标)")
 #: Words in a heading or opening sentence that start a review part or a plan part.
 _REVIEW = re.compile(r"工作回顾|过去一年|过去五年|五年来|一年来|回顾")
 _PLAN = re.compile(r"总体要求|主要预期目标|工作任务|工作安排|重点工作|今年(?:政府)?工作|"
@@ -110,11 +111,15 @@ def sections(text: str) -> list[tuple[int, str]]:
 _PART_OF_YEAR = re.compile(r"上半年|前三季度|一季度|前两个月|1[-—～至](?:1[0-2]|[2-9])月")
 
 
+_FUTURE = re.compile(r"力争|争取|计划|目标|预计|确保|拟|(?<![主重需只必纲概])要(?![求素点闻])|"
+                     r"(?<!即)将(?!近)|到20\d\d年")
+
+
 def default_kind(text: str) -> str:
     """How a text without review and plan sections reads: a report of results (a news
     piece on the first three quarters) when its result cues outnumber its target cues."""
-    achieved = len(ACHIEVED_CUES.findall(text)) + len(re.findall(r"同比|完成", text))
-    target = len(TARGET_CUES.findall(text))
+    achieved = len(ACHIEVED_CUES.findall(text)) + len(re.findall(r"同比|完成|实现", text))
+    target = len(_FUTURE.findall(text))
     return "achieved" if achieved > target else "target"
 
 
@@ -136,6 +141,8 @@ def _last_cue(pattern: re.Pattern[str], window: str) -> int:
 
 #: Comparisons with last year name no result: "比去年增加2000亿元" is this year's plan.
 _COMPARISON = re.compile(r"[比较](?:去年|上年)(?:预算)?")
+#: "完成全年计划的52%": a result measured against the plan, not a plan.
+_AGAINST_PLAN = re.compile(r"(?<=完成)全年(?:计划|目标任务|目标|任务)")
 
 
 def _kind(text: str, clause: tuple[int, int], sentence: tuple[int, int], figure: Found,
@@ -143,11 +150,39 @@ def _kind(text: str, clause: tuple[int, int], sentence: tuple[int, int], figure:
     # Only words before the figure decide: "增长11.8%，全年目标为12%" is a result.
     for raw in (text[clause[0]:figure.start], text[sentence[0]:figure.start]):
         window = _COMPARISON.sub(lambda m: "　" * len(m.group()), raw)
+        window = _AGAINST_PLAN.sub(lambda m: "　" * len(m.group()), window)
         achieved = _last_cue(ACHIEVED_CUES, window)
         target = _last_cue(TARGET_CUES, window)
         if achieved >= 0 or target >= 0:
             return "achieved" if achieved > target else "target"
     return section
+
+
+_BASE_YEAR = re.compile(r"(?:比|较|在)(20\d{2})年(?:基础上)?")
+_END_YEAR = re.compile(r"(?:到|至)(20\d{2})年")
+_SPAN_YEARS = re.compile(r"(?:用)?([一二两三四五六七八九十]|\d{1,2})年(?:时间|内)")
+
+
+def _doubling_years(text: str, sentence: tuple[int, int], figure: Found,
+                    year: int | None) -> Found:
+    """翻一番 over the years its sentence gives (比2025年 … 到2030年; 用两年时间) is a
+    yearly growth rate; with no years it stays a multiple."""
+    if figure.figure.unit != "倍" or "翻" not in figure.text:
+        return figure
+    before = text[sentence[0]:figure.start]
+    times = {"一": 1, "两": 2, "二": 2, "三": 3}.get(
+        (re.search(r"翻(?:了)?([一两二三])?番", figure.text) or [None, None])[1] or "一", 1)
+    years: int | None = None
+    if (span := _SPAN_YEARS.search(before)) is not None:
+        years = int(number_value(span[1]))
+    elif (base := _BASE_YEAR.search(before)) is not None:
+        end = _END_YEAR.search(text[sentence[0]:sentence[1]])
+        last = int(end[1]) if end else None
+        if last and last > int(base[1]):
+            years = last - int(base[1])
+    if not years:
+        return figure
+    return Found(figure.start, figure.end, figure.text, doubling(years, times))
 
 
 def _by_year(kind: str, period: str | None, year: int | None) -> str:
@@ -229,6 +264,7 @@ def extract_statements(text: str, *, year: int | None = None,
         section = _section_kind(marks, figure.start, default)
         kind = _by_year(_kind(text, clause, sentence, figure, section),
                         _period(text, sentence, figure, None, "target", section), year)
+        figure = _doubling_years(text, sentence, figure, year)
         indicator = _indicator(text, clause, figure)
         if _BARE.fullmatch(indicator) and out and out[-1].sentence_start == sentence[0]:
             # "…营业收入突破1300亿元，三年倍增": the figure measures the clause before.

@@ -54,7 +54,7 @@ _NUMBERED_NAME = re.compile(r"[A-Za-z第]$")
 _THRESHOLD = re.compile(r"(?:级|以上|以下)?(?:的)?(?:重大|重点|龙头|规上|工业|科技型)?"
                         r"(?:项目|企业|产业集群|集群|园区)")
 #: Units with which a small Chinese count names a list (三个方面, 八项规定, 两批).
-_LIST_UNITS = ("个", "项", "批", "条", "种", "次", "大")
+_LIST_UNITS = ("个", "项", "批", "条", "种", "次", "大", "期")
 
 
 @dataclass(frozen=True)
