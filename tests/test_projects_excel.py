@@ -9,9 +9,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from chainatlas.build import build_store
 from chainatlas.errors import InputError
-from chainatlas.projects import excel, ledger
+from chainatlas.projects import excel, fields, ledger, report, targets
+from chainatlas.projects.queries import ProjectFilters
 from chainatlas.store import Database
+from tests.helpers import make_bundle, unpinned_bundle
 
 ACTOR = "cli:tester"
 HEADER = ["序号", "项目名称", "投资主体", "县区", "所在园区", "所属产业", "产业环节",
@@ -171,3 +174,90 @@ def test_a_sheet_without_a_name_column(mini_db: Database, tmp_path: Path) -> Non
     path = _sheet(tmp_path / "n.xlsx", [["甲", "鹿泉区"]], header=["投资方", "所在地"])
     with pytest.raises(InputError, match="项目名称"):
         excel.import_projects(mini_db, path, actor=ACTOR)
+
+
+# --------------------------------------------------------------------------- export
+
+
+def _fresh(tmp_path: Path) -> Database:
+    store = Database()
+    build_store(store, unpinned_bundle(make_bundle(tmp_path / "fresh")))
+    return store
+
+
+_STATE = (*(f.name for f in fields.FIELDS), "stage", "paused", "ended")
+
+
+def _projects(db: Database) -> list[dict[str, object]]:
+    rows = db.rows("SELECT * FROM projects ORDER BY project_id")
+    return [{k: row[k] for k in _STATE} for row in rows]
+
+
+def test_round_trip_export_then_import(mini_db: Database, tmp_path: Path) -> None:
+    excel.import_projects(mini_db, _sheet(tmp_path / "in.xlsx", GOOD), region="石家庄市",
+                          actor=ACTOR)
+    ledger.create_project(mini_db, {"name": "=HYPERLINK(\"x\")", "region_adcode": "130104",
+                                    "agreed_wan": "1234.5678", "note": "甲\n乙",
+                                    "reasons": "链主企业"}, actor=ACTOR, stage="lead")
+    out = tmp_path / "ledger.xlsx"
+    assert report.ledger_workbook(mini_db, out, ProjectFilters(include_ended=True)) == 6
+    fresh = _fresh(tmp_path)
+    result = excel.import_projects(fresh, out, actor=ACTOR)
+    assert result["imported"] == 6 and result["rejected"] == 0
+    assert _projects(fresh) == _projects(mini_db)
+
+
+def test_ledger_sheet_is_formatted(mini_db: Database, tmp_path: Path) -> None:
+    excel.import_projects(mini_db, _sheet(tmp_path / "in.xlsx", GOOD), region="石家庄市",
+                          actor=ACTOR)
+    out = tmp_path / "ledger.xlsx"
+    assert report.ledger_workbook(mini_db, out, ProjectFilters(region="130110")) == 2
+    ws = openpyxl.load_workbook(out).active
+    headers = [c.value for c in ws[3]]
+    assert headers[:3] == ["项目代码", "项目名称", "投资方"]
+    assert "协议投资额(万元)" in headers and "项目阶段" in headers
+    assert ws.freeze_panes == "A4" and ws.auto_filter.ref.startswith("A3:")
+    agreed = headers.index("协议投资额(万元)") + 1
+    stage = headers.index("项目阶段") + 1
+    values = {ws.cell(r, 2).value: r for r in (4, 5)}
+    row = values["疫苗产业化项目"]
+    assert ws.cell(row, agreed).value == 12000 and ws.cell(row, agreed).number_format == \
+        report.WAN_FORMAT
+    assert ws.cell(values["中药项目"], stage).value == "签约（暂停）"
+    assert ws.column_dimensions["B"].width >= 14
+    assert ws.page_setup.orientation == "landscape"
+
+
+def test_monthly_report_sheets_and_figures(mini_db: Database, tmp_path: Path) -> None:
+    excel.import_projects(mini_db, _sheet(tmp_path / "in.xlsx", GOOD), region="石家庄市",
+                          actor=ACTOR)
+    tid = targets.add_target(mini_db, name="生物医药签约项目", indicator="project_count",
+                             region="石家庄市", base_year=2025, base_value=0,
+                             target_value=40, period_start=dt.date(2026, 1, 1),
+                             period_end=dt.date(2026, 12, 31), actor=ACTOR)
+    targets.record_snapshot(mini_db, tid, dt.date(2026, 10, 1), 4, actor=ACTOR)
+    out = tmp_path / "月报.xlsx"
+    result = report.monthly_report(mini_db, out, as_of=dt.date(2026, 11, 30),
+                                   region="石家庄市")
+    assert result["projects"] == 4 and result["targets_behind"] == 1
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames == ["总览", "按阶段", "按产业链", "按园区", "目标进度", "预警"]
+    overview = {r[0]: r[1] for r in book["总览"].iter_rows(min_row=4, values_only=True)}
+    assert overview["在库项目"] == 4 and overview["协议投资额"] == 12000 + 5000 + 5000 + 20000
+    assert overview["暂停项目"] == 1
+    stages_ = list(book["按阶段"].iter_rows(min_row=3, values_only=True))
+    assert stages_[0][:2] == ("阶段", "项目数(个)")
+    assert stages_[-1][0] == "合计" and stages_[-1][1] == 4
+    assert {r[0] for r in stages_[1:-1]} == {"洽谈", "签约", "开工"}
+    parks = list(book["按园区"].iter_rows(min_row=4, values_only=True))
+    assert ("鹿泉经济开发区", 1) in {r[:2] for r in parks}
+    target_sheet = book["目标进度"]
+    header = [c.value for c in target_sheet[3]]
+    row = [c.value for c in target_sheet[4]]
+    assert row[header.index("状态")] == "落后于时序进度"
+    assert row[header.index("完成进度(%)")] == pytest.approx(0.1)
+    assert target_sheet.cell(4, 1).fill.fgColor.rgb.endswith(report._BEHIND_FILL)
+    alerts = list(book["预警"].iter_rows(min_row=4, values_only=True))
+    assert any(r[1] == "目标落后于时序进度" for r in alerts)
+    assert book["目标进度"].page_setup.orientation == "landscape"
+    assert book["总览"].sheet_properties.pageSetUpPr.fitToPage

@@ -392,7 +392,8 @@ class RowCleaner:
         # the chain before its node; the stage column apart
         for name in sorted(row.values, key=lambda n: n == "node_id"):
             value = row.values[name]
-            if name == "stage" or cell_str(value).strip() in _MISSING:
+            if name == "stage" or cell_str(value).strip() in _MISSING or (
+                    name == "region_adcode" and "region_code" in row.values):
                 continue
             try:
                 out[name] = self._value(name, value, out)
