@@ -10,13 +10,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from chainatlas.cli_common import DbOption, JsonOption, console, open_store, print_json
+from chainatlas.cli_common import (
+    DbOption,
+    JsonOption,
+    check_target,
+    console,
+    open_store,
+    print_json,
+)
 
 projects_app = typer.Typer(help="The project ledger (招商项目库): list, show, move, alerts.",
                            no_args_is_help=True)
@@ -213,3 +221,81 @@ def projects_alerts(region: RegionOption = None,
         table.add_row(str(row["kind"]), f"{row['subject']} {row['subject_id']}",
                       escape(str(row["name"])), escape(str(row["message"])))
     console.print(table)
+
+
+FileArgument = Annotated[Path, typer.Argument(help="The .xlsx workbook.")]
+
+
+@projects_app.command("import")
+def projects_import(file: FileArgument,
+                    region: Annotated[str | None, typer.Option(
+                        "--region", help="The bureau's region: rows without one are in it, "
+                        "a district cell is looked up within it.")] = None,
+                    lenient: Annotated[bool, typer.Option(
+                        "--lenient", help="Import the good rows, report the bad ones.")] = False,
+                    db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Import a bureau's project sheet (招商项目台账); strict unless --lenient."""
+    from chainatlas.projects.excel import import_projects
+    from chainatlas.store.audit import cli_actor
+
+    with open_store(db) as store:
+        report = import_projects(store, file, region=region, lenient=lenient,
+                                 actor=cli_actor())
+    if as_json:
+        print_json(report)
+        return
+    console.print(f"{escape(str(file))} (sheet {escape(report['sheet'])}): {report['rows']} "
+                  f"rows; {report['imported']} imported ({report['paused']} paused, "
+                  f"{report['ended']} ended), {report['rejected']} rejected, "
+                  f"{report['totals_skipped']} totals rows skipped.", highlight=False)
+    for problem in report["problems"]:
+        console.print(f"  - row {problem['row']}, {escape(str(problem['field']))}: "
+                      f"{escape(problem['reason'])}", highlight=False)
+    for note in report["notes"]:
+        console.print(f"  {escape(note)}", highlight=False)
+
+
+@projects_app.command("export")
+def projects_export(file: FileArgument, region: RegionOption = None,
+                    chain: Annotated[str | None, typer.Option(
+                        "--chain", help="Chain id or name.")] = None,
+                    stage: Annotated[str | None, typer.Option(
+                        "--stage", help="线索, 洽谈 … 投产.")] = None,
+                    park: Annotated[str | None, typer.Option("--park", help="Park.")] = None,
+                    include_ended: Annotated[bool, typer.Option(
+                        "--all", help="Include ended (终止) projects.")] = False,
+                    db: DbOption = None) -> None:
+    """Write the ledger to one formatted .xlsx sheet (imports back with projects import)."""
+    from chainatlas.projects.queries import ProjectFilters
+    from chainatlas.projects.report import ledger_workbook
+    from chainatlas.store.lookup import as_region, chain_from_text
+
+    check_target(file)
+    with open_store(db, read_only=True) as store:
+        filters = ProjectFilters(
+            region=as_region(store, region).adcode if region else None,
+            chain_id=chain_from_text(store, chain).chain_id if chain else None,
+            stage=stage, park=park, include_ended=include_ended)
+        count = ledger_workbook(store, file, filters)
+    console.print(f"Wrote {count} projects to {escape(str(file))}.", highlight=False)
+
+
+@projects_app.command("report")
+def projects_report(file: FileArgument, region: RegionOption = None,
+                    as_of: Annotated[str | None, typer.Option(
+                        "--as-of", help="The report's day (default today).")] = None,
+                    db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Write the monthly report (招商月报): 总览, 按阶段, 按产业链, 按园区, 目标进度, 预警."""
+    from chainatlas.projects.report import monthly_report
+
+    check_target(file)
+    day = _day(as_of) or dt.date.today()
+    with open_store(db, read_only=True) as store:
+        result = monthly_report(store, file, as_of=day, region=region)
+    if as_json:
+        print_json(result)
+        return
+    console.print(f"Wrote {escape(str(file))} ({result['region']}, {day}): "
+                  f"{result['projects']} projects, {result['targets_behind']} of "
+                  f"{result['targets']} targets behind, {result['alerts']} alerts.",
+                  highlight=False)
