@@ -7,6 +7,7 @@
     places.py     regions, zones (zones.yaml) and firms named, resolved to the store
     text.py       the text of a .txt, .docx, .pdf or .html file
     draft.py      every item of a text, with its span and sentence, for review
+    review.py     stored drafts reviewed item by item: targets to the ledger, priority nodes
 
 Offline and model-free: rules and packages that ship their resources.
 """

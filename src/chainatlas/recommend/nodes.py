@@ -80,6 +80,7 @@ from chainatlas.recommend.node_context import (
 )
 from chainatlas.recommend.node_reasons import MISSING, STRONG, WEAK, node_explain, node_reasons
 from chainatlas.recommend.place_signals import signal_figures
+from chainatlas.recommend.priorities import priorities_of, raise_priorities
 from chainatlas.recommend.relatedness import leaf_key
 from chainatlas.store import Database
 from chainatlas.store.lookup import Chain, Region, as_chain, as_region
@@ -318,4 +319,7 @@ def rank_nodes(db: Database, region: Region | str, chain: Chain | str,
         raise ValueError(f"context was built for {context.key}, not for {key} "
                          "(chain, year, place level, universe, LQ basis)")
     ranked = score_node_candidates(profile["nodes"], context, region, kinds)
+    priorities = priorities_of(db, region.adcode, chain.chain_id)
+    if priorities:  # the region's accepted plans name these nodes (recommend/priorities)
+        ranked = raise_priorities(ranked, priorities, chain.tree)
     return ranked if top is None else ranked[:top]

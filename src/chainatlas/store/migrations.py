@@ -440,6 +440,45 @@ _V11 = (
         PRIMARY KEY (user_name, region_adcode, park))""",
 )
 
+_V12 = (
+    # Policy intake (issue 14): a text read into a draft, each item with its exact span,
+    # reviewed one by one (proposed → accepted / edited / rejected). An accepted target
+    # becomes a ledger target (``result``: target:<id>), an accepted direction a priority
+    # node, which raises the node in node recommendations with its source sentence.
+    """CREATE TABLE intake_drafts (
+        draft_id INTEGER PRIMARY KEY,
+        name VARCHAR NOT NULL,
+        region_adcode VARCHAR,
+        year INTEGER,
+        text VARCHAR NOT NULL,
+        sha256 VARCHAR NOT NULL,
+        created_by VARCHAR NOT NULL,
+        created_at TIMESTAMP NOT NULL)""",
+    """CREATE TABLE intake_items (
+        draft_id INTEGER NOT NULL,
+        item_id INTEGER NOT NULL,
+        kind VARCHAR NOT NULL,
+        start_at INTEGER NOT NULL,
+        end_at INTEGER NOT NULL,
+        payload VARCHAR NOT NULL,
+        status VARCHAR NOT NULL DEFAULT 'proposed',
+        edited VARCHAR,
+        result VARCHAR,
+        reviewed_by VARCHAR,
+        reviewed_at TIMESTAMP,
+        PRIMARY KEY (draft_id, item_id))""",
+    """CREATE TABLE priority_nodes (
+        region_adcode VARCHAR NOT NULL,
+        chain_id VARCHAR NOT NULL,
+        node_id VARCHAR NOT NULL,
+        source VARCHAR NOT NULL,
+        sentence VARCHAR,
+        draft_id INTEGER,
+        added_by VARCHAR NOT NULL,
+        added_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (region_adcode, chain_id, node_id))""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "regions, industries, companies, products, provenance", _V1),
     Migration(2, "roster firms: link to listed twins, capital currency", _V2),
@@ -453,6 +492,7 @@ MIGRATIONS: tuple[Migration, ...] = (
               _V9),
     Migration(10, "2025 SZSE list: A-share short name, still listed (risk flags)", _V10),
     Migration(11, "project ledger, industry targets, 招商 lists, analysts' scopes", _V11),
+    Migration(12, "policy intake drafts and their items, priority nodes", _V12),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
