@@ -170,6 +170,21 @@ def test_sheet_unit_line_and_two_row_header(mini_db: Database, tmp_path: Path) -
     assert row["agreed_wan"] == 15000 and row["in_place_wan"] == 5000
 
 
+def test_the_more_specific_of_two_columns_wins(mini_db: Database, tmp_path: Path) -> None:
+    header = ["项目名称", "所在地", "本年完成投资", "累计完成投资", "项目进度", "推进阶段"]
+    rows: list[list[object]] = [["丁项目", "鹿泉区", 10, 30, "正在办理环评手续", "洽谈"]]
+    path = _sheet(tmp_path / "two.xlsx", rows, header=header, title=False)
+    result = excel.import_projects(mini_db, path, actor=ACTOR)
+    assert result["imported"] == 1
+    assert any("本年完成投资" in n and "项目进度" in n for n in result["notes"])
+    row = mini_db.rows("SELECT * FROM projects")[0]
+    assert row["completed_wan"] == 30 and row["stage"] == "negotiating"
+    same = _sheet(tmp_path / "same.xlsx", rows, header=["项目名称", "所在地", "所在地"],
+                  title=False)
+    with pytest.raises(InputError, match="both give region_adcode"):
+        excel.import_projects(mini_db, same, actor=ACTOR)
+
+
 def test_a_sheet_without_a_name_column(mini_db: Database, tmp_path: Path) -> None:
     path = _sheet(tmp_path / "n.xlsx", [["甲", "鹿泉区"]], header=["投资方", "所在地"])
     with pytest.raises(InputError, match="项目名称"):

@@ -60,9 +60,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "node_id": ("环节", "产业环节", "产业链环节"),
     "agreed_wan": ("总投资", "协议投资", "计划总投资", "协议投资额", "总投资额", "投资总额"),
     "planned_year_wan": ("年度计划投资", "本年计划投资", "年度投资计划"),
-    "completed_wan": ("完成投资", "累计完成投资", "本年完成投资", "已完成投资"),
+    "completed_wan": ("累计完成投资", "完成投资", "已完成投资", "本年完成投资"),
     "in_place_wan": ("到位资金", "实际到位资金", "资金到位"),
-    "stage": ("阶段", "项目进度", "推进阶段", "状态", "项目阶段", "项目状态"),
+    "stage": ("阶段", "推进阶段", "项目阶段", "状态", "项目状态", "项目进度"),
     "lead_date": ("获取线索日期", "线索时间"),
     "signed_date": ("签约时间", "签约日期"),
     "planned_start_date": ("计划开工时间", "计划开工日期"),
@@ -92,15 +92,18 @@ def header_key(text: str) -> str:
     return re.sub(r"[\s_\-*:：#]+", "", key).lower()
 
 
-def _alias_index() -> dict[str, str]:
-    index = {header_key(f.label): f.name for f in fields.FIELDS}
+def _alias_index() -> dict[str, tuple[str, int]]:
+    """Header key -> (column name, priority: lower wins when two columns give one field)."""
+    index = {header_key(f.label): (f.name, -1) for f in fields.FIELDS}
     for name, aliases in ALIASES.items():
-        index.update({header_key(a): name for a in aliases})
-    index.update({header_key(h): "" for h in IGNORED})
+        for prio, alias in enumerate(aliases):
+            index.setdefault(header_key(alias), (name, prio))
+    index.update({header_key(h): ("", 0) for h in IGNORED})
     return index
 
 
-_INDEX = _alias_index()
+_ALIAS = _alias_index()
+_INDEX = {key: name for key, (name, _) in _ALIAS.items()}
 
 
 def unit_factor(header: str, default: Decimal = Decimal(1)) -> Decimal:
@@ -193,34 +196,36 @@ def _sheet_unit(rows: list[tuple[int, list[object]]], at: int) -> Decimal:
 
 def _columns(file: str, row: int, headers: list[str],
              default_unit: Decimal) -> tuple[list[Column], list[str]]:
-    """The columns read, and the headers not understood; InputError for a column named
-    twice or a sheet without a 项目名称 column."""
-    columns: list[Column] = []
+    """The columns read, and the headers not read; of two columns giving one field the
+    more specific header wins (累计完成投资 over 本年完成投资, 推进阶段 over 项目进度);
+    InputError for two equally specific ones or a sheet without a 项目名称 column."""
+    found: dict[str, list[tuple[int, int, str]]] = {}
     unknown: list[str] = []
-    problems: list[Problem] = []
-    seen: dict[str, str] = {}
     for i, header in enumerate(headers):
-        if not header:
+        key = header_key(header)
+        if not header or _ALIAS.get(key, ("x", 0))[0] == "":
             continue
-        name = _INDEX.get(header_key(header))
-        if name is None:
+        if key not in _ALIAS:
             unknown.append(header)
             continue
-        if not name:
-            continue
-        if name in seen:
-            problems.append(Problem(file, row, header, f"columns {seen[name]!r} and {header!r} "
-                                    f"both give {name}; rename or delete one"))
-            continue
-        seen[name] = header
+        name, prio = _ALIAS[key]
+        found.setdefault(name, []).append((prio, i, header))
+    columns: list[Column] = []
+    problems: list[Problem] = []
+    for name, hits in found.items():
+        (prio, i, header), *others = sorted(hits)
+        if others and others[0][0] == prio:
+            problems.append(Problem(file, row, others[0][2], f"columns {header!r} and "
+                                    f"{others[0][2]!r} both give {name}; rename or delete one"))
+        unknown += [h for _, _, h in others]
         factor = unit_factor(header, default_unit) if name in fields.AMOUNTS else Decimal(1)
         columns.append(Column(i, header, name, factor))
-    if "name" not in seen and not problems:
+    if "name" not in found and not problems:
         problems.append(Problem(file, row, None, "no project-name column (项目名称): headers "
                                 f"found: {', '.join(h for h in headers if h) or '(none)'}"))
     if problems:
         raise InputError(problems)
-    return columns, unknown
+    return sorted(columns, key=lambda c: c.index), unknown
 
 
 def _section_rows(merges: list[tuple[str, int, int, int]]) -> set[int]:
