@@ -97,3 +97,9 @@ def test_the_intake_command(tmp_path: Path) -> None:
     assert draft["counts"]["target"] == 6 and draft["region"]["adcode"] == "130100"
     result = CliRunner().invoke(app, ["intake", str(report), "--db", str(store)])
     assert result.exit_code == 0 and "目标与成效" in result.output
+    result = CliRunner().invoke(app, ["intake", str(report), "--region", "石家庄市",
+                                      "--save", "2025年政府工作报告", "--db", str(store)])
+    assert result.exit_code == 0 and "Saved as draft 1" in result.output
+    with Database(store) as db:
+        assert db.scalar("SELECT count(*) FROM intake_items WHERE draft_id = 1") == len(
+            draft["items"])

@@ -61,18 +61,27 @@ def intake_command(
         year: Annotated[int | None, typer.Option(
             "--year", help="The year the text speaks of (its 今年); default the year it "
             "names first.")] = None,
+        save: Annotated[str | None, typer.Option(
+            "--save", help="Store the draft under this name for review (its items are then "
+            "accepted or rejected one by one).")] = None,
         db: DbOption = None, as_json: JsonOption = False) -> None:
     """Read a plan or a report into a draft: targets, results, directions, places, firms."""
     from chainatlas.intake.draft import draft_from_text
+    from chainatlas.intake.review import save_draft
     from chainatlas.intake.text import text_from_file
+    from chainatlas.store.audit import cli_actor
 
     text = text_from_file(file)
-    with open_store(db, read_only=True) as store:
+    with open_store(db, read_only=save is None) as store:
         draft = draft_from_text(store, text, region=region, year=year)
+        draft_id = save_draft(store, draft, text, save, actor=cli_actor()) if save else None
     if as_json:
-        print_json(draft.as_dict())
+        print_json({**draft.as_dict(), "draft_id": draft_id})
         return
     console.print(_figures_table(draft.items))
     console.print(_named_table(draft.items))
     counts = "，".join(f"{k} {v}" for k, v in sorted(draft.counts().items()))
     console.print(f"{file.name}: {counts}（年份 {draft.year or '未知'}）", highlight=False)
+    if draft_id is not None:
+        console.print(f"Saved as draft {draft_id} ({escape(save or '')}) for review.",
+                      highlight=False)
