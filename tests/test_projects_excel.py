@@ -139,11 +139,13 @@ def test_header_units_and_sections(mini_db: Database, tmp_path: Path) -> None:
          dt.date(2025, 6, 30)],
         ["小计", None, None, 30000000],
         ["乙项目", "乙公司", "长安区", None, None, None, None, "2025年4月"],
-        ["总 计", None, None, 30000000]]
+        ["总 计", None, None, 30000000],
+        ["注：金额按签约口径填报"],
+        ["填表人：王五", None, "审核人：赵六"]]
     path = _sheet(tmp_path / "u.xlsx", rows, header=header)
     report = excel.import_projects(mini_db, path, region="石家庄市", actor=ACTOR)
     assert report["imported"] == 2 and report["totals_skipped"] == 2
-    assert report["sections_skipped"] == 1
+    assert report["sections_skipped"] == 3
     first, second = mini_db.rows("SELECT * FROM projects ORDER BY project_id")
     assert first["agreed_wan"] == Decimal("3000")  # 元 named in the header
     assert first["planned_year_wan"] == 2 and first["completed_wan"] == 10000

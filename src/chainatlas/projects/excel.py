@@ -78,6 +78,7 @@ IGNORED = ("序号", "编号", "No", "NO")
 _TOTALS = re.compile(r"^(合计|总计|小计)")
 _BRACKETED = re.compile(r"[(（\[【〔]([^)）\]】〕]*)[)）\]】〕]")
 _SECTION = re.compile(r"^[一二三四五六七八九十]+[、.．]")
+_FOOTER = re.compile(r"^(注|说明|填表人|填报人|审核人|制表人|联系电话)[:：\d]")
 _UNIT_LINE = re.compile(r"单位\s*[:：]\s*(亿元|万元|元)")
 _FACTORS = {"亿元": Decimal(10000), "万元": Decimal(1), "元": Decimal("0.0001")}
 _MONTH_ONLY = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?份?")
@@ -147,6 +148,7 @@ class ImportReport:
     imported: int = 0
     rejected: int = 0
     totals_skipped: int = 0
+    #: section headings (一、生物医药) and notes below the table (注：…, 填表人：…)
     sections_skipped: int = 0
     paused: int = 0
     ended: int = 0
@@ -187,7 +189,7 @@ def _header_cells(rows: list[tuple[int, list[object]]], at: int) -> list[str]:
 
 
 def _sheet_unit(rows: list[tuple[int, list[object]]], at: int) -> Decimal:
-    for _, cells in rows[:at + 1]:
+    for _, cells in rows[:at]:
         for cell in cells:
             if match := _UNIT_LINE.search(unicodedata.normalize("NFKC", cell_str(cell))):
                 return _FACTORS[match[1]]
@@ -232,6 +234,19 @@ def _section_rows(merges: list[tuple[str, int, int, int]]) -> set[int]:
     return {n for _, low, high, _left in merges for n in range(low, high + 1)}
 
 
+def _skipped(number: int, cells: list[object], wide: set[int]) -> str | None:
+    """Which count a row not holding a project adds to: a 合计 / 小计 row, or a section
+    heading (one value in a merge across columns, or 一、…) or a note below the table."""
+    texts = [t for t in (re.sub(r"\s+", "", cell_str(c)) for c in cells) if t]
+    if any(_TOTALS.match(t) for t in texts):
+        return "totals_skipped"
+    first = texts[0] if texts else ""
+    if _FOOTER.match(first) or (len(set(texts)) <= 1 and (
+            number in wide or _SECTION.match(first))):
+        return "sections_skipped"
+    return None
+
+
 def read_sheet(path: Path) -> tuple[str, list[Column], list[SheetRow], ImportReport]:
     """The sheet's columns and data rows (title, totals and section rows left out)."""
     file = str(path)
@@ -256,16 +271,12 @@ def read_sheet(path: Path) -> tuple[str, list[Column], list[SheetRow], ImportRep
     wide = _section_rows(book.merges)
     rows = []
     for number, cells in body:
-        texts = [re.sub(r"\s+", "", cell_str(c)) for c in cells]
-        if any(_TOTALS.match(t) for t in texts if t):
-            report.totals_skipped += 1
+        kind = _skipped(number, cells, wide)
+        if kind is not None:
+            setattr(report, kind, getattr(report, kind) + 1)
             continue
         values = {c.name: cells[c.index] for c in columns
                   if c.index < len(cells) and cell_str(cells[c.index]).strip()}
-        distinct = {t for t in texts if t}
-        if len(distinct) <= 1 and (number in wide or any(_SECTION.match(t) for t in distinct)):
-            report.sections_skipped += 1
-            continue
         if values:
             rows.append(SheetRow(number, values))
     report.rows = len(rows)
@@ -374,6 +385,7 @@ class RowCleaner:
         self.db, self.file, self.within, self.actor = db, file, within, actor
         self.columns = {c.name: c for c in columns}
         self.codes: dict[str, int] = {}
+        self.regions: dict[str, str] = {}
 
     def _problem(self, row: SheetRow, name: str | None, reason: str) -> Problem:
         header = self.columns[name].header if name in self.columns else name
@@ -386,7 +398,10 @@ class RowCleaner:
         if kind in _DATE_KINDS:
             return clean_sheet_date(value, kind)
         if kind in ("region", "region_code"):
-            return resolve_region(self.db, cell_str(value), self.within)
+            text = cell_str(value)
+            if text not in self.regions:
+                self.regions[text] = resolve_region(self.db, text, self.within)
+            return self.regions[text]
         if kind == "code":
             return check_code(self.db, cell_str(value))
         return fields.clean_value(self.db, name, value, context)
