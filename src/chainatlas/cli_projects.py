@@ -1,7 +1,9 @@
 """``chainatlas projects``: the project ledger (招商项目库) from the command line.
 
-``list``, ``show`` and ``alerts`` read; ``add``, ``move``, ``pause``, ``resume`` and
-``end`` write, each as one event with the actor ``cli:<os user>``. A write names the
+``list``, ``show``, ``alerts``, ``export`` (the ledger workbook) and ``report`` (the
+monthly report workbook) read; ``add``, ``move``, ``pause``, ``resume``, ``end`` and
+``import`` (a bureau's project sheet, strict unless ``--lenient``) write, each change as
+one event with the actor ``cli:<os user>``. A write names the
 version it was based on (``--version``, shown by ``list`` and ``show``): when the project
 changed meanwhile the write is refused with the other changes listed, never lost.
 """
@@ -26,7 +28,8 @@ from chainatlas.cli_common import (
     print_json,
 )
 
-projects_app = typer.Typer(help="The project ledger (招商项目库): list, show, move, alerts.",
+projects_app = typer.Typer(help="The project ledger (招商项目库): import, list, show, move, "
+                                "alerts, export, report.",
                            no_args_is_help=True)
 
 ProjectId = Annotated[int, typer.Argument(help="Project number (projects list).")]
