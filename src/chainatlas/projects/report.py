@@ -222,15 +222,23 @@ def _fill(ws: Any, row: int, width: int, color: str, *, bold: bool = False) -> N
             cell.font = Font(bold=True)
 
 
+def _yi(wan: Any) -> float:
+    """万元 as 亿元: a leader reads "215 亿元", not "2,150,000 万元"."""
+    return round(float(wan or 0) / 10000, 2)
+
+
 def _kpi_rows(kpis: dict[str, Any], alerts: pd.DataFrame) -> list[tuple[str, Any, str]]:
     high = int((alerts["severity"] == "high").sum())
+    planned = float(kpis["planned_year_wan"] or 0)
+    done = round(100 * float(kpis["completed_wan"] or 0) / planned, 1) if planned else None
     return [("在库项目", kpis["projects"], "个"),
-            ("协议投资额", kpis["agreed_wan"], "万元"),
+            ("协议投资额", _yi(kpis["agreed_wan"]), "亿元"),
             ("签约及以后阶段项目", kpis["signed_or_later"], "个"),
-            ("其中签约项目协议投资额", kpis["signed_wan"], "万元"),
-            ("年度计划投资", kpis["planned_year_wan"], "万元"),
-            ("累计完成投资", kpis["completed_wan"], "万元"),
-            ("到位资金", kpis["in_place_wan"], "万元"),
+            ("其中签约项目协议投资额", _yi(kpis["signed_wan"]), "亿元"),
+            ("年度计划投资", _yi(kpis["planned_year_wan"]), "亿元"),
+            ("累计完成投资", _yi(kpis["completed_wan"]), "亿元"),
+            ("完成投资占年度计划", done, "%"),
+            ("到位资金", _yi(kpis["in_place_wan"]), "亿元"),
             ("开工项目", kpis["started"], "个"),
             ("投产项目", kpis["producing"], "个"),
             ("暂停项目", kpis["paused"], "个"),
@@ -245,7 +253,7 @@ def _overview(ws: Any, title: str, kpis: dict[str, Any], alerts: pd.DataFrame) -
     rows = _kpi_rows(kpis, alerts)
     for r, (label, value, unit) in enumerate(rows, start=top + 1):
         _put(ws, r, 1, label)
-        _put(ws, r, 2, value, WAN_FORMAT if unit == "万元" else COUNT_FORMAT)
+        _put(ws, r, 2, value, "#,##0.00" if unit in ("亿元", "%") else COUNT_FORMAT)
         _put(ws, r, 3, unit)
     _finish(ws, top, headers, top + len(rows))
 
