@@ -237,3 +237,23 @@ def test_routes_are_documented(api: Api) -> None:
     assert paths["/api/v1/projects"]["get"]["tags"] == ["projects 项目库"]
     assert "409" in paths["/api/v1/projects/{project_id}"]["patch"]["responses"]
     assert paths["/api/v1/alerts"]["get"]["tags"] == ["targets 目标监测"]
+
+
+def test_the_ledger_and_the_monthly_report_download(api: Api) -> None:
+    import io
+
+    import openpyxl
+
+    api.create()
+    api.create(name="桥西项目", region_adcode="桥西区", park=None)
+    response = api.client.get("/api/v1/projects/export.xlsx?region=鹿泉区")
+    assert response.status_code == 200, response.text
+    assert "attachment" in response.headers["content-disposition"]
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    cells = {str(c.value) for row in sheet.iter_rows() for c in row if c.value}
+    assert "华药生物疫苗产业化项目" in cells and "桥西项目" not in cells
+    monthly = api.client.get("/api/v1/projects/report.xlsx?as_of=2026-06-30&region=石家庄市")
+    assert monthly.status_code == 200, monthly.text
+    names = openpyxl.load_workbook(io.BytesIO(monthly.content)).sheetnames
+    assert len(names) >= 5
+    assert api.get("/api/v1/projects/report.xlsx?region=火星市", 404)

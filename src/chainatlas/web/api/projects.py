@@ -18,18 +18,20 @@ from fastapi import Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from chainatlas.projects import alerts, ledger, queries, stages, targets
+from chainatlas.projects import alerts, ledger, queries, report, stages, targets
 from chainatlas.projects.fields import FIELDS, node_from_text
 from chainatlas.store import Database
 from chainatlas.store.users import User
 from chainatlas.web.api.auth import AUTH_ERRORS, require_role
 from chainatlas.web.api.common import (
+    XLSX,
     ErrorBody,
     OptRegionQ,
     area_router,
     chain_param,
     ok,
     region_param,
+    xlsx_response,
 )
 from chainatlas.web.state import request_db, write_db
 
@@ -259,6 +261,43 @@ def project_breakdown(q: Filters, by: Annotated[
     with request_db() as db:
         frame = queries.ledger_breakdown(db, by, _resolved(db, q))
     return ok(frame.to_dict("records"))
+
+
+_WORKBOOK: dict[int | str, dict[str, Any]] = {
+    200: {"content": {XLSX: {}}, "description": "The workbook"}}
+
+
+@router.get("/projects/export.xlsx", tags=[TAG], response_class=Response,
+            responses=_WORKBOOK, summary="The ledger as an Excel sheet (台账导出)")
+def export_projects(q: Filters) -> Response:
+    """The projects the filters keep, one formatted sheet under the fields' Chinese
+    labels (what ``chainatlas projects export`` writes; the import reads it back)."""
+    stamp = dt.date.today().strftime("%Y%m%d")
+    with request_db() as db:
+        filters = _resolved(db, q)
+        return xlsx_response(lambda target: _ignore(report.ledger_workbook(db, target,
+                                                                           filters)),
+                             f"招商项目台账-{stamp}.xlsx", f"chainatlas-projects-{stamp}.xlsx")
+
+
+@router.get("/projects/report.xlsx", tags=[TAG], response_class=Response,
+            responses=_WORKBOOK, summary="The monthly report workbook (招商月报)")
+def project_report(as_of: AsOfDateQ = None, region: OptRegionQ = None) -> Response:
+    """总览, 按阶段, 按产业链, 按园区, 目标进度 and 预警 as of ``as_of`` (default today), of
+    ``region`` and the places inside it (what ``chainatlas projects report`` writes)."""
+    day = _today(as_of)
+    stamp = day.strftime("%Y%m%d")
+    with request_db() as db:
+        place = region_param(db, region)
+        adcode = None if place is None else place.adcode
+        return xlsx_response(
+            lambda target: _ignore(report.monthly_report(db, target, as_of=day,
+                                                         region=adcode)),
+            f"招商月报-{stamp}.xlsx", f"chainatlas-report-{stamp}.xlsx")
+
+
+def _ignore(_: object) -> None:
+    """Drop a writer's return value (xlsx_response wants a writer returning None)."""
 
 
 @router.get("/projects/{project_id}", tags=[TAG], summary="One project and its events")
