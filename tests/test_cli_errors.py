@@ -137,9 +137,12 @@ def test_a_mistyped_db_is_refused_not_created(tmp_path: Path, command: list[str]
     assert not missing.exists() and not missing.with_name("typo.duckdb.wal").exists()
 
 
-def test_a_writer_while_another_process_holds_the_store_is_told_so(store: Path) -> None:
-    """A CLI writer while another process (the server) holds the store: the message
-    says the store is busy and names the holding process."""
+def test_a_writer_while_another_process_holds_the_store_is_told_so(
+        store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CLI writer while another process (not a server: nothing hands the file over)
+    holds the store: after its wait the message says the store is busy, names the
+    holding process and how long it waited."""
+    monkeypatch.setenv("CHAINATLAS_STORE_WAIT", "1")
     import subprocess
     import sys
 
@@ -151,7 +154,7 @@ def test_a_writer_while_another_process_holds_the_store_is_told_so(store: Path) 
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         result = run("chains", "assign", "以岭药业", "biomedicine/bm_api", "--reason", "x",
                      "--db", str(store))
-        assert_clean(result, str(store), "busy", f"PID {holder.pid}")
+        assert_clean(result, str(store), "busy", f"PID {holder.pid}", "waited 1 s")
     finally:
         holder.kill()
         holder.wait()
