@@ -11,7 +11,17 @@ from typing import Protocol
 
 from nicegui import ui
 
-from chainatlas.web.pages import atlas, chain, firm, leaders, overview, recommend, resilience
+from chainatlas.web.pages import (
+    atlas,
+    chain,
+    firm,
+    leaders,
+    overview,
+    projects,
+    recommend,
+    resilience,
+    targets,
+)
 from chainatlas.web.pages.layout import NAV
 
 
@@ -23,7 +33,7 @@ class _Page(Protocol):
 _PAGES: dict[str, Callable[[], _Page]] = {
     "/": overview.page, "/chain": chain.page, "/map": atlas.page,
     "/recommend": recommend.page, "/resilience": resilience.page, "/leaders": leaders.page,
-    "/firm": firm.index_page,
+    "/firm": firm.index_page, "/projects": projects.page, "/targets": targets.page,
 }
 
 #: Every page path, for navigation tests and the browser test.
@@ -44,6 +54,7 @@ def register_pages() -> None:
     """
     for path in PAGE_PATHS:
         ui.page(path)(_route(_PAGES[path]))
+    projects.register()  # /project/{id}
 
     # ":path": a firm without a USCC is keyed by its name, which may hold "/" (links quote
     # it as %2F, which the server decodes back to "/" before routing).
