@@ -118,8 +118,9 @@ def test_a_lenient_upload_imports_the_good_rows_and_lists_the_bad(
     assert "rejects_file" not in body and _roster_count() == 1
 
 
+def test_the_cli_options_encoding_and_header_map(client: TestClient,
+                                                built: dict[str, Any]) -> None:
     data: list[list[object]] = [["单位全称", *HEADER[1:]], *rows()]
-    data = [["单位全称", *HEADER[1:]], *rows()]
     text = io.StringIO()
     csv.writer(text).writerows(data)
     content = text.getvalue().encode("gbk")
