@@ -369,8 +369,8 @@ def test_openapi_lists_every_route(client: TestClient) -> None:
               for m in getattr(r, "methods", ())}
     listed = {(path, method) for path, item in doc["paths"].items() for method in item}
     assert routes == listed
-    # + resilience, imports, projects, targets, alerts
-    assert len({p for p, _ in routes if p.startswith("/api/v1/")}) == 36
+    # + resilience, imports, projects, targets, alerts, lists
+    assert len({p for p, _ in routes if p.startswith("/api/v1/")}) == 43
     assert all(op.get("summary") and op.get("tags") for item in doc["paths"].values()
                for op in item.values())
     # Swagger UI and ReDoc would load their scripts from a CDN: not served.

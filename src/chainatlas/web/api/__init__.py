@@ -17,6 +17,7 @@ never blocks the event loop the pages run on. No SQL here: the queries are the l
     placements.py   /placements, /placements.xlsx
     corrections.py  POST /corrections
     imports.py      POST /imports/roster (uploads)
+    lists.py        /lists (招商清单), /recommend/lead (a recommended firm to a 线索 project)
     projects.py     /projects (ledger, kpis, breakdown, writes), /targets, /alerts
     boundaries.py   /geo/china.json, /geo/province/{adcode}.json
 
@@ -40,6 +41,7 @@ from chainatlas.web.api import (
     corrections,
     firms,
     imports,
+    lists,
     placements,
     projects,
     recommend,
@@ -67,7 +69,8 @@ from chainatlas.web.api.common import (
 #: error responses already): including them would nest routers, whose ``routes`` no
 #: longer list the API's paths.
 router = APIRouter(routes=[route for area in (regions, analysis, recommend, resilience, firms,
-                                             corrections, imports, placements, projects)
+                                             corrections, imports, placements, projects,
+                                             lists)
                            for route in area.router.routes])
 #: The map boundary routes.
 geo_router = boundaries.router
@@ -83,6 +86,7 @@ TAGS = [
     {"name": "placements 企业环节归属", "description": "企业的产业链环节归属（分页、Excel）"},
     {"name": "projects 项目库", "description": "招商项目库：项目台账、阶段推进、统计"},
     {"name": "targets 目标监测", "description": "产业目标、完成进度与时序进度、预警"},
+    {"name": "lists 招商清单", "description": "保存的招商目标企业清单（含推荐理由）与一键转线索"},
     {"name": "imports 数据导入", "description": "上传企业名单等数据文件（分析员）"},
     {"name": "geo 地图边界", "description": "省、市边界 GeoJSON（本地数据，无外部请求）"},
 ]
