@@ -163,15 +163,14 @@ _END_YEAR = re.compile(r"(?:到|至)(20\d{2})年")
 _SPAN_YEARS = re.compile(r"(?:用)?([一二两三四五六七八九十]|\d{1,2})年(?:时间|内)")
 
 
-def _doubling_years(text: str, sentence: tuple[int, int], figure: Found,
-                    year: int | None) -> Found:
+def _doubling_years(text: str, sentence: tuple[int, int], figure: Found) -> Found:
     """翻一番 over the years its sentence gives (比2025年 … 到2030年; 用两年时间) is a
     yearly growth rate; with no years it stays a multiple."""
     if figure.figure.unit != "倍" or "翻" not in figure.text:
         return figure
     before = text[sentence[0]:figure.start]
-    times = {"一": 1, "两": 2, "二": 2, "三": 3}.get(
-        (re.search(r"翻(?:了)?([一两二三])?番", figure.text) or [None, None])[1] or "一", 1)
+    # The multiple says how many doublings: 2 倍 is 翻一番, 4 倍 翻两番.
+    times = int(figure.figure.value).bit_length() - 1  # type: ignore[arg-type]
     years: int | None = None
     if (span := _SPAN_YEARS.search(before)) is not None:
         years = int(number_value(span[1]))
@@ -264,7 +263,7 @@ def extract_statements(text: str, *, year: int | None = None,
         section = _section_kind(marks, figure.start, default)
         kind = _by_year(_kind(text, clause, sentence, figure, section),
                         _period(text, sentence, figure, None, "target", section), year)
-        figure = _doubling_years(text, sentence, figure, year)
+        figure = _doubling_years(text, sentence, figure)
         indicator = _indicator(text, clause, figure)
         if _BARE.fullmatch(indicator) and out and out[-1].sentence_start == sentence[0]:
             # "…营业收入突破1300亿元，三年倍增": the figure measures the clause before.

@@ -22,6 +22,7 @@ import ahocorasick_rs
 import yaml
 
 from chainatlas.store import Database
+from chainatlas.store.query import adcode_prefix
 
 _ZONE_SUFFIX = re.compile(r"(?:高新技术产业开发区|经济技术开发区|高新区|经开区|经济开发区|开发区|"
                           r"综合保税区|综保区|产业园区|产业园|新区|工业园区)")
@@ -77,17 +78,12 @@ def _region_index(db: Database, region: str | None) -> dict[str, str | None]:
     by_name: dict[str, list[str]] = {}
     for row in rows:
         by_name.setdefault(str(row["name"]), []).append(str(row["adcode"]))
-    prefix = _prefix(region) if region else None
+    prefix = adcode_prefix(region) if region else None
     index: dict[str, str | None] = {}
     for name, codes in by_name.items():
         own = [c for c in codes if prefix and c.startswith(prefix)]
         index[name] = own[0] if len(own) == 1 else codes[0] if len(codes) == 1 else None
     return index
-
-
-def _prefix(adcode: str) -> str:
-    return adcode[:2] if adcode.endswith("0000") else adcode[:4] if adcode.endswith("00") \
-        else adcode
 
 
 def _zone_of(text: str, region: str | None) -> dict[str, Any] | None:
@@ -157,8 +153,11 @@ def find_places(db: Database, text: str, region: str | None = None) -> list[Plac
 
 
 def _firm_names(db: Database) -> dict[str, str]:
+    """Names of the listed and roster firms (short and full) -> company id. Registry
+    firms (a million of them) are not read here: their names are company-form names,
+    which :func:`find_firms` looks up in one query."""
     rows = db.rows("SELECT company_id, short_name, full_name FROM companies "
-                   "WHERE same_as IS NULL")
+                   "WHERE same_as IS NULL AND origin <> 'registry'")
     names: dict[str, str] = {}
     for row in rows:
         for name in (row["short_name"], row["full_name"]):
@@ -167,8 +166,19 @@ def _firm_names(db: Database) -> dict[str, str]:
     return names
 
 
+def _ids_of(db: Database, names: list[str]) -> dict[str, str]:
+    """Store firms with exactly these full names (the registry's included)."""
+    if not names:
+        return {}
+    rows = db.rows("SELECT full_name, min(company_id) AS company_id FROM companies "
+                   "WHERE same_as IS NULL AND list_contains(?, full_name) GROUP BY 1",
+                   [names])
+    return {str(r["full_name"]): str(r["company_id"]) for r in rows}
+
+
 def find_firms(db: Database, text: str) -> list[FirmMention]:
-    """Firms ``text`` names: store firms by name, and company-form names not in the store."""
+    """Firms ``text`` names: store firms by name, and company-form names (linked when a
+    store firm has that full name)."""
     names = _firm_names(db)
     words = sorted(names)
     out: list[FirmMention] = []
@@ -177,6 +187,7 @@ def find_firms(db: Database, text: str) -> list[FirmMention]:
                                              LeftmostLongest)
         out = [FirmMention(s, e, words[i], names[words[i]])
                for i, s, e in matcher.find_matches_as_indexes(text)]
+    found: list[tuple[int, int, str]] = []
     for match in _FIRM.finditer(text):
         lead = _FIRM_LEAD.match(match.group())
         start = match.start() + (lead.end() if lead else 0)
@@ -184,5 +195,7 @@ def find_firms(db: Database, text: str) -> list[FirmMention]:
             continue
         name = text[start:match.end()]
         if len(name) >= 4:
-            out.append(FirmMention(start, match.end(), name, None))
+            found.append((start, match.end(), name))
+    ids = _ids_of(db, [name for _, _, name in found])
+    out += [FirmMention(s, e, name, ids.get(name)) for s, e, name in found]
     return sorted(out, key=lambda f: f.start)

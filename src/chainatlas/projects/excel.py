@@ -81,7 +81,6 @@ _SECTION = re.compile(r"^[一二三四五六七八九十]+[、.．]")
 _FOOTER = re.compile(r"^(注|说明|填表人|填报人|审核人|制表人|联系电话)[:：\d]")
 _UNIT_LINE = re.compile(r"单位\s*[:：]\s*(亿元|万元|元)")
 _FACTORS = {"亿元": Decimal(10000), "万元": Decimal(1), "元": Decimal("0.0001")}
-_MONTH_ONLY = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?份?")
 _DATE_KINDS = ("date", "planned_date")
 
 
@@ -342,15 +341,7 @@ def inferred_stage(values: Mapping[str, Any]) -> str:
 def clean_sheet_date(value: object, kind: str) -> dt.date | None:
     """A date cell in any common form; an actual date may name only its month
     (2024年3月, 2024.03 → 2024-03-01), as a planned one may."""
-    planned = kind == "planned_date"
-    text = unicodedata.normalize("NFKC", cell_str(value)).strip()
-    match = None if isinstance(value, dt.date) else _MONTH_ONLY.fullmatch(text)
-    if match is None or not 1 <= int(match[2]) <= 12 or not 1900 < int(match[1]) < 2200:
-        return fields.clean_date(value, planned=planned)
-    day = dt.date(int(match[1]), int(match[2]), 1)
-    if not planned and day > dt.date.today():
-        raise ValueError(f"date {text!r} is in the future")
-    return day
+    return fields.clean_date(value, planned=kind == "planned_date", months=True)
 
 
 def clean_sheet_amount(value: object, factor: Decimal) -> Decimal | None:

@@ -85,17 +85,31 @@ def clean_amount(value: object) -> Decimal | None:
     return number.quantize(Decimal("0.0001"))
 
 
-def clean_date(value: object, *, planned: bool = False) -> dt.date | None:
+def _month(value: object, text: str, planned: bool) -> dt.date | None:
+    """The first of the month a text names alone (2025年6月, 2024.03), or None."""
+    match = None if isinstance(value, dt.date) else _MONTH_RE.fullmatch(text)
+    if match is None or not 1 <= int(match[2]) <= 12 or not 1900 < int(match[1]) < 2200:
+        return None
+    day = dt.date(int(match[1]), int(match[2]), 1)
+    if not planned and day > dt.date.today():
+        raise ValueError(f"date {text!r} is in the future")
+    return day
+
+
+def clean_date(value: object, *, planned: bool = False,
+               months: bool | None = None) -> dt.date | None:
     """A date in any common form; a planned date may be in the future and may name only a
-    month (2025年6月 → 2025-06-01) or a year-end (2025年底 → 2025-12-31)."""
+    month (2025年6月 → 2025-06-01) or a year-end (2025年底 → 2025-12-31). ``months``
+    (default: for planned dates) reads a month alone as its first day; it is read before
+    the number forms, so 2024.03 is March 2024, not an Excel serial day."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
+    text = unicodedata.normalize("NFKC", cell_str(value)).strip()
+    if (planned if months is None else months) and (day := _month(value, text, planned)):
+        return day
     try:
         return parse_date(value, allow_future=planned)
     except ValueError:
-        text = unicodedata.normalize("NFKC", cell_str(value)).strip()
-        if planned and (match := _MONTH_RE.fullmatch(text)) and 1 <= int(match[2]) <= 12:
-            return dt.date(int(match[1]), int(match[2]), 1)
         if planned and (match := _YEAR_RE.fullmatch(text)) and 1900 < int(match[1]) < 2200:
             return dt.date(int(match[1]), 12, 31)
         raise

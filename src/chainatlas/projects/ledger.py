@@ -41,10 +41,8 @@ def _status(row: Mapping[str, Any]) -> stages.Status:
     return stages.Status(row["stage"], bool(row["paused"]), bool(row["ended"]))
 
 
-def _next_ids(db: Database) -> tuple[int, int]:
-    pid = int(db.scalar("SELECT coalesce(max(project_id), 0) + 1 FROM projects"))
-    eid = int(db.scalar("SELECT coalesce(max(event_id), 0) + 1 FROM project_events"))
-    return pid, eid
+def _next_event_id(db: Database) -> int:
+    return int(db.scalar("SELECT coalesce(max(event_id), 0) + 1 FROM project_events"))
 
 
 def _insert_event(db: Database, event_id: int, project_id: int, version: int, kind: str,
@@ -121,7 +119,8 @@ def create_projects(db: Database, raws: Sequence[Mapping[str, object]], *, actor
     at = audit.now_utc()
     created = []
     with db.transaction():
-        pid, eid = _next_ids(db)
+        pid = int(db.scalar("SELECT coalesce(max(project_id), 0) + 1 FROM projects"))
+        eid = _next_event_id(db)
         for i, raw in enumerate(raws):
             stage = stages_[i] if stages_ is not None else "lead"
             row = _new_row(db, raw, actor=actor, stage=stage, effective=day, origin=origin)
@@ -139,31 +138,32 @@ def create_projects(db: Database, raws: Sequence[Mapping[str, object]], *, actor
     return created
 
 
-def _check_version(db: Database, row: Mapping[str, Any], expected: int | None) -> None:
-    if expected is None or int(expected) == int(row["version"]):
-        return
-    history.refuse_stale(db, row, int(expected))
-
-
-def _change(db: Database, project_id: int, *, actor: str, expected_version: int | None,
-            kind: str, changes: dict[str, tuple[Any, Any]], reason: str | None,
-            effective: dt.date | None) -> dict[str, Any]:
-    """Append one event and rewrite the row (the caller holds the transaction)."""
+def _current(db: Database, project_id: int, expected: int | None) -> dict[str, Any]:
+    """The project's row, refused (ConflictError) when it is past the version the writer
+    read."""
     row = get_project(db, project_id)
-    _check_version(db, row, expected_version)
+    if expected is not None and int(expected) != int(row["version"]):
+        history.refuse_stale(db, row, int(expected))
+    return row
+
+
+def _change(db: Database, row: Mapping[str, Any], new: Mapping[str, Any], *, actor: str,
+            kind: str, reason: str | None, effective: dt.date | None) -> dict[str, Any]:
+    """Append one event setting the fields ``new`` to the row read by :func:`_current`,
+    and rewrite the row (the caller holds the transaction)."""
+    project_id = int(row["project_id"])
     check_scope(db, actor, row["region_adcode"], row["park"])
-    changes = {k: (row[k], new) for k, (_, new) in changes.items()
-               if not fields.same(row[k], new)}
+    changes = {k: (row[k], value) for k, value in new.items()
+               if not fields.same(row[k], value)}
     if not changes:
         raise ParameterError(f"Nothing to change: project {project_id} already has "
                              "these values.")
-    new_row = {**row, **{k: new for k, (_, new) in changes.items()}}
+    new_row = {**row, **{k: value for k, (_, value) in changes.items()}}
     if "region_adcode" in changes or "park" in changes:
         check_scope(db, actor, new_row["region_adcode"], new_row["park"])
     at = audit.now_utc()
     new_row.update(version=int(row["version"]) + 1, updated_at=at)
-    _, eid = _next_ids(db)
-    _insert_event(db, eid, int(project_id), new_row["version"], kind, at,
+    _insert_event(db, _next_event_id(db), project_id, new_row["version"], kind, at,
                   effective or dt.date.today(), actor, changes, reason)
     _update_row(db, new_row)
     audit.record(db, actor, f"project.{kind}", f"project:{project_id}",
@@ -177,17 +177,14 @@ def move_project(db: Database, project_id: int, stage: str, *, actor: str,
                  effective: dt.date | None = None) -> dict[str, Any]:
     """Move a project to another stage (the stage rules: :mod:`stages`)."""
     with db.transaction():
-        row = get_project(db, project_id)
-        _check_version(db, row, expected_version)
+        row = _current(db, project_id, expected_version)
         target = stages.check_move(_status(row), stage, reason)
         day = effective or dt.date.today()
-        changes: dict[str, tuple[Any, Any]] = {"stage": (row["stage"], target),
-                                               "stage_since": (row["stage_since"], day)}
+        new: dict[str, Any] = {"stage": target, "stage_since": day}
         date_field = fields.STAGE_DATES.get(target)
         if date_field and row[date_field] is None:
-            changes[date_field] = (None, day)
-        return _change(db, project_id, actor=actor, expected_version=expected_version,
-                       kind="move", changes=changes, reason=reason, effective=day)
+            new[date_field] = day
+        return _change(db, row, new, actor=actor, kind="move", reason=reason, effective=day)
 
 
 def update_project(db: Database, project_id: int, raw: Mapping[str, object], *,
@@ -195,8 +192,7 @@ def update_project(db: Database, project_id: int, raw: Mapping[str, object], *,
                    reason: str | None = None) -> dict[str, Any]:
     """Change a project's fields (not its stage: :func:`move_project`)."""
     with db.transaction():
-        row = get_project(db, project_id)
-        _check_version(db, row, expected_version)
+        row = _current(db, project_id, expected_version)
         stages.check_edit(_status(row))
         context = {"chain_id": raw.get("chain_id", row["chain_id"])}
         cleaned = fields.clean_fields(db, {k: v for k, v in raw.items() if k != "code"},
@@ -209,9 +205,8 @@ def update_project(db: Database, project_id: int, raw: Mapping[str, object], *,
             cleaned["node_id"] = None  # a node belongs to its chain
         if not cleaned.get("name", row["name"]):
             raise ParameterError("A project needs a name (项目名称).")
-        return _change(db, project_id, actor=actor, expected_version=expected_version,
-                       kind="update", changes={k: (None, v) for k, v in cleaned.items()},
-                       reason=reason, effective=None)
+        return _change(db, row, cleaned, actor=actor, kind="update", reason=reason,
+                       effective=None)
 
 
 def _flag(db: Database, project_id: int, kind: str, *, actor: str,
@@ -220,12 +215,10 @@ def _flag(db: Database, project_id: int, kind: str, *, actor: str,
               "end": stages.check_end}
     values = {"pause": ("paused", True), "resume": ("paused", False), "end": ("ended", True)}
     with db.transaction():
-        row = get_project(db, project_id)
-        _check_version(db, row, expected_version)
+        row = _current(db, project_id, expected_version)
         checks[kind](_status(row), reason)
         column, value = values[kind]
-        return _change(db, project_id, actor=actor, expected_version=expected_version,
-                       kind=kind, changes={column: (None, value)}, reason=reason,
+        return _change(db, row, {column: value}, actor=actor, kind=kind, reason=reason,
                        effective=None)
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 from chainatlas.errors import ParameterError
 from chainatlas.projects import stages
 from chainatlas.store import Database
-from chainatlas.store.query import TRUE, Q, compose, join, param
+from chainatlas.store.query import TRUE, Q, adcode_prefix, compose, join, param
 
 
 @dataclass(frozen=True)
@@ -37,9 +37,7 @@ def region_clause(adcode: str, alias: str = "p") -> Q:
     """Projects in a region or its subdivisions (province 2-digit prefix, city 4-digit)."""
     if not (len(adcode) == 6 and adcode.isdigit()):
         raise ParameterError(f"Not a region code: {adcode!r}.")
-    prefix = adcode[:2] if adcode.endswith("0000") else adcode[:4] \
-        if adcode.endswith("00") else adcode
-    return Q(f"starts_with({alias}.region_adcode, ?)", (prefix,))
+    return Q(f"starts_with({alias}.region_adcode, ?)", (adcode_prefix(adcode),))
 
 
 def filter_clause(filters: ProjectFilters, alias: str = "p") -> Q:

@@ -15,16 +15,13 @@ from typing import Any
 from chainatlas.errors import ForbiddenError, ParameterError
 from chainatlas.store import Database, audit
 from chainatlas.store.lookup import as_region
+from chainatlas.store.query import adcode_prefix
 
 
 def region_within(adcode: str, scope_adcode: str) -> bool:
     """Whether the region ``adcode`` lies in the scope's region (the region itself, or a
     subdivision: the province's 2-digit prefix, the city's 4-digit prefix)."""
-    if scope_adcode.endswith("0000"):
-        return adcode[:2] == scope_adcode[:2]
-    if scope_adcode.endswith("00"):
-        return adcode[:4] == scope_adcode[:4]
-    return adcode == scope_adcode
+    return adcode.startswith(adcode_prefix(scope_adcode))
 
 
 def user_scopes(db: Database, user: str) -> list[dict[str, Any]]:

@@ -41,7 +41,7 @@ from chainatlas.errors import ConflictError, NotFoundError, ParameterError
 from chainatlas.projects.stages import STAGES, stage_rank
 from chainatlas.store import Database, audit
 from chainatlas.store.lookup import Region, as_chain, as_region
-from chainatlas.store.query import Q, compose, ident, join, param, values
+from chainatlas.store.query import Q, adcode_prefix, compose, ident, join, param, values
 
 Number = Decimal | float | int
 
@@ -69,11 +69,9 @@ INDICATORS: dict[str, Indicator] = {i.key: i for i in (
 )}
 #: The stages whose projects count as signed (签约 or later).
 SIGNED_STAGES = STAGES[stage_rank("signed"):]
-#: How many adcode digits a region of each level shares with the places inside it.
-PREFIX_DIGITS = {"province": 2, "city": 4, "district": 6}
-#: The largest magnitude a stored value (DECIMAL(20, 4)) holds.
 #: The origin of a snapshot computed by :func:`auto_snapshots`.
 AUTO = "auto"
+#: The largest magnitude a stored value (DECIMAL(20, 4)) holds.
 _LIMIT = Decimal(10) ** 16
 _PLACES = Decimal("0.0001")
 
@@ -167,7 +165,7 @@ def month_end(month: dt.date) -> dt.date:
 def region_prefix(region: Region) -> str:
     """The adcode prefix the places inside a region share (province 2 digits, city 4,
     district all 6)."""
-    return region.adcode[:PREFIX_DIGITS.get(region.level, 6)]
+    return adcode_prefix(region.adcode)
 
 
 # --------------------------------------------------------------------------- values

@@ -152,6 +152,15 @@ def in_area(level: str, adcode: str, alias: str = "c") -> Q:
     return Q(f"{ident(alias).text}.{level_column(level)} = ?", (adcode,))
 
 
+def adcode_prefix(adcode: str) -> str:
+    """The adcode prefix the places inside a region share: a province's 2 digits
+    (130000), a city's 4 (130100), a district's all 6. Rows that keep only the district
+    (projects, targets) are filtered by it."""
+    if adcode.endswith("0000"):
+        return adcode[:2]
+    return adcode[:4] if adcode.endswith("00") else adcode
+
+
 def in_universe(universe: str, alias: str = "c") -> Q:
     """Condition: the firm row ``alias`` (companies or chain_firms) is in the universe."""
     if universe not in UNIVERSES:

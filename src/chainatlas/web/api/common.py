@@ -318,10 +318,11 @@ def content_disposition(filename: str, fallback: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-def xlsx_response(write: Callable[[FilePath], None], filename: str, fallback: str,
+def xlsx_response(write: Callable[[FilePath], object], filename: str, fallback: str,
                   headers: Mapping[str, str] | None = None) -> Response:
-    """A workbook download: ``write`` fills a temporary file, sent as an attachment named
-    ``filename`` (ASCII ``fallback``) with ``headers`` beside the disposition."""
+    """A workbook download: ``write`` fills a temporary file (what it returns is not
+    used), sent as an attachment named ``filename`` (ASCII ``fallback``) with
+    ``headers`` beside the disposition."""
     with tempfile.TemporaryDirectory(prefix="chainatlas-xlsx-") as folder:
         target = FilePath(folder) / "workbook.xlsx"
         write(target)

@@ -154,9 +154,5 @@ def get_list_xlsx(list_id: ListId) -> Response:
     """The list with its firms, reasons and notes, as a formatted workbook."""
     with request_db() as db:
         name = str(lists.get_list(db, list_id)["name"])
-        return xlsx_response(lambda target: _ignore(lists.list_workbook(db, list_id, target)),
+        return xlsx_response(lambda target: lists.list_workbook(db, list_id, target),
                              f"招商清单_{name}.xlsx", f"list_{list_id}.xlsx")
-
-
-def _ignore(_: object) -> None:
-    """Drop a writer's return value (xlsx_response wants a writer returning None)."""

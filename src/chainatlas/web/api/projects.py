@@ -275,8 +275,7 @@ def export_projects(q: Filters) -> Response:
     stamp = dt.date.today().strftime("%Y%m%d")
     with request_db() as db:
         filters = _resolved(db, q)
-        return xlsx_response(lambda target: _ignore(report.ledger_workbook(db, target,
-                                                                           filters)),
+        return xlsx_response(lambda target: report.ledger_workbook(db, target, filters),
                              f"招商项目台账-{stamp}.xlsx", f"chainatlas-projects-{stamp}.xlsx")
 
 
@@ -291,13 +290,8 @@ def project_report(as_of: AsOfDateQ = None, region: OptRegionQ = None) -> Respon
         place = region_param(db, region)
         adcode = None if place is None else place.adcode
         return xlsx_response(
-            lambda target: _ignore(report.monthly_report(db, target, as_of=day,
-                                                         region=adcode)),
+            lambda target: report.monthly_report(db, target, as_of=day, region=adcode),
             f"招商月报-{stamp}.xlsx", f"chainatlas-report-{stamp}.xlsx")
-
-
-def _ignore(_: object) -> None:
-    """Drop a writer's return value (xlsx_response wants a writer returning None)."""
 
 
 @router.get("/projects/{project_id}", tags=[TAG], summary="One project and its events")
