@@ -67,3 +67,16 @@ def test_a_lead_straight_from_the_recommendation(lists_api: Api) -> None:
     second = _data(lists_api.send("POST", "/api/v1/recommend/lead", body))
     assert first["project_id"] == second["project_id"]
     assert first["investor_company_id"] == FIRM and first["origin"] == "recommendation"
+
+
+def test_firms_are_ranked_in_the_universe_the_analyst_saw(lists_api: Api) -> None:
+    created = _data(lists_api.send("POST", "/api/v1/lists", {
+        "name": "上市企业", "region": "石家庄市", "chain": "electronics"}, status=201))
+    items = f"/api/v1/lists/{created['list_id']}/items"
+    lists_api.send("POST", items, {"company_ids": [FIRM], "universe": "星系"}, status=422)
+    added = _data(lists_api.send("POST", items, {"company_ids": [FIRM],
+                                                 "universe": "listed"}))
+    assert added["added"] == [FIRM]
+    lead = {"company_id": FIRM, "region": "石家庄市", "chain": "electronics",
+            "universe": "上市企业"}
+    assert _data(lists_api.send("POST", "/api/v1/recommend/lead", lead))["stage"] == "lead"

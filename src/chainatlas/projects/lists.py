@@ -19,6 +19,7 @@ import pandas as pd
 
 from chainatlas.errors import NotFoundError, ParameterError
 from chainatlas.projects.ledger import create_project, get_project
+from chainatlas.recommend.filters import TargetFilters
 from chainatlas.recommend.firms import rank_firms
 from chainatlas.store import Database, audit
 from chainatlas.store.lookup import as_chain, as_region
@@ -55,13 +56,16 @@ def create_list(db: Database, name: str, *, region: str, chain: str,
     return get_list(db, list_id)
 
 
-def recommended(db: Database, region: str, chain: str,
-                company_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """The recommender's record of each firm asked for (rank, score, nodes, reasons);
+def recommended(db: Database, region: str, chain: str, company_ids: Sequence[str], *,
+                universe: str | None = None,
+                filters: TargetFilters | None = None) -> dict[str, dict[str, Any]]:
+    """The recommender's record of each firm asked for (rank, score, nodes, reasons)
+    among ``universe``'s firms under ``filters`` (those the analyst saw ranked);
     NotFoundError naming the firms it does not recommend for this region and chain."""
     wanted = {str(c) for c in company_ids}
-    records = {r["company_id"]: r for r in rank_firms(db, region, chain, top=RANK_DEPTH)
-               if r["company_id"] in wanted}
+    ranked = rank_firms(db, region, chain, top=RANK_DEPTH, universe=universe,
+                        filters=filters)
+    records = {r["company_id"]: r for r in ranked if r["company_id"] in wanted}
     missing = sorted(wanted - set(records))
     if missing:
         raise NotFoundError(f"Not among the recommended target firms of this region and "
@@ -75,12 +79,15 @@ def _reasons(record: dict[str, Any]) -> str:
                        "nodes": record.get("nodes", [])}, ensure_ascii=False, default=str)
 
 
-def add_to_list(db: Database, list_id: int, company_ids: Sequence[str], *,
-                actor: str) -> dict[str, list[str]]:
-    """Add firms with the recommender's reasons; firms already listed are left as they
-    are. Returns the ids ``added`` and ``already`` listed."""
+def add_to_list(db: Database, list_id: int, company_ids: Sequence[str], *, actor: str,
+                universe: str | None = None,
+                filters: TargetFilters | None = None) -> dict[str, list[str]]:
+    """Add firms with the recommender's reasons (as ranked among ``universe``'s firms
+    under ``filters``); firms already listed are left as they are. Returns the ids
+    ``added`` and ``already`` listed."""
     lst = get_list(db, list_id)
-    records = recommended(db, lst["region_adcode"], lst["chain_id"], company_ids)
+    records = recommended(db, lst["region_adcode"], lst["chain_id"], company_ids,
+                          universe=universe, filters=filters)
     out: dict[str, list[str]] = {"added": [], "already": []}
     with db.transaction():
         for cid, record in records.items():
@@ -170,16 +177,19 @@ def lead_from_item(db: Database, list_id: int, company_id: str, *,
 
 
 def lead_from_recommendation(db: Database, company_id: str, *, region: str, chain: str,
-                             actor: str) -> dict[str, Any]:
-    """A 线索 project straight from the recommendation (no list), keeping its reasons; a
-    firm that already has an open lead of this chain here gets that project back."""
+                             actor: str, universe: str | None = None,
+                             filters: TargetFilters | None = None) -> dict[str, Any]:
+    """A 线索 project straight from the recommendation (no list), keeping its reasons (as
+    ranked among ``universe``'s firms under ``filters``); a firm that already has an
+    open lead of this chain here gets that project back."""
     place, chain_id = as_region(db, region).adcode, as_chain(db, chain).chain_id
     existing = db.scalar("SELECT min(project_id) FROM projects WHERE investor_company_id = ? "
                          "AND region_adcode = ? AND chain_id = ? AND NOT ended",
                          [company_id, place, chain_id])
     if existing is not None:
         return get_project(db, int(existing))
-    record = recommended(db, place, chain_id, [company_id])[company_id]
+    record = recommended(db, place, chain_id, [company_id], universe=universe,
+                         filters=filters)[company_id]
     node = (record.get("nodes") or [{}])[0].get("node_id")
     raw = _lead_raw(db, _reasons(record), company_id, node, place, chain_id)
     return create_project(db, raw, actor=actor, origin="recommendation",

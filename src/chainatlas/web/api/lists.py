@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from chainatlas.projects import lists
 from chainatlas.store.users import User
 from chainatlas.web.api.auth import AUTH_ERRORS, require_role
-from chainatlas.web.api.common import XLSX, area_router, ok, xlsx_response
+from chainatlas.web.api.common import XLSX, area_router, ok, universe_param, xlsx_response
 from chainatlas.web.state import request_db, write_db
 
 TAG = "lists 招商清单"
@@ -46,6 +46,8 @@ class ItemsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     company_ids: list[str] = Field(min_length=1, max_length=200, description="企业 id 列表")
+    universe: str | None = Field(default=None, max_length=16,
+                                 description="推荐所用企业范围：listed、registry 或 all")
 
 
 class NoteIn(BaseModel):
@@ -64,6 +66,8 @@ class LeadIn(BaseModel):
     company_id: str = Field(min_length=1, max_length=64, description="企业 id")
     region: str = Field(min_length=1, max_length=64, description="地区名称或代码")
     chain: str = Field(min_length=1, max_length=64, description="产业链 id 或中文名")
+    universe: str | None = Field(default=None, max_length=16,
+                                 description="推荐所用企业范围：listed、registry 或 all")
 
 
 @router.get("/lists", summary="Saved 招商清单")
@@ -97,7 +101,8 @@ def post_items(list_id: ListId, body: ItemsIn,
                user: Annotated[User, require_role("analyst")]) -> Response:
     """Add firms with the recommender's reasons; firms already listed are reported."""
     with write_db() as db:
-        return ok(lists.add_to_list(db, list_id, body.company_ids, actor=user.name))
+        return ok(lists.add_to_list(db, list_id, body.company_ids, actor=user.name,
+                                    universe=universe_param(db, body.universe)))
 
 
 @router.patch("/lists/{list_id}/items/{company_id}", responses=AUTH_ERRORS,
@@ -144,7 +149,8 @@ def post_recommend_lead(body: LeadIn,
     """A 线索 project straight from 精准招商, keeping the recommender's reasons."""
     with write_db() as db:
         return ok(lists.lead_from_recommendation(db, body.company_id, region=body.region,
-                                                 chain=body.chain, actor=user.name))
+                                                 chain=body.chain, actor=user.name,
+                                                 universe=universe_param(db, body.universe)))
 
 
 @router.get("/lists/{list_id}/export.xlsx", response_class=Response,

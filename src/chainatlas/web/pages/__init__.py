@@ -16,6 +16,7 @@ from chainatlas.web.pages import (
     chain,
     firm,
     leaders,
+    lists,
     overview,
     projects,
     recommend,
@@ -33,7 +34,8 @@ class _Page(Protocol):
 _PAGES: dict[str, Callable[[], _Page]] = {
     "/": overview.page, "/chain": chain.page, "/map": atlas.page,
     "/recommend": recommend.page, "/resilience": resilience.page, "/leaders": leaders.page,
-    "/firm": firm.index_page, "/projects": projects.page, "/targets": targets.page,
+    "/firm": firm.index_page, "/lists": lists.page, "/projects": projects.page,
+    "/targets": targets.page,
 }
 
 #: Every page path, for navigation tests and the browser test.

@@ -52,7 +52,8 @@ NAV = (("/", "总览", "dashboard"), ("/chain", "产业链图谱", "account_tree
        ("/map", "招商地图", "public"), ("/recommend", "精准招商", "track_changes"),
        ("/resilience", "韧性分析", "shield"),
        ("/leaders", "链主企业", "military_tech"), ("/firm", "企业画像", "apartment"),
-       ("/projects", "项目库", "work"), ("/targets", "目标监测", "flag"))
+       ("/lists", "招商清单", "playlist_add_check"), ("/projects", "项目库", "work"),
+       ("/targets", "目标监测", "flag"))
 SEARCH_LIMIT = 8
 
 CSS = f"""

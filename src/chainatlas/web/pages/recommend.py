@@ -3,7 +3,9 @@
 The target firms are narrowed by the filters of :class:`~chainatlas.recommend.filters.
 TargetFilters` (provinces in or out, outside the province, size band, listed or not, risk
 flags), which the Excel download carries too; every score shows its components
-(value × weight = points, and the raw figure) and every risk flag.
+(value × weight = points, and the raw figure) and every risk flag. An analyst ticks
+firms to add them to a 招商清单 or turn them into 线索 projects
+(:class:`~chainatlas.web.pages.lists.LeadActions`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from chainatlas.recommend.excel import explained, risk_of
 from chainatlas.recommend.filters import LISTED_CHOICES, SIZE_BANDS, TargetFilters
 from chainatlas.web import charts
 from chainatlas.web.pages.layout import Frame, Selection
+from chainatlas.web.pages.lists import LeadActions
 from chainatlas.web.pages.widgets import (
     class_chip,
     echart,
@@ -181,20 +184,27 @@ class RecommendView:
         self.download: ui.button | None = None
         self.node_picker: ui.select | None = None
         self.filter_bar = FilterBar(provinces or {}, self.set_filters)
+        self.table: ui.table | None = None
+        self.actions = LeadActions(selection, self.chosen, lambda: self.filters)
 
     @property
     def filters(self) -> TargetFilters:
         """The target-list filters in force."""
         return self.filter_bar.filters
 
-    def build(self) -> None:
+    async def build(self) -> None:
         """Both sections; the firm section fills in asynchronously."""
         self._node_section()
         with section("目标企业推荐", f"本地以外、位于该链（或所选环节）的"
                                     f"{self.selection.universe_zh}，按综合得分排序"):
             self._controls()
             self.filter_bar.build()
+            await self.actions.build()
             self.firm_area = ui.column().classes("w-full gap-3")
+
+    def chosen(self) -> list[str]:
+        """The ids of the firms ticked in the target table."""
+        return [str(r["company_id"]) for r in (self.table.selected if self.table else [])]
 
     def _node_section(self) -> None:
         with section("环节招商建议",
@@ -309,8 +319,10 @@ class RecommendView:
             echart(charts.component_bars_option(
                 shown, list(labels), labels, TARGET_WEIGHTS, name_key="short_name"),
                 44 + 28 * len(shown), marker="firm-bars")
-            link_table(FIRM_COLUMNS, [firm_row(r) for r in ranked], page=10,
-                       marker="firm-table")
+            self.table = link_table(FIRM_COLUMNS, [firm_row(r) for r in ranked], page=10,
+                                    marker="firm-table")
+            if self.actions.picker is not None:  # an analyst: firms can be ticked
+                self.table.set_selection("multiple")
 
 
 #: The target firm table: the score's components (value × weight = points, raw figure)
@@ -346,7 +358,7 @@ async def _body(selection: Selection) -> None:
     provinces = await load_cached(search_regions, level="province", limit=PROVINCES)
     view = RecommendView(selection, nodes, {str(p["adcode"]): str(p["name"])
                                             for p in provinces})
-    view.build()
+    await view.build()
     await view.load_firms()
 
 
