@@ -3,9 +3,9 @@
 The chosen region's targets (and its subdivisions') as of today: a pair of bars per
 target (完成进度 red when behind its 时序进度, green otherwise; 时序进度 grey), their
 table, and the alerts (预警) of the region's projects and targets, high first, each
-project alert linking to the project's page. Targets are added and their monthly values
-recorded through the API (``POST /api/v1/targets``, ``/targets/{id}/snapshots``) or the
-CLI.
+project alert linking to the project's page. An analyst adds targets and records their
+monthly values in the page's forms (:mod:`chainatlas.web.pages.target_forms`), as the
+API (``POST /api/v1/targets``, ``/targets/{id}/snapshots``) and the CLI do.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from chainatlas.store import Database
 from chainatlas.store.lookup import Region
 from chainatlas.web import project_charts
 from chainatlas.web.pages.layout import Frame, Selection
+from chainatlas.web.pages.projects import NO_RIGHT, page_writer
+from chainatlas.web.pages.target_forms import TargetForms
 from chainatlas.web.pages.widgets import data_table, echart, empty_note, load, section, stat_card
 
 TARGET_COLUMNS: list[dict[str, Any]] = [
@@ -67,7 +69,7 @@ def draw_targets(view: Mapping[str, Any]) -> None:
         stat_card("预警", f"{len(alerts)} 条", f"其中高等级 {high} 条", "#F08C00")
     with section("完成进度与时序进度", "红色：落后于时序进度；绿色：正常；灰色：时序进度"):
         if not progress:
-            empty_note("本地区还没有产业目标：用 API 或 chainatlas 命令行添加")
+            empty_note("本地区还没有产业目标：分析员可在下方录入，或用 API、命令行添加")
         else:
             option = project_charts.progress_option(progress)
             echart(option, project_charts.progress_height(option), marker="progress-chart")
@@ -89,8 +91,20 @@ def draw_targets(view: Mapping[str, Any]) -> None:
 
 
 async def _body(selection: Selection) -> None:
-    view = await load(targets_view, selection.region, dt.date.today())
-    draw_targets(view)
+    area = ui.column().classes("w-full gap-4")
+
+    async def refresh() -> None:
+        view = await load(targets_view, selection.region, dt.date.today())
+        area.clear()
+        with area:
+            draw_targets(view)
+            if page_writer(ui.context.client.request) is not None:
+                TargetForms(selection, view["progress"], refresh).build()
+            else:
+                with ui.row().classes("items-center gap-2").mark("targets-sign-in"):
+                    ui.label(f"{NO_RIGHT}后可新增目标、录入月度数据").classes("ca-muted")
+                    ui.link("登录", "/login?next=/targets")
+    await refresh()
 
 
 def page() -> Frame:
