@@ -1,20 +1,24 @@
 """The 项目库 (/projects, /project/{id}) and 目标监测 (/targets) pages and their chart
 options, driven by NiceGUI's simulated user on the web store of tests/test_web_pages.py
-with a few projects of 石家庄 and one target added."""
+with a few projects of 石家庄 and one target added; the 项目库 page's sheet upload
+(web/pages/project_upload.py) on a copy of that store."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from nicegui import app, ui
 from nicegui.testing import User
 
 from chainatlas.projects import ledger, targets
 from chainatlas.store import Database
 from chainatlas.web import project_charts as pc
+from chainatlas.web.pages.project_upload import problem_rows, report_headline
 from chainatlas.web.pages.projects import (
     changed_fields,
     conflict_lines,
@@ -24,7 +28,8 @@ from chainatlas.web.pages.projects import (
 )
 from chainatlas.web.state import request_db, write_db
 from tests import test_web_pages as pages
-from tests.helpers import XSS
+from tests.helpers import XSS, copy_store
+from tests.test_projects_excel import GOOD, _bad_rows, _sheet
 from tests.test_web_pages import ANALYST, ANALYST_PASSWORD, _one, eventually
 
 web_store, user, nicegui_storage = pages.web_store, pages.user, pages.nicegui_storage
@@ -55,8 +60,12 @@ def seeded(web_store: Path) -> Path:
 
 
 @pytest.fixture
-def served_store(seeded: Path) -> Path:
-    """What the ``user`` fixture's app serves."""
+def served_store(request: pytest.FixtureRequest, seeded: Path, tmp_path: Path) -> Path:
+    """What the ``user`` fixture's app serves: the seeded store, or a copy of it for a
+    test that imports projects (parametrised indirectly with ``"copy"``), so the other
+    tests see the seeded projects only."""
+    if getattr(request, "param", None) == "copy":
+        return copy_store(seeded, tmp_path)
     return seeded
 
 
@@ -160,6 +169,17 @@ def test_page_helpers() -> None:
     lines = conflict_lines([{"version": 2, "at": "t", "actor": "bo", "kind": "update",
                              "changes": {"park": ["A", "B"]}, "reason": None}])
     assert lines == ["v2 · t · bo · 修改：所在园区：A → B"]
+
+
+def test_upload_report_pieces() -> None:
+    report = {"file": "台账.xlsx", "sheet": "Sheet", "rows": 5, "imported": 2, "paused": 0,
+              "ended": 1, "rejected": 3, "totals_skipped": 1, "sections_skipped": 0}
+    assert report_headline(report).startswith("台账.xlsx（工作表 Sheet）：共 5 行，已导入 2 个项目")
+    rows = problem_rows([{"row": 7, "field": "县区", "reason": "a"},
+                         {"row": 7, "field": None, "reason": "b"},
+                         {"row": None, "field": None, "reason": "c"}])
+    assert [(r["key"], r["row"], r["field"]) for r in rows] == [(0, 7, "县区"), (1, 7, "—"),
+                                                                 (2, "—", "—")]
 
 
 # -- pages --------------------------------------------------------------------------------
@@ -278,3 +298,78 @@ async def test_targets_page_progress_and_alerts(user: User) -> None:
     rows = _one(user, "targets-table").rows
     assert rows[0]["progress"] == "1.0%" and rows[0]["indicator"] == "营业收入"
     await user.should_see("预警")
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@pytest.fixture
+def drop_upload_routes() -> Iterator[None]:
+    """Remove the POST routes the test's upload elements registered on NiceGUI's global
+    app: NiceGUI drops them only when the next simulation starts, and a later module
+    (tests/test_write_routes.py, tests/test_auth_attacks.py) checks that same app for
+    write routes outside the API."""
+    yield
+    for route in list(app.routes):
+        path = str(getattr(route, "path", ""))
+        if path.startswith("/_nicegui/client/") and "/upload/" in path:
+            app.remove_route(path)
+
+
+async def _upload(user: User, content: bytes, name: str = "台账.xlsx") -> None:
+    """Hand the page's upload element a file as the browser's upload would."""
+    upload = _one(user, "upload-file")
+    await upload.handle_uploads([ui.upload.SmallFileUpload(name, XLSX, content)])
+
+
+def _count(sql: str) -> int:
+    with request_db() as db:
+        return int(db.scalar(sql))
+
+
+@anyio
+async def test_only_an_analyst_sees_the_sheet_upload(user: User) -> None:
+    await user.open("/projects")
+    await user.should_see("阶段看板")
+    await user.should_not_see(marker="project-upload")
+
+
+@anyio
+@pytest.mark.usefixtures("drop_upload_routes")
+@pytest.mark.parametrize("served_store", ["copy"], indirect=True)
+async def test_an_analyst_uploads_a_project_sheet(user: User, tmp_path: Path) -> None:
+    await _sign_in(user)
+    await user.open("/projects")
+    await user.should_see(marker="project-upload")
+    assert _one(user, "upload-region").value == "石家庄市"  # the page's region
+    before = _count("SELECT count(*) FROM projects")
+    bad = _sheet(tmp_path / "bad.xlsx", _bad_rows()).read_bytes()
+    await _upload(user, bad)  # strict: nothing imported, every problem listed
+    await user.should_see("整表未导入", retries=50)
+    problems = _one(user, "upload-problems").rows
+    assert {(r["row"], r["field"]) for r in problems} == {
+        (6, "总投资（亿元）"), (7, "县区"), (7, "推进阶段"), (8, "备案代码")}
+    assert _count("SELECT count(*) FROM projects") == before
+    with user:
+        _one(user, "upload-lenient").value = True
+    await _upload(user, bad)
+    await user.should_see(marker="upload-headline", content="已导入 2 个项目", retries=50)
+    assert {r["row"] for r in _one(user, "upload-problems").rows} == {6, 7, 8}
+    await eventually(lambda: "疫苗产业化项目" in {
+        r["name"] for r in _one(user, "ledger-table").rows})  # the ledger redrawn
+    assert _count("SELECT count(*) FROM projects") == before + 2
+    assert _count("SELECT count(*) FROM audit_log WHERE action = 'project.import' "
+                  f"AND actor = '{ANALYST}'") == 1
+
+
+@anyio
+@pytest.mark.usefixtures("drop_upload_routes")
+@pytest.mark.parametrize("served_store", ["copy"], indirect=True)
+async def test_a_good_sheet_uploads_in_the_chosen_region(user: User, tmp_path: Path) -> None:
+    await _sign_in(user)
+    await user.open("/projects")
+    await user.should_see(marker="project-upload")
+    await _upload(user, _sheet(tmp_path / "good.xlsx", GOOD).read_bytes())
+    await user.should_see(marker="upload-headline", content="已导入 5 个项目", retries=50)
+    await user.should_not_see(marker="upload-problems")
+    assert _count("SELECT count(*) FROM projects WHERE origin = 'import'") == 5

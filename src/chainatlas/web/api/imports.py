@@ -1,14 +1,18 @@
-"""Uploads of input files (analyst or admin role): ``POST /imports/roster``.
+"""Uploads of input files (analyst or admin role): ``POST /imports/roster`` and
+``POST /imports/projects``.
 
-The web twin of ``chainatlas import roster``: the same library call
-(:func:`chainatlas.build.import_and_place`), the same options, strict (a bad row refuses
-the whole file, 422 with every problem: file/row/field/reason) or lenient (the good rows
-imported, the bad ones listed in the answer). The upload is written to a fresh temporary
-folder under the user's own file name, and the problems name that name, not the folder.
+The web twins of ``chainatlas import roster`` and ``chainatlas projects import``: the same
+library calls (:func:`chainatlas.build.import_and_place`,
+:func:`chainatlas.projects.excel.import_projects`), the same options, strict (a bad row
+refuses the whole file, 422 with every problem: file/row/field/reason) or lenient (the
+good rows imported, the bad ones listed in the answer). The upload is written to a fresh
+temporary folder under the user's own file name, and the problems name that name, not
+the folder.
 
-:func:`run_upload` is the shared part an upload route needs (temporary file, one web
-write, problems named after the user's file): a projects upload calls it with
-``chainatlas.projects.excel.import_projects``.
+:func:`run_stored` is the shared part of every upload (temporary file, problems named
+after the user's file); :func:`run_upload` adds the one web write as the API's user. The
+项目库 page's upload runs :func:`projects_importer` through :func:`run_stored` too, with
+the page's own write (the signed-in user checked at submit time).
 """
 
 from __future__ import annotations
@@ -78,17 +82,26 @@ def user_named(exc: InputError, path: Path) -> InputError:
     return InputError(problems, summary=rename(exc.summary))
 
 
+def run_stored(content: bytes | Iterator[bytes], filename: str | None,
+               write: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
+    """Store the upload, run ``write`` on the stored file and return its answer; an
+    InputError names the user's file, not the temporary one."""
+    with stored_upload(content, filename) as path:
+        try:
+            return write(path)
+        except InputError as exc:
+            raise user_named(exc, path) from None
+
+
 def run_upload(content: bytes | Iterator[bytes], filename: str | None, user: User,
                importer: Importer) -> dict[str, Any]:
     """Store the upload, run ``importer`` on it in one web write (:func:`write_db`) as
-    ``user``, and return its answer; an InputError names the user's file, not the
-    temporary one (and nothing was written: the importers are all-or-nothing)."""
-    with stored_upload(content, filename) as path:
-        try:
-            with write_db() as db:
-                return importer(db, path, user.name)
-        except InputError as exc:
-            raise user_named(exc, path) from None
+    ``user``, and return its answer; an InputError names the user's file (and nothing
+    was written: the importers are all-or-nothing)."""
+    def write(path: Path) -> dict[str, Any]:
+        with write_db() as db:
+            return importer(db, path, user.name)
+    return run_stored(content, filename, write)
 
 
 def upload_chunks(upload: UploadFile) -> Iterator[bytes]:
@@ -166,4 +179,46 @@ def post_roster(file: Annotated[UploadFile, File(description="企业名单（.xl
     name = upload_name(file.filename)
     importer = roster_importer(lenient=lenient, mapping=parse_mapping(mapping),
                                encoding=check_encoding(name, encoding))
+    return ok(run_upload(upload_chunks(file), file.filename, user, importer))
+
+
+# -- the project sheet ------------------------------------------------------------------
+
+def projects_importer(*, region: str | None, lenient: bool) -> Importer:
+    """An importer running ``chainatlas projects import`` with these options, as the
+    user: their region/park scope is checked row by row by the library, a row outside it
+    being a bad row like any other."""
+    def run(db: Database, path: Path, actor: str) -> dict[str, Any]:
+        from chainatlas.projects.excel import import_projects
+
+        report = import_projects(db, path, region=(region or "").strip() or None,
+                                 lenient=lenient, actor=actor)
+        return projects_summary(report, path.name)
+    return run
+
+
+def projects_summary(report: dict[str, Any], name: str) -> dict[str, Any]:
+    """The CLI's ``--json`` report of a project-sheet import, naming the user's file
+    (the temporary folder it was read from is nobody's business)."""
+    summary = {**report, "file": name}
+    summary["problems"] = [{**p, "file": name} for p in report["problems"]]
+    return summary
+
+
+@router.post("/imports/projects", responses={**AUTH_ERRORS, 404: ERRORS[404],
+                                             422: ERRORS[422]},
+             summary="Import a project sheet (导入招商项目表)")
+def post_projects(file: Annotated[UploadFile, File(description="招商项目表（.xlsx）")],
+                  user: Annotated[User, require_role("analyst")],
+                  region: Annotated[str | None, Form(
+                      description="本单位所在地区（名称或区划代码）：未填所在地的行记在该地区，"
+                                  "县区名称在该地区内查找")] = None,
+                  lenient: Annotated[bool, Form(description="宽松导入：导入正确的行，"
+                                                "列出有问题的行")] = False) -> Response:
+    """Import a bureau's project sheet as ``chainatlas projects import`` does: strict
+    unless ``lenient`` (a bad row refuses the sheet, 422 listing every problem: file,
+    Excel row, header, reason), every row checked against the user's region/park scope,
+    all projects and one ``project.import`` audit line naming the user in one
+    transaction. Needs the analyst or admin role."""
+    importer = projects_importer(region=region, lenient=lenient)
     return ok(run_upload(upload_chunks(file), file.filename, user, importer))

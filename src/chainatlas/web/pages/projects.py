@@ -3,10 +3,12 @@
 The ledger page shows the chosen region's projects (and its subdivisions'): headline
 figures, projects and agreed amounts per stage, the stage board (a column per stage with
 its count and amount, the largest projects on cards), and the filterable table whose
-names open the project page. The project page shows the project's fields, its event
-timeline (who changed what, when and why) and, for an analyst, the forms that change it:
-each form sends the version the page read (``expected_version``), so a change made by
-someone else meanwhile is refused with that change listed instead of being overwritten.
+names open the project page; an analyst uploads a bureau's project sheet above them
+(:mod:`chainatlas.web.pages.project_upload`). The project page shows the project's
+fields, its event timeline (who changed what, when and why) and, for an analyst, the
+forms that change it: each form sends the version the page read (``expected_version``),
+so a change made by someone else meanwhile is refused with that change listed instead of
+being overwritten.
 Writes run as the signed-in user, checked against the store at submit time.
 """
 
@@ -34,6 +36,7 @@ from chainatlas.store.lookup import chain_from_text, region_names
 from chainatlas.store.users import User
 from chainatlas.web import auth, project_charts
 from chainatlas.web.pages.layout import Frame, Selection
+from chainatlas.web.pages.project_upload import SheetUpload
 from chainatlas.web.pages.widgets import (
     chip,
     data_table,
@@ -236,6 +239,9 @@ class LedgerView:
                 .props(f'unelevated color=primary href="/api/v1/projects/export.xlsx?region='
                        f'{self.selection.region.adcode}" target=_blank') \
                 .mark("ledger-xlsx")
+        if page_writer(ui.context.client.request) is not None:
+            # an analyst imports a bureau's sheet here; the ledger redraws after it
+            SheetUpload(self.selection.region.name, write_as_page_user, self.refresh)
         self.results = ui.column().classes("w-full gap-4")
 
     async def _set(self, name: str, value: Any) -> None:
