@@ -5,11 +5,19 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pandas as pd
 import pytest
 
-from chainatlas.errors import ParameterError
+from chainatlas.errors import NotFoundError, ParameterError
 from chainatlas.intake.draft import draft_from_text
-from chainatlas.intake.review import draft_items, indicator_from_item, review_item, save_draft
+from chainatlas.intake.review import (
+    draft_items,
+    drafts_frame,
+    indicator_from_item,
+    review_item,
+    save_draft,
+    stored_draft,
+)
 from chainatlas.recommend.nodes import rank_nodes
 from chainatlas.recommend.priorities import PRIORITY_BONUS, raise_priorities
 from chainatlas.store import Database
@@ -82,3 +90,28 @@ def test_raise_priorities_is_pure_and_reranks() -> None:
     assert out[0]["score"] == pytest.approx(0.55)
     assert out[0]["reasons_zh"] == ["列入《三年行动计划》的重点发展方向：“做强生物药”"]
     assert ranked[1]["score"] == 0.45  # the input is not changed
+
+
+def test_stored_drafts_are_listed_newest_first(mini_db: Database) -> None:
+    assert drafts_frame(mini_db).empty
+    first = save_draft(mini_db, draft_from_text(mini_db, PLAN, region="石家庄市"), PLAN,
+                       "2025年工作要点", actor="ana")
+    second = save_draft(mini_db, draft_from_text(mini_db, "重点发展疫苗。"), "重点发展疫苗。",
+                        "短文", actor="bo")
+    review_item(mini_db, first, _item(mini_db, first, "疫苗", "direction"), "accept",
+                actor="ana")
+    review_item(mini_db, first, _item(mini_db, first, "抗体药物", "direction"), "reject",
+                actor="ana")
+    frame = drafts_frame(mini_db)
+    assert list(frame["draft_id"]) == [second, first]
+    row = frame.iloc[1]
+    total = len(draft_items(mini_db, first))
+    assert (row["name"], row["region_adcode"], row["created_by"], row["chars"]) == (
+        "2025年工作要点", "130100", "ana", len(PLAN))
+    assert (row["items"], row["accepted"], row["rejected"], row["proposed"]) == (
+        total, 1, 1, total - 2)
+    assert pd.isna(frame.iloc[0]["region_adcode"]) and list(drafts_frame(mini_db, 1)[
+        "draft_id"]) == [second]
+    assert stored_draft(mini_db, first)["text"] == PLAN
+    with pytest.raises(NotFoundError):
+        stored_draft(mini_db, 999)

@@ -1,7 +1,8 @@
 """Reviewing a draft: each item accepted, edited or rejected, and what acceptance makes.
 
 A draft is stored with its text (:func:`save_draft`), so every item's span can be shown
-highlighted in its sentence. The analyst then reviews item by item
+highlighted in its sentence; :func:`drafts_frame` lists the stored drafts and
+:func:`stored_draft` reads one back to reopen it. The analyst then reviews item by item
 (:func:`review_item`):
 
 * an accepted **target** becomes a ledger target (:func:`chainatlas.projects.targets.
@@ -80,6 +81,28 @@ def draft_items(db: Database, draft_id: int) -> pd.DataFrame:
                    [draft_id])
     return pd.DataFrame([{**json.loads(r["payload"]), **{k: r[k] for k in (
         "item_id", "status", "edited", "result", "reviewed_by")}} for r in rows])
+
+
+def stored_draft(db: Database, draft_id: int) -> dict[str, Any]:
+    """A stored draft's row: name, region, year, its text (the items' offsets point into
+    it) and who saved it when."""
+    rows = db.rows("SELECT * FROM intake_drafts WHERE draft_id = ?", [draft_id])
+    if not rows:
+        raise NotFoundError(f"No intake draft {draft_id}.")
+    return rows[0]
+
+
+def drafts_frame(db: Database, limit: int = 200) -> pd.DataFrame:
+    """The stored drafts, newest first, without their texts: name, region, year, who saved
+    them when, their length and their items by review status."""
+    return db.df(
+        "SELECT d.draft_id, d.name, d.region_adcode, d.year, d.created_by, d.created_at, "
+        "length(d.text) AS chars, count(i.item_id) AS items, "
+        "count(i.item_id) FILTER (WHERE i.status = 'proposed') AS proposed, "
+        "count(i.item_id) FILTER (WHERE i.status IN ('accepted', 'edited')) AS accepted, "
+        "count(i.item_id) FILTER (WHERE i.status = 'rejected') AS rejected "
+        "FROM intake_drafts d LEFT JOIN intake_items i USING (draft_id) "
+        "GROUP BY ALL ORDER BY d.draft_id DESC LIMIT ?", [int(limit)])
 
 
 def _item(db: Database, draft_id: int, item_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
