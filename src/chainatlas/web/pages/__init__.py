@@ -15,6 +15,7 @@ from chainatlas.web.pages import (
     atlas,
     chain,
     firm,
+    intake,
     leaders,
     lists,
     overview,
@@ -35,7 +36,7 @@ _PAGES: dict[str, Callable[[], _Page]] = {
     "/": overview.page, "/chain": chain.page, "/map": atlas.page,
     "/recommend": recommend.page, "/resilience": resilience.page, "/leaders": leaders.page,
     "/firm": firm.index_page, "/lists": lists.page, "/projects": projects.page,
-    "/targets": targets.page,
+    "/targets": targets.page, "/intake": intake.page,
 }
 
 #: Every page path, for navigation tests and the browser test.
