@@ -36,8 +36,7 @@ from chainatlas.web.pages.intake import (
 from chainatlas.web.state import request_db
 from tests import test_web_pages as pages
 from tests.helpers import XSS
-from tests.test_projects_web import _sign_in
-from tests.test_web_pages import _one, eventually
+from tests.test_web_pages import _one, eventually, sign_in
 
 web_store, user, nicegui_storage = pages.web_store, pages.user, pages.nicegui_storage
 served_store = pages.served_store
@@ -298,7 +297,7 @@ async def test_an_uploaded_file_fills_the_text_box(page_user: User) -> None:
 @anyio
 async def test_an_analyst_saves_and_reviews_a_draft(page_user: User) -> None:
     user = page_user
-    await _sign_in(user)
+    await sign_in(user)
     await _read(user)
     await user.should_not_see(marker="intake-sign-in")
     user.find(marker="intake-save").click()
@@ -338,7 +337,7 @@ async def test_an_analyst_saves_and_reviews_a_draft(page_user: User) -> None:
 async def test_a_saved_draft_reopens_with_its_reviews(page_user: User) -> None:
     user = page_user
     text = "到2026年，营业收入突破500亿元，重点发展疫苗。"
-    await _sign_in(user)
+    await sign_in(user)
     await _read(user, text)
     user.find(marker="intake-save").click()
     await user.should_see("已保存草稿", retries=100)

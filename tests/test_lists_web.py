@@ -22,7 +22,7 @@ from chainatlas.web.pages.lists import (
 from chainatlas.web.state import request_db
 from tests import test_web_pages as pages
 from tests.helpers import XSS
-from tests.test_web_pages import ANALYST, ANALYST_PASSWORD, _one, eventually
+from tests.test_web_pages import ANALYST, _one, eventually, sign_in
 
 web_store, user, nicegui_storage = pages.web_store, pages.user, pages.nicegui_storage
 
@@ -46,12 +46,6 @@ def seeded(web_store: Path) -> Path:
 def served_store(seeded: Path) -> Path:
     """What the ``user`` fixture's app serves."""
     return seeded
-
-
-async def _sign_in(user: User) -> None:
-    signed = await user.http_client.post("/login", data={"name": ANALYST,
-                                                          "password": ANALYST_PASSWORD})
-    assert signed.status_code == 303, signed.text
 
 
 def _list_id(name: str) -> int:
@@ -107,7 +101,7 @@ async def test_a_viewer_reads_lists_but_cannot_change_them(user: User) -> None:
 @anyio
 async def test_an_analyst_notes_leads_and_removes(user: User) -> None:
     list_id = _list_id("生物医药重点")
-    await _sign_in(user)
+    await sign_in(user)
     await user.open(list_url(list_id))
     await user.should_see(marker="list-controls")
     user.find(marker="list-lead").click()  # nothing ticked: nothing happens
@@ -147,7 +141,7 @@ async def test_an_analyst_notes_leads_and_removes(user: User) -> None:
 
 @anyio
 async def test_an_analyst_creates_and_deletes_a_list(user: User) -> None:
-    await _sign_in(user)
+    await sign_in(user)
     await user.open("/lists")
     await user.should_see(marker="list-create")
     user.find(marker="list-name").type(f"新清单{XSS}")
@@ -165,7 +159,7 @@ async def test_an_analyst_creates_and_deletes_a_list(user: User) -> None:
 @anyio
 async def test_recommend_page_adds_ticked_firms_to_a_new_list_and_makes_leads(
         user: User) -> None:
-    await _sign_in(user)
+    await sign_in(user)
     await user.open("/recommend")
     await user.should_see(marker="rec-actions")
     await user.should_see(marker="firm-table")

@@ -30,7 +30,7 @@ from chainatlas.web.state import request_db, write_db
 from tests import test_web_pages as pages
 from tests.helpers import XSS, copy_store
 from tests.test_projects_excel import GOOD, _bad_rows, _sheet
-from tests.test_web_pages import ANALYST, ANALYST_PASSWORD, _one, eventually
+from tests.test_web_pages import ANALYST, _one, eventually, sign_in
 
 web_store, user, nicegui_storage = pages.web_store, pages.user, pages.nicegui_storage
 
@@ -197,12 +197,6 @@ def ledger_rows(db: Database) -> list[dict[str, Any]]:
     return list(projects_frame(db, ProjectFilters(include_ended=True)).to_dict("records"))
 
 
-async def _sign_in(user: User) -> None:
-    signed = await user.http_client.post("/login", data={"name": ANALYST,
-                                                          "password": ANALYST_PASSWORD})
-    assert signed.status_code == 303, signed.text
-
-
 @anyio
 async def test_ledger_page_kpis_board_and_table(user: User) -> None:
     await user.open("/projects")
@@ -247,7 +241,7 @@ async def test_missing_project(user: User) -> None:
 @anyio
 async def test_an_analyst_edits_and_moves_a_project(user: User) -> None:
     pid = _id("华药新厂")
-    await _sign_in(user)
+    await sign_in(user)
     await user.open(project_url(pid))
     await user.should_see("修改项目")
     user.find(marker="edit-owner").clear().type("李四")
@@ -273,7 +267,7 @@ async def test_an_analyst_edits_and_moves_a_project(user: User) -> None:
 @anyio
 async def test_a_stale_form_is_refused_with_the_other_change(user: User) -> None:
     pid = _id(XSS)
-    await _sign_in(user)
+    await sign_in(user)
     await user.open(project_url(pid))
     await user.should_see("修改项目")
     with write_db() as db:  # someone else changes the project after the page read it
@@ -338,7 +332,7 @@ async def test_only_an_analyst_sees_the_sheet_upload(user: User) -> None:
 @pytest.mark.usefixtures("drop_upload_routes")
 @pytest.mark.parametrize("served_store", ["copy"], indirect=True)
 async def test_an_analyst_uploads_a_project_sheet(user: User, tmp_path: Path) -> None:
-    await _sign_in(user)
+    await sign_in(user)
     await user.open("/projects")
     await user.should_see(marker="project-upload")
     assert _one(user, "upload-region").value == "石家庄市"  # the page's region
@@ -366,7 +360,7 @@ async def test_an_analyst_uploads_a_project_sheet(user: User, tmp_path: Path) ->
 @pytest.mark.usefixtures("drop_upload_routes")
 @pytest.mark.parametrize("served_store", ["copy"], indirect=True)
 async def test_a_good_sheet_uploads_in_the_chosen_region(user: User, tmp_path: Path) -> None:
-    await _sign_in(user)
+    await sign_in(user)
     await user.open("/projects")
     await user.should_see(marker="project-upload")
     await _upload(user, _sheet(tmp_path / "good.xlsx", GOOD).read_bytes())

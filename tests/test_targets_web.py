@@ -18,7 +18,7 @@ from chainatlas.web.pages.layout import Selection
 from chainatlas.web.pages.target_forms import NO_CHAIN, target_fields, year_of
 from chainatlas.web.state import request_db
 from tests import test_web_pages as pages
-from tests.test_web_pages import ANALYST, ANALYST_PASSWORD, _one, eventually
+from tests.test_web_pages import ANALYST, _one, eventually, sign_in
 
 web_store, user, nicegui_storage = pages.web_store, pages.user, pages.nicegui_storage
 
@@ -42,12 +42,6 @@ def seeded(web_store: Path) -> Path:
 def served_store(seeded: Path) -> Path:
     """What the ``user`` fixture's app serves."""
     return seeded
-
-
-async def _sign_in(user: User) -> None:
-    signed = await user.http_client.post("/login", data={"name": ANALYST,
-                                                          "password": ANALYST_PASSWORD})
-    assert signed.status_code == 303, signed.text
 
 
 def _selection(path: Path) -> Selection:
@@ -90,7 +84,7 @@ async def test_a_viewer_sees_no_forms(user: User) -> None:
 
 @anyio
 async def test_an_analyst_adds_a_target_and_records_a_month(user: User) -> None:
-    await _sign_in(user)
+    await sign_in(user)
     await user.open("/targets")
     await user.should_see(marker="target-form")
     user.find(marker="target-name").type("集成电路营收三年倍增")

@@ -58,6 +58,13 @@ def web_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 ANALYST, ANALYST_PASSWORD = "fenxi", "correct horse battery"
 
 
+async def sign_in(user: User) -> None:
+    """Sign the simulated browser in as :data:`ANALYST`."""
+    signed = await user.http_client.post("/login", data={"name": ANALYST,
+                                                          "password": ANALYST_PASSWORD})
+    assert signed.status_code == 303, signed.text
+
+
 @pytest.fixture(scope="module", autouse=True)
 def nicegui_storage() -> Iterator[None]:
     """Keep app.storage in a temporary folder, never in the working tree's .nicegui/."""
@@ -396,9 +403,7 @@ async def test_search_navigates_to_the_firm(user: User) -> None:
 
 
 async def test_correction_persists(user: User, web_store: Path) -> None:
-    signed = await user.http_client.post("/login", data={
-        "name": ANALYST, "password": ANALYST_PASSWORD})
-    assert signed.status_code == 303, signed.text
+    await sign_in(user)
     await user.open("/firm/300054.SZ")
     await user.should_see("湖北鼎龙控股股份有限公司")
     assert "化学原料药" not in {r["node"] for r in _one(user, "placements-table").rows}

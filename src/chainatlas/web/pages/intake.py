@@ -15,7 +15,7 @@ from __future__ import annotations
 import html
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +38,9 @@ from chainatlas.store import Database
 from chainatlas.store.lookup import chain_from_text, region_names
 from chainatlas.store.users import User
 from chainatlas.web.pages.layout import Frame, Selection, firm_url
-from chainatlas.web.pages.projects import page_writer, text_of, write_as_page_user
-from chainatlas.web.pages.widgets import chip, data_table, empty_note, load, section
+from chainatlas.web.pages.projects import text_of
+from chainatlas.web.pages.widgets import chip, data_table, empty_note, link_cells, load, section
+from chainatlas.web.pages.writing import page_write, page_writer, sign_in_note
 
 KINDS = {"target": ("目标", "#C8102E"), "achieved": ("实绩", "#2E9D5B"),
          "direction": ("方向", "#1D4F91"), "place": ("地区/园区", "#6B7280"),
@@ -505,7 +506,7 @@ class IntakePage:
                     if view["counts"].get(kind):
                         chip(f"{label} {view['counts'][kind]}", colour)
             if self.writer is None:
-                _sign_in_note()
+                sign_in_note("intake-sign-in", "/intake", SIGN_IN_NOTE)
             elif view["draft_id"] is None and view["items"]:
                 ui.button("保存草稿", icon="save", on_click=self.save) \
                     .props("unelevated color=primary").mark("intake-save")
@@ -517,7 +518,7 @@ class IntakePage:
             return
         name = str(self.name.value or "").strip() or default_name(view["text"])
         draft = Draft(region=view["region"], year=view["year"], items=view["items"])
-        saved = await self._write(lambda db, actor: {"draft_id": save_draft(
+        saved = await page_write(lambda db, actor: {"draft_id": save_draft(
             db, draft, view["text"], name, actor=actor)}, "未保存")
         if saved is None:
             return
@@ -531,7 +532,7 @@ class IntakePage:
         if self.view is None or self.view["draft_id"] is None:
             return
         draft_id, item_id = int(self.view["draft_id"]), int(card.item["item_id"])
-        state = await self._write(lambda db, actor: {**review_item(
+        state = await page_write(lambda db, actor: {**review_item(
             db, draft_id, item_id, action, edits=edits, actor=actor), "reviewed_by": actor},
             "未完成")
         if state is None:
@@ -541,18 +542,6 @@ class IntakePage:
         card.draw_state(True)
         ui.notify(result_zh(state, card.names), type="positive")
         await self.list_saved()
-
-    async def _write(self, action: Callable[[Database, str], dict[str, Any]],
-                     failed: str) -> dict[str, Any] | None:
-        """Run ``action(db, actor)`` as the page's analyst in a worker thread; None when
-        it was refused (said in a notice) or the app is shutting down."""
-        try:
-            done: dict[str, Any] | None = await run.io_bound(
-                write_as_page_user, ui.context.client.request, action)
-        except ChainAtlasError as exc:
-            ui.notify(f"{failed}：{exc}", type="negative")
-            return None
-        return done
 
     async def list_saved(self) -> None:
         """The saved drafts, each opening at /intake?draft=<id> (analysts only)."""
@@ -564,20 +553,9 @@ class IntakePage:
             if not rows:
                 empty_note("还没有保存的草稿")
                 return
-            table = data_table(SAVED_COLUMNS, rows, "draft_id", page=10,
-                               marker="intake-drafts")
-            # {{ }} is text: Vue escapes it, so a name holding markup stays inert
-            table.add_slot("body-cell-name", """
-                <q-td :props="props">
-                  <a class="ca-link" :href="'/intake?draft=' + props.row.draft_id">
-                    {{ props.value }}</a>
-                </q-td>""")
-
-
-def _sign_in_note() -> None:
-    with ui.row().classes("items-center gap-2").mark("intake-sign-in"):
-        ui.label(SIGN_IN_NOTE).classes("ca-muted")
-        ui.link("登录", "/login?next=/intake")
+            link_cells(data_table(SAVED_COLUMNS, rows, "draft_id", page=10,
+                                  marker="intake-drafts"), "name",
+                       "'/intake?draft=' + props.row.draft_id")
 
 
 async def _body(selection: Selection) -> None:
@@ -586,7 +564,7 @@ async def _body(selection: Selection) -> None:
     opened = str(request.query_params.get("draft") or "")  # a saved draft's link
     if intake.writer is None:
         with intake.saved:
-            _sign_in_note()
+            sign_in_note("intake-sign-in", "/intake", SIGN_IN_NOTE)
     else:
         await intake.list_saved()
         if re.fullmatch(r"\d{1,9}", opened):

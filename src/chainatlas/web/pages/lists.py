@@ -5,7 +5,7 @@ newest): its firms with the node they fit, their score and the recommender's rea
 they stood when the firm was added, the analyst's note and, once the firm was turned into
 a 线索 project, a link to that project. An analyst creates a list for the page's region
 and chain, selects firms to note, turn into leads or take off, and deletes a list; every
-write runs as the signed-in user (:func:`chainatlas.web.pages.projects.write_as_page_user`)
+write runs as the signed-in user (:func:`chainatlas.web.pages.writing.page_write`)
 and lands in the audit log. Firms are added from the 精准招商 page.
 """
 
@@ -15,16 +15,24 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
-from nicegui import run, ui
+from nicegui import ui
 
-from chainatlas.errors import ChainAtlasError, ParameterError
+from chainatlas.errors import ParameterError
 from chainatlas.projects import lists
 from chainatlas.projects.stages import STAGE_LABELS
 from chainatlas.recommend.filters import TargetFilters
 from chainatlas.store import Database
 from chainatlas.web.pages.layout import Frame, Selection
-from chainatlas.web.pages.projects import NO_RIGHT, page_writer, project_url, write_as_page_user
-from chainatlas.web.pages.widgets import data_table, empty_note, load, section
+from chainatlas.web.pages.projects import project_url, text_of
+from chainatlas.web.pages.widgets import (
+    data_table,
+    empty_note,
+    link_cells,
+    link_table,
+    load,
+    section,
+)
+from chainatlas.web.pages.writing import page_write, page_writer, sign_in_note
 
 LIST_COLUMNS: list[dict[str, Any]] = [
     {"name": "name", "label": "清单", "field": "name", "align": "left", "wrap": True},
@@ -55,18 +63,13 @@ def export_url(list_id: int) -> str:
     return f"/api/v1/lists/{int(list_id)}/export.xlsx"
 
 
-def _text(value: Any) -> str:
-    return "" if value is None or (isinstance(value, float) and pd.isna(value)) \
-        else str(value)
-
-
 def list_rows(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The lists as rows of the list table."""
-    return [{"list_id": int(r["list_id"]), "name": _text(r["name"]),
-             "region": _text(r.get("region_name")) or _text(r["region_adcode"]),
-             "chain": _text(r.get("chain_name")) or _text(r["chain_id"]),
-             "firms": int(r["firms"]), "leads": int(r["leads"]), "owner": _text(r["owner"]),
-             "created": _text(r["created_at"])[:16]} for r in records]
+    return [{"list_id": int(r["list_id"]), "name": text_of(r["name"]),
+             "region": text_of(r.get("region_name")) or text_of(r["region_adcode"]),
+             "chain": text_of(r.get("chain_name")) or text_of(r["chain_id"]),
+             "firms": int(r["firms"]), "leads": int(r["leads"]), "owner": text_of(r["owner"]),
+             "created": text_of(r["created_at"])[:16]} for r in records]
 
 
 def lead_text(record: Mapping[str, Any]) -> str:
@@ -74,7 +77,7 @@ def lead_text(record: Mapping[str, Any]) -> str:
     pid = record.get("project_id")
     if pid is None or pd.isna(pid):
         return "—"
-    stage = STAGE_LABELS.get(_text(record.get("project_stage")), "")
+    stage = STAGE_LABELS.get(text_of(record.get("project_stage")), "")
     return f"#{int(pid)}" + (f" · {stage}" if stage else "")
 
 
@@ -86,12 +89,12 @@ def item_rows(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         lead = None if pid is None or pd.isna(pid) else int(pid)
         rows.append({
             "company_id": str(r["company_id"]),
-            "name": _text(r["short_name"]) or _text(r["full_name"]) or str(r["company_id"]),
-            "node": _text(r.get("node_name")) or "—",
-            "score": f"{float(r['score']):.3f}" if _text(r.get("score")) else "—",
-            "reasons": _text(r.get("reasons_zh")) or "—", "note": _text(r.get("note")),
+            "name": text_of(r["short_name"]) or text_of(r["full_name"]) or str(r["company_id"]),
+            "node": text_of(r.get("node_name")) or "—",
+            "score": f"{float(r['score']):.3f}" if text_of(r.get("score")) else "—",
+            "reasons": text_of(r.get("reasons_zh")) or "—", "note": text_of(r.get("note")),
             "lead": lead_text(r), "href": project_url(lead) if lead is not None else "",
-            "added": _text(r.get("added_at"))[:10]})
+            "added": text_of(r.get("added_at"))[:10]})
     return rows
 
 
@@ -111,6 +114,14 @@ def wanted_list(params: Mapping[str, str]) -> int | None:
     """The list id of the page's ``?list=`` parameter (None when absent or not a number)."""
     text = str(params.get("list") or "").strip()
     return int(text) if text.isdigit() and 0 < int(text) < 2**31 else None
+
+
+def ticked(table: ui.table | None) -> list[str]:
+    """The ids of the firms ticked in ``table``; a notice when none is."""
+    firms = [str(r["company_id"]) for r in (table.selected if table is not None else [])]
+    if not firms:
+        ui.notify("请先勾选企业", type="warning")
+    return firms
 
 
 class ListsView:
@@ -139,13 +150,9 @@ class ListsView:
             if not view["lists"]:
                 empty_note("还没有招商清单：在精准招商页面勾选目标企业后加入清单")
                 return
-            table = data_table(LIST_COLUMNS, list_rows(view["lists"]), "list_id",
-                               page=10, marker="lists-table")
-            table.add_slot("body-cell-name", """
-                <q-td :props="props">
-                  <a class="ca-link" :href="'/lists?list=' + props.row.list_id">
-                    {{ props.value }}</a>
-                </q-td>""")
+            link_cells(data_table(LIST_COLUMNS, list_rows(view["lists"]), "list_id",
+                                  page=10, marker="lists-table"), "name",
+                       "'/lists?list=' + props.row.list_id")
         if view["list"] is not None:
             self._list(view["list"], view["items"], writer is not None)
 
@@ -180,27 +187,14 @@ class ListsView:
             if writer:
                 self._item_controls(int(row["list_id"]))
             else:
-                with ui.row().classes("items-center gap-2").mark("lists-sign-in"):
-                    ui.label(NO_RIGHT).classes("ca-muted")
-                    ui.link("登录", f"/login?next={list_url(int(row['list_id']))}")
+                sign_in_note("lists-sign-in", list_url(int(row["list_id"])))
 
     @staticmethod
     def _item_table(items: Sequence[Mapping[str, Any]], writer: bool) -> ui.table:
-        table = data_table(ITEM_COLUMNS, item_rows(items), "company_id", page=20,
-                           marker="list-items")
+        table = link_cells(link_table(ITEM_COLUMNS, item_rows(items), page=20,
+                                      marker="list-items"), "lead")
         if writer:
             table.set_selection("multiple")
-        table.add_slot("body-cell-name", """
-            <q-td :props="props">
-              <a class="ca-link" :href="'/firm/' + encodeURIComponent(props.row.company_id)">
-                {{ props.value }}</a>
-            </q-td>""")
-        table.add_slot("body-cell-lead", """
-            <q-td :props="props">
-              <a v-if="props.row.href" class="ca-link" :href="props.row.href">
-                {{ props.value }}</a>
-              <span v-else>{{ props.value }}</span>
-            </q-td>""")
         return table
 
     def _item_controls(self, list_id: int) -> None:
@@ -218,18 +212,9 @@ class ListsView:
             ui.button("删除清单", icon="delete", on_click=lambda: self.confirm_delete(list_id)) \
                 .props("flat color=negative").mark("list-delete")
 
-    def chosen(self) -> list[str]:
-        """The ids of the firms ticked in the item table."""
-        rows = self.items.selected if self.items is not None else []
-        return [str(r["company_id"]) for r in rows]
-
     async def _write(self, action: Callable[[Database, str], dict[str, Any]],
                      done: str) -> bool:
-        request = ui.context.client.request
-        try:
-            await run.io_bound(write_as_page_user, request, action)
-        except ChainAtlasError as exc:
-            ui.notify(f"未保存：{exc}", type="negative")
+        if await page_write(action) is None:
             return False
         ui.notify(done, type="positive")
         await self.refresh()
@@ -256,9 +241,8 @@ class ListsView:
     async def leads(self, list_id: int) -> None:
         """Turn each ticked firm into a 线索 project (a firm that is one already keeps
         its project)."""
-        firms = self.chosen()
+        firms = ticked(self.items)
         if not firms:
-            ui.notify("请先勾选企业", type="warning")
             return
 
         def action(db: Database, actor: str) -> dict[str, Any]:
@@ -268,9 +252,8 @@ class ListsView:
 
     async def note(self, list_id: int, text: Any) -> None:
         """Set the ticked firms' note (empty clears it)."""
-        firms = self.chosen()
+        firms = ticked(self.items)
         if not firms:
-            ui.notify("请先勾选企业", type="warning")
             return
 
         def action(db: Database, actor: str) -> dict[str, Any]:
@@ -281,9 +264,8 @@ class ListsView:
 
     async def remove(self, list_id: int) -> None:
         """Take the ticked firms off the list (their projects stay in the ledger)."""
-        firms = self.chosen()
+        firms = ticked(self.items)
         if not firms:
-            ui.notify("请先勾选企业", type="warning")
             return
 
         def action(db: Database, actor: str) -> dict[str, Any]:
@@ -338,10 +320,8 @@ class LeadActions:
     async def build(self) -> None:
         """The controls (an analyst's only; others see how to sign in)."""
         if page_writer(ui.context.client.request) is None:
-            with ui.row().classes("items-center gap-2").mark("rec-sign-in"):
-                ui.label("登录分析员账号后可将勾选的企业加入招商清单或转为线索") \
-                    .classes("ca-muted")
-                ui.link("登录", "/login?next=/recommend")
+            sign_in_note("rec-sign-in", "/recommend",
+                         "登录分析员账号后可将勾选的企业加入招商清单或转为线索")
             return
         options = await load(region_lists, self.selection.region.adcode,
                              self.selection.chain_id)
@@ -373,7 +353,6 @@ class LeadActions:
         """Add the ticked firms to the chosen (or new) list."""
         firms = self.chosen()
         if not firms:
-            ui.notify("请先勾选企业", type="warning")
             return
         done: dict[str, Any] = {}
 
@@ -383,7 +362,7 @@ class LeadActions:
                                           universe=self.selection.universe,
                                           filters=self.filters()), list_id=list_id)
             return done
-        if await self._write(action):
+        if await page_write(action) is not None:
             extra = f"，{len(done['already'])} 家已在清单中" if done["already"] else ""
             self._say(f"已加入 {len(done['added'])} 家企业{extra}",
                       ("查看清单", list_url(int(done["list_id"]))))
@@ -392,18 +371,16 @@ class LeadActions:
         """Turn each ticked firm into a 线索 project (an open lead is kept, not doubled)."""
         firms = self.chosen()
         if not firms:
-            ui.notify("请先勾选企业", type="warning")
             return
         made: list[int] = []
 
         def action(db: Database, actor: str) -> dict[str, Any]:
-            for cid in firms:
-                made.append(int(lists.lead_from_recommendation(
-                    db, cid, region=self.selection.region.adcode,
-                    chain=self.selection.chain_id, actor=actor,
-                    universe=self.selection.universe, filters=self.filters())["project_id"]))
+            made.extend(int(p["project_id"]) for p in lists.leads_from_recommendation(
+                db, firms, region=self.selection.region.adcode,
+                chain=self.selection.chain_id, actor=actor,
+                universe=self.selection.universe, filters=self.filters()))
             return {"projects": made}
-        if await self._write(action):
+        if await page_write(action) is not None:
             self._say("已转为线索项目：", *((f"#{p}", project_url(p)) for p in made))
 
     def _say(self, text: str, *links: tuple[str, str]) -> None:
@@ -416,15 +393,6 @@ class LeadActions:
             ui.label(text).classes("ca-reason")
             for label, url in links:
                 ui.link(label, url).classes("ca-link")
-
-    @staticmethod
-    async def _write(action: Callable[[Database, str], dict[str, Any]]) -> bool:
-        try:
-            await run.io_bound(write_as_page_user, ui.context.client.request, action)
-        except ChainAtlasError as exc:
-            ui.notify(f"未保存：{exc}", type="negative")
-            return False
-        return True
 
 async def _body(selection: Selection) -> None:
     view = ListsView(selection, wanted_list(dict(ui.context.client.request.query_params)))

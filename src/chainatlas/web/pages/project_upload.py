@@ -4,11 +4,11 @@ The page twin of ``POST /api/v1/imports/projects`` and ``chainatlas projects imp
 the same importer (:func:`chainatlas.web.api.imports.projects_importer`, the library's
 :func:`chainatlas.projects.excel.import_projects`), the same temporary file named after
 the user's own (:func:`chainatlas.web.api.imports.run_stored`), strict unless 宽松模式
-is on. The write runs as the page's signed-in user through the page's writer
-(:func:`chainatlas.web.pages.projects.write_as_page_user`, handed in so this module does
-not import the page that shows it), so the analyst's region/park scope applies row by
-row as in the CLI. The report lists the imported count and every bad row (Excel row,
-header, reason); a strict sheet with a bad row imports nothing and lists them all.
+is on. The write runs as the page's signed-in user
+(:func:`chainatlas.web.pages.writing.write_as_page_user`), so the analyst's region/park
+scope applies row by row as in the CLI. The report lists the imported count and every
+bad row (Excel row, header, reason); a strict sheet with a bad row imports nothing and
+lists them all.
 """
 
 from __future__ import annotations
@@ -20,14 +20,9 @@ from nicegui import events, run, ui
 from starlette.requests import Request
 
 from chainatlas.errors import ChainAtlasError, InputError
-from chainatlas.store import Database
 from chainatlas.web.api.imports import MAX_UPLOAD_BYTES, projects_importer, run_stored
 from chainatlas.web.pages.widgets import data_table, section
-
-#: What the page's writer runs: (store, actor) -> answer.
-Action = Callable[[Database, str], dict[str, Any]]
-#: The page's writer: runs an action as the request's signed-in analyst.
-Writer = Callable[[Request, Action], dict[str, Any]]
+from chainatlas.web.pages.writing import write_as_page_user
 
 PROBLEM_COLUMNS: list[dict[str, Any]] = [
     {"name": "row", "label": "Excel 行号", "field": "row"},
@@ -35,12 +30,12 @@ PROBLEM_COLUMNS: list[dict[str, Any]] = [
     {"name": "reason", "label": "问题", "field": "reason", "wrap": True}]
 
 
-def import_sheet(write: Writer, request: Request, content: bytes, filename: str, *,
+def import_sheet(request: Request, content: bytes, filename: str, *,
                  region: str | None, lenient: bool) -> dict[str, Any]:
     """Import an uploaded sheet as the request's user (in a worker thread); the report
     names the user's file, and so does an InputError."""
     importer = projects_importer(region=region, lenient=lenient)
-    return run_stored(content, filename, lambda path: write(
+    return run_stored(content, filename, lambda path: write_as_page_user(
         request, lambda db, actor: importer(db, path, actor)))
 
 
@@ -63,9 +58,8 @@ class SheetUpload:
     """The upload card, drawn where it is made: region, 宽松模式, the file picker and the
     last import's report."""
 
-    def __init__(self, region: str, write: Writer,
-                 on_done: Callable[[], Awaitable[None]]) -> None:
-        self.write, self.on_done = write, on_done
+    def __init__(self, region: str, on_done: Callable[[], Awaitable[None]]) -> None:
+        self.on_done = on_done
         with ui.expansion("导入招商项目表（Excel）", icon="upload_file") \
                 .classes("w-full ca-card").mark("project-upload"):
             ui.label("未填所在地的行记在所填地区，县区名称在该地区内查找；默认严格模式："
@@ -87,7 +81,7 @@ class SheetUpload:
         content = await event.file.read()
         try:
             report = await run.io_bound(
-                import_sheet, self.write, event.client.request, content, event.file.name,
+                import_sheet, event.client.request, content, event.file.name,
                 region=str(self.region.value or "").strip() or None,
                 lenient=bool(self.lenient.value))
         except InputError as exc:

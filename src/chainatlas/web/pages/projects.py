@@ -19,9 +19,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from nicegui import run, ui
-from starlette.requests import Request
 
-from chainatlas.errors import ChainAtlasError, ConflictError, ForbiddenError, NotFoundError
+from chainatlas.errors import ChainAtlasError, ConflictError, NotFoundError
 from chainatlas.projects import ledger
 from chainatlas.projects.fields import BY_NAME, FIELDS
 from chainatlas.projects.queries import (
@@ -34,7 +33,7 @@ from chainatlas.projects.stages import ENDED_LABEL, PAUSED_LABEL, STAGE_LABELS, 
 from chainatlas.store import Database
 from chainatlas.store.lookup import chain_from_text, region_names
 from chainatlas.store.users import User
-from chainatlas.web import auth, project_charts
+from chainatlas.web import project_charts
 from chainatlas.web.pages.layout import Frame, Selection
 from chainatlas.web.pages.project_upload import SheetUpload
 from chainatlas.web.pages.widgets import (
@@ -42,14 +41,13 @@ from chainatlas.web.pages.widgets import (
     data_table,
     echart,
     empty_note,
+    link_cells,
     load,
     section,
     stat_card,
 )
-from chainatlas.web.state import write_db
+from chainatlas.web.pages.writing import page_writer, sign_in_note, write_as_page_user
 
-WRITER_ROLE = "analyst"
-NO_RIGHT = "需要分析员或管理员账号：请先登录"
 #: The most rows the ledger table holds (the API pages through the rest).
 TABLE_LIMIT = 500
 #: The cards a stage column of the board shows.
@@ -142,24 +140,7 @@ def project_detail(db: Database, project_id: int) -> dict[str, Any]:
     return {"project": {**row, **extra}, "events": ledger.project_events(db, project_id)}
 
 
-# -- writing ------------------------------------------------------------------------------
-
-
-def page_writer(request: Request) -> User | None:
-    """The page request's user when they may change projects."""
-    user = auth.request_identity(request).user
-    return user if user is not None and user.can(WRITER_ROLE) else None
-
-
-def write_as_page_user(request: Request,
-                       action: Callable[[Database, str], dict[str, Any]]) -> dict[str, Any]:
-    """Run ``action(db, actor)`` as the page's signed-in user, checked against the store
-    now (a form's events come over the websocket, where no middleware sees a role)."""
-    user = auth.page_user(request)
-    if user is None or not user.can(WRITER_ROLE):
-        raise ForbiddenError(NO_RIGHT)
-    with write_db() as db:  # the one way the web app writes
-        return action(db, user.name)
+# -- forms --------------------------------------------------------------------------------
 
 
 def changed_fields(row: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
@@ -241,7 +222,7 @@ class LedgerView:
                 .mark("ledger-xlsx")
         if page_writer(ui.context.client.request) is not None:
             # an analyst imports a bureau's sheet here; the ledger redraws after it
-            SheetUpload(self.selection.region.name, write_as_page_user, self.refresh)
+            SheetUpload(self.selection.region.name, self.refresh)
         self.results = ui.column().classes("w-full gap-4")
 
     async def _set(self, name: str, value: Any) -> None:
@@ -286,14 +267,9 @@ def draw_ledger(view: Mapping[str, Any]) -> None:
         if not view["rows"]:
             empty_note("没有符合条件的项目")
             return
-        table = data_table(TABLE_COLUMNS, view["rows"], "project_id", page=20,
-                           marker="ledger-table")
-        # {{ }} is text: Vue escapes it, so a name holding markup stays inert
-        table.add_slot("body-cell-name", """
-            <q-td :props="props">
-              <a class="ca-link" :href="'/project/' + props.row.project_id">
-                {{ props.value }}</a>
-            </q-td>""")
+        link_cells(data_table(TABLE_COLUMNS, view["rows"], "project_id", page=20,
+                              marker="ledger-table"), "name",
+                   "'/project/' + props.row.project_id")
 
 
 def _board(columns: Sequence[Mapping[str, Any]]) -> None:
@@ -371,9 +347,7 @@ class ProjectView:
         _summary(row)
         writer = page_writer(ui.context.client.request)
         if writer is None:
-            with ui.row().classes("items-center gap-2").mark("project-sign-in"):
-                ui.label(NO_RIGHT).classes("ca-muted")
-                ui.link("登录", f"/login?next={project_url(self.project_id)}")
+            sign_in_note("project-sign-in", project_url(self.project_id))
         elif not row["ended"]:
             self._forms(row, writer)
         with section("项目动态", "每次新建、修改、推进、暂停、恢复、终止都留有记录（最新在前）"):

@@ -25,7 +25,7 @@ from chainatlas.recommend.excel import explained, risk_of
 from chainatlas.recommend.filters import LISTED_CHOICES, SIZE_BANDS, TargetFilters
 from chainatlas.web import charts
 from chainatlas.web.pages.layout import Frame, Selection
-from chainatlas.web.pages.lists import LeadActions
+from chainatlas.web.pages.lists import LeadActions, ticked
 from chainatlas.web.pages.widgets import (
     class_chip,
     echart,
@@ -203,8 +203,8 @@ class RecommendView:
             self.firm_area = ui.column().classes("w-full gap-3")
 
     def chosen(self) -> list[str]:
-        """The ids of the firms ticked in the target table."""
-        return [str(r["company_id"]) for r in (self.table.selected if self.table else [])]
+        """The ids of the firms ticked in the target table (a notice when none is)."""
+        return ticked(self.table)
 
     def _node_section(self) -> None:
         with section("环节招商建议",

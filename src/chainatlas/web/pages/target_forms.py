@@ -13,15 +13,15 @@ import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from nicegui import run, ui
+from nicegui import ui
 
-from chainatlas.errors import ChainAtlasError, ParameterError
+from chainatlas.errors import ParameterError
 from chainatlas.projects import targets
 from chainatlas.projects.targets import INDICATORS
 from chainatlas.store import Database
 from chainatlas.web.pages.layout import Selection
-from chainatlas.web.pages.projects import write_as_page_user
 from chainatlas.web.pages.widgets import section
+from chainatlas.web.pages.writing import page_write
 
 NO_CHAIN = "__none__"
 #: The indicator picker's choices: key -> 营业收入（亿元）.
@@ -113,10 +113,7 @@ class TargetForms:
 
     async def _write(self, action: Callable[[Database, str], dict[str, Any]],
                      done: str) -> None:
-        try:
-            await run.io_bound(write_as_page_user, ui.context.client.request, action)
-        except ChainAtlasError as exc:
-            ui.notify(f"未保存：{exc}", type="negative")
+        if await page_write(action) is None:
             return
         ui.notify(done, type="positive")
         await self.refresh()

@@ -22,9 +22,17 @@ from chainatlas.store import Database
 from chainatlas.store.lookup import Region
 from chainatlas.web import project_charts
 from chainatlas.web.pages.layout import Frame, Selection
-from chainatlas.web.pages.projects import NO_RIGHT, page_writer
 from chainatlas.web.pages.target_forms import TargetForms
-from chainatlas.web.pages.widgets import data_table, echart, empty_note, load, section, stat_card
+from chainatlas.web.pages.widgets import (
+    data_table,
+    echart,
+    empty_note,
+    link_cells,
+    load,
+    section,
+    stat_card,
+)
+from chainatlas.web.pages.writing import NO_RIGHT, page_writer, sign_in_note
 
 TARGET_COLUMNS: list[dict[str, Any]] = [
     {"name": "name", "label": "目标", "field": "name", "align": "left", "wrap": True},
@@ -79,15 +87,9 @@ def draw_targets(view: Mapping[str, Any]) -> None:
         if not alerts:
             empty_note("暂无预警")
             return
-        table = data_table(ALERT_COLUMNS, project_charts.alert_rows(alerts), "key", page=20,
-                           marker="alerts-table")
-        # a project's name links to its page; {{ }} is text, so markup stays inert
-        table.add_slot("body-cell-name", """
-            <q-td :props="props">
-              <a v-if="props.row.href" class="ca-link" :href="props.row.href">
-                {{ props.value }}</a>
-              <span v-else>{{ props.value }}</span>
-            </q-td>""")
+        # a project's name links to its page
+        link_cells(data_table(ALERT_COLUMNS, project_charts.alert_rows(alerts), "key",
+                              page=20, marker="alerts-table"), "name")
 
 
 async def _body(selection: Selection) -> None:
@@ -101,9 +103,8 @@ async def _body(selection: Selection) -> None:
             if page_writer(ui.context.client.request) is not None:
                 TargetForms(selection, view["progress"], refresh).build()
             else:
-                with ui.row().classes("items-center gap-2").mark("targets-sign-in"):
-                    ui.label(f"{NO_RIGHT}后可新增目标、录入月度数据").classes("ca-muted")
-                    ui.link("登录", "/login?next=/targets")
+                sign_in_note("targets-sign-in", "/targets",
+                             f"{NO_RIGHT}后可新增目标、录入月度数据")
     await refresh()
 
 

@@ -188,11 +188,18 @@ def link_table(columns: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[str,
                marker: str | None = None) -> ui.table:
     """A table whose ``link_field`` cells link to /firm/<row_key> (text stays escaped)."""
     table = data_table(columns, rows, row_key, page, marker)
-    # {{ }} interpolation is text: Vue escapes it, so names with markup stay inert
-    table.add_slot(f"body-cell-{link_field}", f"""
+    return link_cells(table, link_field,
+                      f"'/firm/' + encodeURIComponent(props.row.{row_key})")
+
+
+def link_cells(table: ui.table, column: str, href: str = "props.row.href") -> ui.table:
+    """Make ``column``'s cells links to ``href``, a JavaScript expression of the row
+    (``props.row``); a cell whose href is empty stays plain text."""
+    # {{ }} interpolation is text: Vue escapes it, so values with markup stay inert
+    table.add_slot(f"body-cell-{column}", f"""
         <q-td :props="props">
-          <a class="ca-link" :href="'/firm/' + encodeURIComponent(props.row.{row_key})">
-            {{{{ props.value }}}}</a>
+          <a v-if="{href}" class="ca-link" :href="{href}">{{{{ props.value }}}}</a>
+          <span v-else>{{{{ props.value }}}}</span>
         </q-td>""")
     return table
 
