@@ -342,6 +342,7 @@ async def test_a_saved_draft_reopens_with_its_reviews(page_user: User) -> None:
     user.find(marker="intake-save").click()
     await user.should_see("已保存草稿", retries=100)
     draft_id = _latest_draft()
+    await user.should_see(f"草稿 #{draft_id}", retries=50)  # the stored items are drawn
     figure = _item_id(draft_id, "target", "500亿元")
     user.find(marker=f"edit-{figure}").click()  # 修改后采纳: a new value and a chain
     await user.should_see(marker=f"confirm-{figure}")
