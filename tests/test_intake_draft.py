@@ -103,3 +103,46 @@ def test_the_intake_command(tmp_path: Path) -> None:
     with Database(store) as db:
         assert db.scalar("SELECT count(*) FROM intake_items WHERE draft_id = 1") == len(
             draft["items"])
+
+
+def _kinds(text: str, year: int | None = 2026) -> dict[str, str]:
+    return {s.text: s.kind for s in extract_statements(text, year=year)}
+
+
+def test_a_paragraph_keeps_the_time_frame_its_sentences_open_with() -> None:
+    # The answer sets "前三季度" once; its next sentence reports results without a cue.
+    text = ("到2028年，全区营业收入突破800亿元。\n"
+            "前三季度，全区新签约项目64个。签约项目开工率达到61%，外资4260万美元。\n"
+            "园区要引进企业20家。")
+    assert _kinds(text) == {"800亿元": "target", "64个": "achieved",
+                            "61%": "achieved", "4260万美元": "achieved", "20家": "target"}
+
+
+def test_a_cue_inside_a_sentence_sets_no_frame() -> None:
+    # "从去年的2.1%" is a reference point, not a review: the deficits after it are plans.
+    text = "今年赤字率拟按3%安排，比去年的2.1%提高。其中，中央财政赤字1.12万亿元。"
+    assert _kinds(text, 2015)["1.12万亿元"] == "target"
+
+
+def test_the_present_and_the_perfective_report_results() -> None:
+    text = ("力争全年引进企业50家。今年以来新引进企业三十余家；园区现有企业152家；"
+            "区里设立了规模10亿元的基金，从签约到开工仅用了58天。")
+    assert _kinds(text) == {"50家": "target", "三十余家": "achieved", "152家": "achieved",
+                            "10亿元": "achieved", "58天": "achieved"}
+
+
+def test_a_figure_in_a_document_title_is_no_statement() -> None:
+    text = "区政府印发了《生物医药产业倍增行动方案（2026—2028年）》，力争营业收入突破500亿元。"
+    assert list(_kinds(text)) == ["500亿元"]
+
+
+@pytest.mark.parametrize(("text", "year"), [
+    ("记者：谈谈去年。区长：2025年，全区生产总值完成403.8亿元。\n记者：今年是“十五五”开局之年，"
+     "前三季度如何？", 2026),
+    ("2025年，全市经济回升向好。2027年是全面完成规划目标的关键一年。", 2027),
+    ("今年是“十四五”收官之年。2024年全市生产总值增长5%。", 2025),
+    ("2024年，全市经济回升向好。", 2024),
+    ("没有年份的文字。", None),
+])
+def test_the_year_a_text_speaks_of(text: str, year: int | None) -> None:
+    assert text_year(text) == year

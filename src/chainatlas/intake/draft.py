@@ -48,8 +48,22 @@ class Draft:
         return {**asdict(self), "counts": self.counts()}
 
 
+#: A text saying which year its 今年 is: "今年是“十五五”开局之年", "2026年是…的关键一年".
+_STATED_YEAR = re.compile(r"(?:^|[。！？\n，：])(20\d{2})年是|今年是[^。，]{0,8}?“?"
+                          r"(十[一二三四五六七八九]?五)”?(?:规划)?(开局|收官)之年")
+_PLAN_FIRST = {"十一五": 2006, "十二五": 2011, "十三五": 2016, "十四五": 2021, "十五五": 2026,
+               "十六五": 2031}
+
+
 def text_year(text: str) -> int | None:
-    """The year a text speaks of: the most frequent 20XX年 of its first 400 characters."""
+    """The year a text speaks of: the year it says its 今年 is, else the most frequent
+    20XX年 of its first 400 characters (an interview opening on last year's results names
+    last year first, then says "今年是“十五五”开局之年")."""
+    for stated in _STATED_YEAR.finditer(text):
+        if stated[1]:
+            return int(stated[1])
+        if stated[2] in _PLAN_FIRST:
+            return _PLAN_FIRST[stated[2]] + (4 if stated[3] == "收官" else 0)
     years = [int(y) for y in _TEXT_YEAR.findall(text[:400])]
     return max(set(years), key=years.count) if years else None
 

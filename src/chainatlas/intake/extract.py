@@ -30,12 +30,16 @@ _CLAUSE_END = "，、：,:（）()"
 #: Words that make a figure a target (a commitment about the future). Single characters
 #: are guarded: 要 is not 主要/重要/需要, 将 is not 将近.
 TARGET_CUES = re.compile(
-    r"预期目标|目标|力争|争取|力求|确保|计划|拟|预计|今年|明年|新的一年|到20\d\d年|"
+    r"预期目标|目标|力争|争取|力求|确保|计划|拟|预计|今年(?!以来)|明年|新的一年|到20\d\d年|"
     r"(?<![主重需只必纲概])要(?![求素点闻])|(?<!即)将(?!近)|努力|届时|有望")
 #: Words that make a figure an achieved result.
 ACHIEVED_CUES = re.compile(
     r"过去一年|去年|已经|已(?![经])|完成了|实现了|达到了|增长了|提高了|下降了|上半年|"
-    r"前三季度|一季度|前两个月|五年来|十年来|一年来|创历史新高|再创|累计|同比|完成全年|(?<![计预要将])(?<!信心)完成(?!全年目标)")
+    r"前三季度|一季度|前两个月|五年来|十年来|一年来|创历史新高|再创|累计|同比|完成全年|"
+    r"(?<![计预要将])(?<!信心)完成(?!全年目标)|"
+    # The state of things now (今年以来, 目前, 现有) and the perfective 了 (设立了, 用了)
+    # report what is, not what is planned; 为了/除了 are not aspect.
+    r"以来|目前|截至|截止|现有|已有|(?<![为除罢])了(?!解)")
 #: Words in a heading or opening sentence that start a review part or a plan part.
 _REVIEW = re.compile(r"工作回顾|过去一年|过去五年|五年来|一年来|回顾")
 _PLAN = re.compile(r"总体要求|主要预期目标|工作任务|工作安排|重点工作|今年(?:政府)?工作|"
@@ -145,10 +149,25 @@ _COMPARISON = re.compile(r"[比较](?:去年|上年)(?:预算)?")
 _AGAINST_PLAN = re.compile(r"(?<=完成)全年(?:计划|目标任务|目标|任务)")
 
 
-def _kind(text: str, clause: tuple[int, int], sentence: tuple[int, int], figure: Found,
-          section: str) -> str:
+def _frames(text: str, sentences: list[tuple[int, int]], paragraph: tuple[int, int],
+            before: int) -> str:
+    """The openings (up to the first comma) of the paragraph's sentences before
+    ``before``: where a text sets a time frame that later sentences leave implied (an
+    answer opening "前三季度，…" goes on reporting results). Cues inside a sentence
+    ("从去年的2.1%提高到…") set no frame."""
+    openings = []
+    for start, end in sentences:
+        if paragraph[0] <= start < before:
+            head = text[start:min(end, start + 12)]
+            openings.append(head.split("，")[0] if "，" in head else "")
+    return "　".join(openings)
+
+
+def _kind(text: str, windows: tuple[str, ...], section: str) -> str:
+    """Target or result, from the last cue in the figure's clause before it, else its
+    sentence before it, else the frames its paragraph set."""
     # Only words before the figure decide: "增长11.8%，全年目标为12%" is a result.
-    for raw in (text[clause[0]:figure.start], text[sentence[0]:figure.start]):
+    for raw in windows:
         window = _COMPARISON.sub(lambda m: "　" * len(m.group()), raw)
         window = _AGAINST_PLAN.sub(lambda m: "　" * len(m.group()), window)
         achieved = _last_cue(ACHIEVED_CUES, window)
@@ -248,20 +267,30 @@ def _indicator(text: str, clause: tuple[int, int], figure: Found) -> str:
     return words[-24:]
 
 
+#: A document's title (《…倍增行动方案》) names it; its figures state nothing.
+_TITLE = re.compile(r"《[^《》\n]{1,60}》")
+
+
 def extract_statements(text: str, *, year: int | None = None,
                        body: str | None = None) -> list[Statement]:
     """Every figure of ``text`` as a statement; ``year`` is the year the text speaks of
     (its 今年), ``body`` the region or body it is the text of."""
     sentences = list(_spans(text, _SENTENCE_END))
+    paragraphs = list(_spans(text, "\n"))
     marks = sections(text)
     default = default_kind(text) if not marks else "target"
     out: list[Statement] = []
+    titles = [m.span() for m in _TITLE.finditer(text)]
     for figure in find_figures(text):
+        if any(start < figure.start < end for start, end in titles):
+            continue
         sentence = _around(sentences, figure.start)
         clauses = list(_spans(text, _CLAUSE_END, *sentence))
         clause = _around(clauses, figure.start)
         section = _section_kind(marks, figure.start, default)
-        kind = _by_year(_kind(text, clause, sentence, figure, section),
+        windows = (text[clause[0]:figure.start], text[sentence[0]:figure.start],
+                   _frames(text, sentences, _around(paragraphs, figure.start), sentence[0]))
+        kind = _by_year(_kind(text, windows, section),
                         _period(text, sentence, figure, None, "target", section), year)
         figure = _doubling_years(text, sentence, figure)
         indicator = _indicator(text, clause, figure)
