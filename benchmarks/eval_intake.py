@@ -148,7 +148,8 @@ def evaluate(passages: list[dict[str, Any]], gold: list[dict[str, Any]],
 #: when the text does not say it): each is scored as read and with that year given.
 HELD_OUT = (("heldout-news", "heldout_news.txt", "heldout_gold.jsonl", 2026),
             ("heldout-interview", "heldout_interview.txt", "heldout_interview_gold.jsonl",
-             2026))
+             2026),
+            ("heldout-plan", "heldout_plan.txt", "heldout_plan_gold.jsonl", 2026))
 
 
 def baseline_ms(texts: list[str]) -> float:
