@@ -3,6 +3,7 @@ priority nodes that raise node recommendations with the plan's sentence as the r
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pandas as pd
@@ -11,9 +12,11 @@ import pytest
 from chainatlas.errors import NotFoundError, ParameterError
 from chainatlas.intake.draft import draft_from_text
 from chainatlas.intake.review import (
+    draft_item,
     draft_items,
     drafts_frame,
     indicator_from_item,
+    item_rows,
     review_item,
     save_draft,
     stored_draft,
@@ -115,3 +118,36 @@ def test_stored_drafts_are_listed_newest_first(mini_db: Database) -> None:
     assert stored_draft(mini_db, first)["text"] == PLAN
     with pytest.raises(NotFoundError):
         stored_draft(mini_db, 999)
+
+
+def test_a_batch_keeps_its_own_target_or_achieved_beside_the_review_status(
+        mini_db: Database) -> None:
+    """A project batch's payload says target or achieved under "status": stored items
+    keep the review status as ``status`` and the batch's own as ``figure_kind``."""
+    text = "石家庄市2025年工作要点\n二、主要目标\n签约项目48个、总投资215亿元。"
+    draft = draft_from_text(mini_db, text, region="石家庄市")
+    [batch] = [i for i in draft.items if i["kind"] == "project_batch"]
+    assert batch["status"] == "target"  # the unsaved draft's item, as the extractor says
+    draft_id = save_draft(mini_db, draft, text, "要点", actor="ana")
+    items = draft_items(mini_db, draft_id)
+    row = items[items["kind"] == "project_batch"].iloc[0]
+    assert (row["status"], row["figure_kind"]) == ("proposed", "target")
+    item_id = int(row["item_id"])
+    review_item(mini_db, draft_id, item_id, "accept", actor="ana")
+    stored = draft_item(mini_db, draft_id, item_id)
+    assert (stored["status"], stored["figure_kind"], stored["result"]) == (
+        "accepted", "target", None)
+    assert stored == next(i for i in item_rows(mini_db, draft_id) if i["item_id"] == item_id)
+    with pytest.raises(NotFoundError, match="no item 99"):
+        draft_item(mini_db, draft_id, 99)
+    with pytest.raises(NotFoundError, match="No intake draft 99"):
+        item_rows(mini_db, 99)
+
+
+def test_a_review_reason_is_kept_in_the_audit_line(mini_db: Database) -> None:
+    draft_id = save_draft(mini_db, draft_from_text(mini_db, PLAN, region="石家庄市"), PLAN,
+                          "2025年工作要点", actor="ana")
+    review_item(mini_db, draft_id, _item(mini_db, draft_id, "疫苗", "direction"), "reject",
+                reason="已有布局", actor="ana")
+    after = mini_db.scalar("SELECT after FROM audit_log WHERE action = 'intake.review'")
+    assert json.loads(after) == {"status": "rejected", "result": None, "reason": "已有布局"}

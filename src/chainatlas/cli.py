@@ -27,7 +27,7 @@ from chainatlas.cli_common import (
     progress_bar,
     report_error,
 )
-from chainatlas.cli_intake import intake_command
+from chainatlas.cli_intake import drafts_app, intake_command
 from chainatlas.cli_projects import projects_app
 from chainatlas.cli_region import leaders_command, map_command, recommend_app, region_command
 from chainatlas.cli_resilience import resilience_command
@@ -52,6 +52,7 @@ app.add_typer(recommend_app, name="recommend")
 app.add_typer(users_app, name="users")
 app.add_typer(projects_app, name="projects")
 app.command("intake")(intake_command)
+app.add_typer(drafts_app, name="drafts")
 app.command("region")(region_command)
 app.command("leaders")(leaders_command)
 app.command("map")(map_command)

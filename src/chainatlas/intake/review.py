@@ -2,8 +2,9 @@
 
 A draft is stored with its text (:func:`save_draft`), so every item's span can be shown
 highlighted in its sentence; :func:`drafts_frame` lists the stored drafts and
-:func:`stored_draft` reads one back to reopen it. The analyst then reviews item by item
-(:func:`review_item`):
+:func:`stored_draft` reads one back to reopen it, :func:`item_rows` / :func:`draft_items`
+its items (:func:`draft_item` one) with their review state. The analyst then reviews item
+by item (:func:`review_item`, on the 政策解读 page or with ``chainatlas drafts``):
 
 * an accepted **target** becomes a ledger target (:func:`chainatlas.projects.targets.
   add_target`): the indicator is read from the item's words (营业收入 → revenue, 到位资金 →
@@ -73,14 +74,50 @@ def save_draft(db: Database, draft: Draft, text: str, name: str, *,
     return draft_id
 
 
-def draft_items(db: Database, draft_id: int) -> pd.DataFrame:
-    """A stored draft's items with their status, payload decoded into columns."""
+#: The review columns of an item row (beside its decoded payload).
+_REVIEW_COLUMNS = ("item_id", "status", "edited", "result", "reviewed_by")
+
+
+def _item_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored item as one dict: its payload and its review columns. The review status
+    is ``status``; a payload's own ``status`` (a project batch's target or achieved) is
+    kept as ``figure_kind``."""
+    payload = json.loads(row["payload"])
+    if "status" in payload:
+        payload["figure_kind"] = payload.pop("status")
+    return {**payload, **{k: row[k] for k in _REVIEW_COLUMNS}}
+
+
+def _check_draft(db: Database, draft_id: int) -> None:
     if not db.scalar("SELECT count(*) FROM intake_drafts WHERE draft_id = ?", [draft_id]):
         raise NotFoundError(f"No intake draft {draft_id}.")
+
+
+def item_rows(db: Database, draft_id: int) -> list[dict[str, Any]]:
+    """A stored draft's items in order, each its payload and its review state (see
+    :func:`draft_item`); NotFoundError for an unknown draft."""
+    _check_draft(db, draft_id)
     rows = db.rows("SELECT * FROM intake_items WHERE draft_id = ? ORDER BY item_id",
                    [draft_id])
-    return pd.DataFrame([{**json.loads(r["payload"]), **{k: r[k] for k in (
-        "item_id", "status", "edited", "result", "reviewed_by")}} for r in rows])
+    return [_item_row(r) for r in rows]
+
+
+def draft_item(db: Database, draft_id: int, item_id: int) -> dict[str, Any]:
+    """One stored item: its payload, ``item_id``, ``status`` (proposed, accepted, edited,
+    rejected), ``edited`` (the edits as JSON), ``result`` and ``reviewed_by``, and a
+    batch's own target/achieved as ``figure_kind``; NotFoundError when there is none."""
+    _check_draft(db, draft_id)
+    rows = db.rows("SELECT * FROM intake_items WHERE draft_id = ? AND item_id = ?",
+                   [draft_id, item_id])
+    if not rows:
+        raise NotFoundError(f"Draft {draft_id} has no item {item_id}.")
+    return _item_row(rows[0])
+
+
+def draft_items(db: Database, draft_id: int) -> pd.DataFrame:
+    """A stored draft's items with their status, payload decoded into columns (the rows
+    of :func:`item_rows`)."""
+    return pd.DataFrame(item_rows(db, draft_id))
 
 
 def stored_draft(db: Database, draft_id: int) -> dict[str, Any]:
@@ -171,8 +208,10 @@ def _make_priority(db: Database, row: Mapping[str, Any], item: Mapping[str, Any]
 
 
 def review_item(db: Database, draft_id: int, item_id: int, action: str, *,
-                edits: Mapping[str, Any] | None = None, actor: str) -> dict[str, Any]:
-    """Accept, edit (and accept) or reject one item; return its new state."""
+                edits: Mapping[str, Any] | None = None, reason: str | None = None,
+                actor: str) -> dict[str, Any]:
+    """Accept, edit (and accept) or reject one item; return its new state. ``reason``
+    (why, e.g. of a rejection) is kept in the audit line."""
     if action not in ACTIONS:
         raise ParameterError(f"Unknown review action {action!r}: use {', '.join(ACTIONS)}.")
     row, item = _item(db, draft_id, item_id)
@@ -191,8 +230,9 @@ def review_item(db: Database, draft_id: int, item_id: int, action: str, *,
                    "reviewed_by = ?, reviewed_at = ? WHERE draft_id = ? AND item_id = ?",
                    [status, json.dumps(edits, ensure_ascii=False) if edits else None, result,
                     actor, audit.now_utc(), draft_id, item_id])
+        after = {"status": status, "result": result, **({"reason": reason} if reason else {})}
         audit.record(db, actor, "intake.review", f"draft:{draft_id}:{item_id}",
-                     {"status": "proposed"}, {"status": status, "result": result})
+                     {"status": "proposed"}, after)
     return {"item_id": item_id, "status": status, "result": result}
 
 
