@@ -149,7 +149,8 @@ def evaluate(passages: list[dict[str, Any]], gold: list[dict[str, Any]],
 HELD_OUT = (("heldout-news", "heldout_news.txt", "heldout_gold.jsonl", 2026),
             ("heldout-interview", "heldout_interview.txt", "heldout_interview_gold.jsonl",
              2026),
-            ("heldout-plan", "heldout_plan.txt", "heldout_plan_gold.jsonl", 2026))
+            ("heldout-plan", "heldout_plan.txt", "heldout_plan_gold.jsonl", 2026),
+            ("heldout-report", "heldout_report.txt", "heldout_report_gold.jsonl", 2026))
 
 
 def baseline_ms(texts: list[str]) -> float:
