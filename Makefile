@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 # The suite checks that benchmarks/ imports only declared packages: it needs the bench extra.
 $(DEV_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/pip install --quiet -e '.[dev,bench,spark]'
 	touch $@ $(STAMP) $(BENCH_STAMP)
 
 $(BENCH_STAMP): pyproject.toml | $(BIN)/python

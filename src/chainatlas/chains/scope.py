@@ -45,6 +45,8 @@ _SERVICE = ("服务", "施工", "安装", "维修", "修理", "咨询", "设计"
             "保洁", "工程", "承包", "承揽", "维护", "改造")
 _VERB_CLASS = {w: PRODUCE for w in _PRODUCE} | {w: TRADE for w in _TRADE} | {
     w: SERVICE for w in _SERVICE}
+#: Every verb word and the activity it names (the batch pipeline joins against it).
+VERB_CLASSES: dict[str, str] = dict(_VERB_CLASS)
 _VERBS = re.compile("|".join(sorted(map(re.escape, _VERB_CLASS), key=len, reverse=True)))
 # Words that contain a verb but are not that activity (技术开发 is boilerplate, 房地产开发
 # is construction, 代理记账 is a service; a 生产资料 trader sells).
@@ -71,6 +73,9 @@ _BOILERPLATE = re.compile(
     r"(?:一般|许可)(?:经营)?项目[:：]|"
     # The foreign-trade rights of the 1990s (经营本企业自产产品的出口业务 …, 承办中外合资 …).
     r"经营本企业[^；;。]*(?:进出口|进口|出口)业务[^；;。]*|承办[^；;。]*(?:合资|合作|三来一补)[^；;。]*")
+#: The boilerplate pattern as text, for engines that run it themselves (RE2 and Java
+#: regexes read it the same: it has no look-around).
+BOILERPLATE_PATTERN = _BOILERPLATE.pattern
 # Every boilerplate match holds one of these (a cheap test before the full pattern).
 _BOILERPLATE_HINT = re.compile(r"批准|许可|有效期|审批|不含|不包|除外|凭|涉及|专项|资质|限分支|"
                                r"未经|须经|经营范围|法律|项目[:：]|本企业|承办")
@@ -91,6 +96,9 @@ _MAKER_NAME = re.compile(r"(厂|制药|药业|制品|食品|机械|电子|电器
                          r"乳业|器械|仪器|设备)(有限责任公司|有限公司|股份有限公司|公司)?$")
 _TRADER_NAME = re.compile(r"(商店|商行|门市部|经营部|商场|超市|批发部|贸易|商贸|供销|经销|"
                           r"销售|百货|药店|药房|零售|购物|物资|工贸|科贸|经贸)")
+
+#: The name patterns as text, for engines that run them themselves (no look-around).
+MAKER_NAME_PATTERN, TRADER_NAME_PATTERN = _MAKER_NAME.pattern, _TRADER_NAME.pattern
 
 
 @dataclass(frozen=True)

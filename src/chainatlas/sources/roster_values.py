@@ -42,6 +42,7 @@ from chainatlas.sources.registry_files import province_short
 
 __all__ = [
     "CNY_PER_UNIT",
+    "CURRENCY_TOKENS",
     "MISSING",
     "Capital",
     "CodeError",
@@ -87,7 +88,7 @@ _SECTION_OF = {d: s for s, lo, hi in re.findall(r"([A-T])(\d\d)-(\d\d)", (
     "M73-75 N76-79 O80-82 P83-83 Q84-85 R86-90 S91-96 T97-97"))
     for d in range(int(lo), int(hi) + 1)}
 # Searched in this order (after NFKC and upper-casing) and removed from an amount's text.
-_CURRENCY_TOKENS = (("人民币", "CNY"), ("RMB", "CNY"), ("CNY", "CNY"), ("¥", "CNY"),
+CURRENCY_TOKENS = (("人民币", "CNY"), ("RMB", "CNY"), ("CNY", "CNY"), ("¥", "CNY"),
                     ("美元", "USD"), ("USD", "USD"), ("US$", "USD"), ("香港元", "HKD"),
                     ("港元", "HKD"), ("港币", "HKD"), ("HKD", "HKD"), ("HK$", "HKD"),
                     ("$", "USD"), ("欧元", "EUR"), ("EUR", "EUR"), ("€", "EUR"),
@@ -216,7 +217,7 @@ def parse_amount(value: object, factor: Decimal,
             raise ValueError(f"amount {value!r} is negative (an accounting bracket)")
         text = re.sub(r"[\s,()\[\]【】]", "", unicodedata.normalize("NFKC", cell_str(value)))
         text, found = text.upper(), set()
-        for token, code in _CURRENCY_TOKENS:
+        for token, code in CURRENCY_TOKENS:
             if token in text:
                 found.add(code)
                 text = text.replace(token, "")
@@ -330,7 +331,7 @@ def parse_industry_code(value: object) -> tuple[str, str | None]:
 def parse_currency(value: object) -> str:
     """Parse a currency cell (人民币, CNY, 美元, USD or any three-letter code) to its ISO code."""
     text = re.sub(r"\s", "", unicodedata.normalize("NFKC", cell_str(value))).upper()
-    code = dict(_CURRENCY_TOKENS).get(text, text if re.fullmatch(r"[A-Z]{3}", text) else None)
+    code = dict(CURRENCY_TOKENS).get(text, text if re.fullmatch(r"[A-Z]{3}", text) else None)
     if code is None:
         raise ValueError(f"unknown currency {text!r} (expected e.g. 人民币, CNY, 美元, USD)")
     return code
@@ -537,7 +538,7 @@ def parse_capital(value: object, factor: Decimal = Decimal(1),
         amount, named = parse_amount(value, factor, currency)
     except ValueError:
         text = re.sub(r"[\s,()\[\]【】]", "", unicodedata.normalize("NFKC", cell_str(value)))
-        for token, _ in _CURRENCY_TOKENS:
+        for token, _ in CURRENCY_TOKENS:
             text = text.replace(token, "")
         if _UNIT_ONLY.fullmatch(text):
             return None
