@@ -28,11 +28,13 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from chainatlas.errors import InputError, ParameterError, Problem
+from chainatlas.errors import InputError, NotFoundError, ParameterError, Problem
 from chainatlas.pipeline.reference import reference_frames
 from chainatlas.pipeline.steps import INPUT_COLUMNS, KEYS, Step, pipeline_steps
 
 ENGINES = ("duckdb", "spark")
+#: The steps in order (for progress bars).
+STEP_NAMES = tuple(step.name for step in pipeline_steps())
 REFERENCE = "_reference"
 #: Called after each step: (step name, seconds it took).
 Progress = Callable[[str, float], None]
@@ -187,6 +189,15 @@ def local_spark(cores: int = 2, memory: str = "4g", app: str = "chainatlas") -> 
             .getOrCreate())
 
 
+def active_spark() -> Any:
+    """The SparkSession already running in this process (spark-submit's), or None."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        return None
+    return SparkSession.getActiveSession()
+
+
 def run_spark(input_location: str, out: str, *, spark: Any = None,
               progress: Progress | None = None) -> RunReport:
     """Run every step on Spark (the session given, else a local one)."""
@@ -239,6 +250,9 @@ def run_pipeline(input_location: str, out: str, engine: str = "duckdb", *,
 
 def read_output(out: str, table: str) -> pd.DataFrame:
     """One output table, sorted by its key (for comparing runs and importing)."""
+    if not _is_uri(out) and not any((Path(out) / table).glob("*.parquet")):
+        raise NotFoundError(f"{out}: no {table} output (run 'chainatlas pipeline run "
+                            f"--out {out}' to the end)")
     con = duckdb.connect()
     try:
         frame: pd.DataFrame = con.execute("SELECT * FROM read_parquet(?)", [

@@ -377,7 +377,9 @@ KEYS = {"firms": ("firm_id",), "scope_items": ("firm_id", "clause_rank", "phrase
         "item_hits": ("item", "chain_id", "node_id"), "placements": ("firm_id",),
         "city_node": ("city_adcode", "chain_id", "node_id"),
         "lq": ("city_adcode", "chain_id", "node_id"),
-        "relatedness_inputs": ("city_adcode", "chain_id", "node_id")}
+        "relatedness_inputs": ("city_adcode", "chain_id", "node_id"),
+        # Written by the Python step (chainatlas.pipeline.relatedness), not by SQL.
+        "relatedness": ("city_adcode", "chain_id", "node_id")}
 
 _NOT_PORTABLE = ("hash(", "unnest(", "list_", "array_", "string_split(", "generate_series",
                  "[", "qualify", "trim(")

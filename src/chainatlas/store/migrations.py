@@ -479,6 +479,30 @@ _V12 = (
         PRIMARY KEY (region_adcode, chain_id, node_id))""",
 )
 
+_V13 = (
+    # Batch-pipeline runs (issue 15): a run's city x node figures, imported from its Parquet
+    # outputs (DuckDB or Spark) so the web app and the CLI read national-scale results.
+    """CREATE TABLE pipeline_runs (
+        run_id INTEGER PRIMARY KEY,
+        location VARCHAR NOT NULL,
+        firms BIGINT NOT NULL,
+        placed BIGINT NOT NULL,
+        imported_by VARCHAR NOT NULL,
+        imported_at TIMESTAMP NOT NULL)""",
+    """CREATE TABLE pipeline_city_node (
+        run_id INTEGER NOT NULL,
+        city_adcode VARCHAR NOT NULL,
+        chain_id VARCHAR NOT NULL,
+        node_id VARCHAR NOT NULL,
+        firms BIGINT NOT NULL,
+        city_firms BIGINT NOT NULL,
+        node_firms BIGINT NOT NULL,
+        all_firms BIGINT NOT NULL,
+        lq DOUBLE NOT NULL,
+        density DOUBLE,
+        PRIMARY KEY (run_id, city_adcode, chain_id, node_id))""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "regions, industries, companies, products, provenance", _V1),
     Migration(2, "roster firms: link to listed twins, capital currency", _V2),
@@ -493,6 +517,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(10, "2025 SZSE list: A-share short name, still listed (risk flags)", _V10),
     Migration(11, "project ledger, industry targets, 招商 lists, analysts' scopes", _V11),
     Migration(12, "policy intake drafts and their items, priority nodes", _V12),
+    Migration(13, "batch-pipeline runs and their city x node figures", _V13),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
