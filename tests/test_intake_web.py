@@ -193,11 +193,42 @@ def _docx(paragraphs: list[str]) -> bytes:
     return buffer.getvalue()
 
 
+def _pdf(lines: list[str]) -> bytes:
+    """A one-page PDF whose text layer holds ``lines`` (Adobe's STSong-Light CID font with
+    the UniGB-UCS2-H encoding: the strings are UTF-16BE, no font file embedded)."""
+    content = "BT /F1 12 Tf 72 760 Td 14 TL " + " ".join(
+        f"<{line.encode('utf-16-be').hex().upper()}> Tj T*" for line in lines) + " ET"
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+        "/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        "<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light /Encoding /UniGB-UCS2-H "
+        "/DescendantFonts [6 0 R] >>",
+        f"<< /Length {len(content)} >>\nstream\n{content}\nendstream",
+        "<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light /CIDSystemInfo "
+        "<< /Registry (Adobe) /Ordering (GB1) /Supplement 2 >> /FontDescriptor 7 0 R >>",
+        "<< /Type /FontDescriptor /FontName /STSong-Light /Flags 6 /FontBBox [0 -200 1000 900] "
+        "/ItalicAngle 0 /Ascent 880 /Descent -120 /CapHeight 880 /StemV 93 >>",
+    ]
+    out, offsets = b"%PDF-1.4\n", []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n{body}\nendobj\n".encode("latin-1")
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+    return out + (f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n"
+                  f"{xref}\n%%EOF\n").encode()
+
+
 def test_uploads_become_text() -> None:
     assert text_of_upload(PLAN.encode("gb18030"), "计划.txt") == PLAN
     page = "<html><head><style>p{}</style></head><body><p>重点发展疫苗。</p></body></html>"
     assert text_of_upload(page.encode(), "a/b/页面.HTML") == "重点发展疫苗。"
     assert text_of_upload(_docx(["标题", "重点发展疫苗。"]), "方案.docx") == "标题\n重点发展疫苗。"
+    assert text_of_upload(_pdf(["标题", "重点发展疫苗。"]), "方案.PDF").split() == [
+        "标题", "重点发展疫苗。"]
     with pytest.raises(InputError, match=r"cannot read \.xlsx"):
         text_of_upload(b"x", "表.xlsx")
     with pytest.raises(InputError, match=r"方案\.docx"):
@@ -290,6 +321,10 @@ async def test_an_uploaded_file_fills_the_text_box(page_user: User) -> None:
         "工作要点.txt", "text/plain", PLAN.encode("gbk"))])
     await eventually(lambda: _one(user, "intake-text").value == PLAN)
     assert _one(user, "intake-name").value == "工作要点"
+    await upload.handle_uploads([ui.upload.SmallFileUpload(
+        "行动方案.pdf", "application/pdf", _pdf(["到2027年，营业收入突破1000亿元。"]))])
+    await eventually(lambda: "营业收入突破1000亿元" in _one(user, "intake-text").value)
+    assert _one(user, "intake-name").value == "工作要点"  # a name given is kept
     await upload.handle_uploads([ui.upload.SmallFileUpload("表.xlsx", "x", b"x")])
     await user.should_see("未能读取文件", retries=50)
 
