@@ -92,3 +92,22 @@ def test_clean_errors(tmp_path: Path) -> None:
     assert result.exit_code != 0 and "unknown engine" in _flat(result.output)
     with Database() as db, pytest.raises(NotFoundError, match="no lq output"):
         import_run(db, str(tmp_path), actor="test")
+
+
+def test_the_web_api_serves_an_imported_run(run: Path, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from chainatlas.web.app import create_app
+    from tests.helpers import built_store
+
+    store = built_store(tmp_path / "built")
+    with Database(store) as db:
+        import_run(db, str(run), actor="test")
+    # Not entered as a context manager: that would start NiceGUI, which the API needs not.
+    client = TestClient(create_app(store), base_url="http://127.0.0.1")
+    answer = client.get("/api/v1/pipeline/cities",
+                        params={"chain": "生物医药", "node": "人用疫苗"})
+    assert answer.status_code == 200, answer.text
+    assert [r["city_adcode"] for r in answer.json()] == ["130100", "130600"]
+    assert client.get("/api/v1/pipeline/cities", params={
+        "chain": "biomedicine", "node": "no-such-node"}).status_code == 404

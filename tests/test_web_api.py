@@ -370,7 +370,7 @@ def test_openapi_lists_every_route(client: TestClient) -> None:
     listed = {(path, method) for path, item in doc["paths"].items() for method in item}
     assert routes == listed
     # + resilience, imports, projects, targets, alerts, lists
-    assert len({p for p, _ in routes if p.startswith("/api/v1/")}) == 44
+    assert len({p for p, _ in routes if p.startswith("/api/v1/")}) == 45  # + pipeline
     assert all(op.get("summary") and op.get("tags") for item in doc["paths"].values()
                for op in item.values())
     # Swagger UI and ReDoc would load their scripts from a CDN: not served.

@@ -15,6 +15,7 @@ from chainatlas.analysis.leaders import chain_leaders
 from chainatlas.analysis.mapdata import map_counts
 from chainatlas.analysis.panorama import chain_panorama
 from chainatlas.analysis.regional import region_profile as profile_of
+from chainatlas.pipeline.store import node_cities
 from chainatlas.store.lookup import region_from_text
 from chainatlas.web.api.common import (
     AsOfQ,
@@ -94,3 +95,19 @@ def leaders(chain: ChainQ, region: OptRegionQ = None, node: NodeQ = None,
         chosen = universe_param(db, universe)
         return ok(cached_json(chain_leaders, db, stored, place, top, as_of, chosen,
                               node=node_param(stored, node)), universe=chosen)
+
+
+@router.get("/pipeline/cities",
+            summary="A node's cities in an imported national-scale run (全国批处理：环节城市分布)")
+def pipeline_cities(chain: ChainQ,
+                    node: Annotated[str, Query(min_length=1, max_length=64,
+                                               description="环节代码或名称")],
+                    run: Annotated[int | None, Query(ge=1, description="批处理编号（默认最新）")]
+                    = None,
+                    top: Annotated[int, top_query(50, "城市")] = 50) -> Response:
+    """The cities of one node in a batch-pipeline run (``chainatlas pipeline import``),
+    strongest first: firms, the city's and the node's totals, LQ and relatedness density."""
+    with request_db() as db:
+        stored = chain_param(db, chain)
+        frame = node_cities(db, stored.chain_id, node_param(stored, node) or node, run, top)
+        return ok(frame.to_dict("records"))
