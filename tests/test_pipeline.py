@@ -144,7 +144,7 @@ def test_every_step_is_portable() -> None:
 def test_reference_tables_come_from_the_rules() -> None:
     frames = reference_frames()
     rules = frames["rules"]
-    assert {"keyword", "exclude"} == set(rules["role"])
+    assert {"keyword", "exclude", "goods"} == set(rules["role"])
     assert ((rules["word"] == "疫苗") & (rules["node_id"] == "bm_vaccines")).any()
     cities = frames["cities"].set_index(["province_adcode", "name"])["city_adcode"]
     assert cities[("130000", "石家庄")] == cities[("130000", "石家庄市")] == "130100"

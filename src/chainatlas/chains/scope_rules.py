@@ -89,6 +89,8 @@ FOREIGN_FACTOR = 0.5
 FOREIGN_CHAINS = frozenset({"electronics", "advanced_equipment", "biomedicine"})
 _SERVICE_WORDS = ("业务", "服务", "工程")
 _BUILDING = ("工程", "施工", "建筑", "承包")
+#: The word lists as public names, for engines that run the rules themselves.
+REPAIR_VERBS, EQUIPMENT_WORDS, BUILDING_WORDS = _REPAIR, _EQUIPMENT_WORDS, _BUILDING
 # Goods words of registration scopes (generic, unlike the templates' product keywords):
 # a selling clause naming them trades drugs or food, whatever else it lists.
 DRUG_GOODS = ("药品", "中成药", "中药材", "中药饮片", "西药", "化学药", "生物制品", "医疗器械",

@@ -5,10 +5,12 @@ each is built here from the one home of its rule, so the batch engines and the i
 classifier read the same words:
 
 - ``rules``: every keyword (``keyword`` rows) and exclusion (``exclude`` rows) of every
-  chain node (:mod:`chainatlas.chains.templates`);
+  chain node (:mod:`chainatlas.chains.templates`), and the generic drug and food goods
+  words of selling clauses (``goods`` rows);
 - ``nodes``: every node with its trade home, where a selling clause's goods land
-  (:data:`chainatlas.chains.scope_rules.TRADE_HOMES`, else ``GENERAL_TRADE``), and whether
-  it is a leaf (relatedness counts leaves only);
+  (:data:`chainatlas.chains.scope_rules.TRADE_HOMES`, else ``GENERAL_TRADE``, and the
+  home's wholesale / retail child), whether it is a trade node, and whether it is a leaf
+  (relatedness counts leaves only);
 - ``verbs``: every verb word and its activity (:data:`chainatlas.chains.scope.VERB_CLASSES`);
 - ``generic``: the catalogue clauses that say nothing about a chain
   (:data:`chainatlas.chains.matcher.GENERIC_CLAUSES`);
@@ -29,7 +31,13 @@ import pandas as pd
 
 from chainatlas.chains.matcher import GENERIC_CLAUSES
 from chainatlas.chains.scope import VERB_CLASSES
-from chainatlas.chains.scope_rules import GENERAL_TRADE, TRADE_HOMES
+from chainatlas.chains.scope_rules import (
+    DRUG_GOODS,
+    FOOD_GOODS,
+    GENERAL_TRADE,
+    TRADE_CHILDREN,
+    TRADE_HOMES,
+)
 from chainatlas.chains.templates import ChainTemplate, load_templates
 from chainatlas.sources import geography
 from chainatlas.sources.roster_values import CNY_PER_UNIT, CURRENCY_TOKENS
@@ -41,12 +49,18 @@ _CITY_SUFFIX = re.compile(r"(?:市|地区|盟|自治州)$")
 
 
 def rules_frame(templates: Mapping[str, ChainTemplate]) -> pd.DataFrame:
-    """chain_id, node_id, word, role ('keyword' or 'exclude'), length of the word."""
+    """chain_id, node_id, word, role, length of the word. Roles: ``keyword`` and
+    ``exclude`` of every node; ``goods``, the registration scopes' generic drug and food
+    words (:data:`chainatlas.chains.scope_rules.DRUG_GOODS`, ``FOOD_GOODS``), which place a
+    selling clause on that chain's trade home."""
     rows = [(cid, node.id, word, role)
             for cid, template in templates.items() for node in template.nodes
             for role, words in (("keyword", (*node.keywords, *node.scope_keywords)),
                                 ("exclude", node.exclude))
             for word in words]
+    rows += [(cid, TRADE_HOMES[cid], word, "goods")
+             for cid, words in (("biomedicine", DRUG_GOODS), ("modern_food", FOOD_GOODS))
+             if cid in templates for word in words]
     frame = pd.DataFrame(rows, columns=["chain_id", "node_id", "word", "role"])
     frame = frame.drop_duplicates().sort_values(["role", "chain_id", "node_id", "word"])
     frame["length"] = frame["word"].str.len().astype("int32")
@@ -54,14 +68,29 @@ def rules_frame(templates: Mapping[str, ChainTemplate]) -> pd.DataFrame:
 
 
 def nodes_frame(templates: Mapping[str, ChainTemplate]) -> pd.DataFrame:
-    """chain_id, node_id, is_leaf, and the (chain, node) a selling clause's hit lands on."""
+    """Every node: whether it is a leaf, whether it is a trade node (in a trade home's
+    subtree), and where a selling clause's hit on it lands — its chain's trade home, or the
+    home's wholesale / retail child when the clause says 批发 / 零售
+    (:data:`chainatlas.chains.scope_rules.TRADE_CHILDREN`)."""
     rows = []
     for cid, template in templates.items():
-        home = (cid, TRADE_HOMES[cid]) if cid in TRADE_HOMES else GENERAL_TRADE
+        chain, home = (cid, TRADE_HOMES[cid]) if cid in TRADE_HOMES else GENERAL_TRADE
+        ids = {n.id for n in templates[chain].nodes} if chain in templates else set()
+        children = {verb: child for verb, child in TRADE_CHILDREN.get(home, {}).items()
+                    if child in ids}
+        trade = set(_subtree(template, TRADE_HOMES[cid])) if cid in TRADE_HOMES else set()
         for node in template.nodes:
-            rows.append((cid, node.id, node.is_leaf, *home))
-    return pd.DataFrame(rows, columns=["chain_id", "node_id", "is_leaf", "trade_chain_id",
-                                       "trade_node_id"])
+            rows.append((cid, node.id, node.is_leaf, node.id in trade, chain, home,
+                         children.get("批发"), children.get("零售")))
+    return pd.DataFrame(rows, columns=["chain_id", "node_id", "is_leaf", "in_trade",
+                                       "trade_chain_id", "trade_node_id", "wholesale_node_id",
+                                       "retail_node_id"])
+
+
+def _subtree(template: ChainTemplate, node_id: str) -> list[str]:
+    if node_id not in {n.id for n in template.nodes}:
+        return []
+    return [node_id, *(n.id for n in template.descendants(node_id))]
 
 
 def verbs_frame() -> pd.DataFrame:

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 
 from chainatlas.chains.scope import (
     BOILERPLATE_PATTERN,
+    LIST_TRADE_ITEMS,
     MAKER_NAME_PATTERN,
     PRODUCE,
     RANK_DECAY,
@@ -54,6 +55,14 @@ from chainatlas.chains.scope import (
     TRADER_NAME_PATTERN,
     VERB_CLASSES,
 )
+from chainatlas.chains.scope_rules import (
+    BUILDING_WORDS,
+    EQUIPMENT_WORDS,
+    GENERAL_TRADE,
+    NOT_GOODS,
+    REPAIR_VERBS,
+    SERVICE_HOME,
+)
 from chainatlas.errors import ChainAtlasError
 from chainatlas.sources.roster_values import CURRENCY_TOKENS
 
@@ -62,8 +71,6 @@ INPUT_COLUMNS = ("row_id", "name", "code", "date", "type", "capital", "scope", "
                  "city", "address")
 #: What a registry cell says when it says nothing.
 MISSING_MARKS = ("N/A", "n/a", "NA", "-", "—", "--", "无", "")
-#: Characters at a clause's head or tail where its governing verb stands.
-HEAD_CHARS = 8
 _USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 #: Verbs inside words that are goods or boilerplate (技术开发, 医疗器械, 集成电路): removed
@@ -196,15 +203,6 @@ def _class_sql(text: str) -> str:
     return f"CASE {cases} END"
 
 
-def _activity_sql(text: str) -> str:
-    """A clause's activity: the verb that governs it stands at its head (生产、销售：…) or
-    at its tail (…钢材、建材批发、零售); only without either do verbs inside count, since a
-    verb inside a list is usually part of a good's name (冶炼助剂)."""
-    head = f"substr({text}, 1, {HEAD_CHARS})"
-    tail = f"substr({text}, greatest(length({text}) - {HEAD_CHARS - 1}, 1))"
-    return f"coalesce({_class_sql(head)}, {_class_sql(tail)}, {_class_sql(text)})"
-
-
 def _parts(source: str, text: str, sep: str) -> str:
     """Join ``source`` with positions: one row per ``sep``-separated part of ``text``."""
     count = f"(length({text}) - length(replace({text}, {_lit(sep)}, '')) + 1)"
@@ -239,8 +237,7 @@ WITH cleaned AS (
          regexp_replace(split_part(h.t, '；', p.pos), {_lit(_EDGES)}, '', 'g') AS clause
   FROM {_parts('halves h', 'h.t', '；')}
 ), kept AS (
-  SELECT c.* FROM clauses c LEFT JOIN generic g ON g.clause = c.clause
-  WHERE length(c.clause) >= 2 AND g.clause IS NULL
+  SELECT * FROM clauses WHERE length(clause) >= 2
 ), ranked AS (
   SELECT firm_id, name_activity, side, clause,
          regexp_replace(clause, {_lit(FALSE_VERBS)}, '', 'g') AS verbs,
@@ -248,7 +245,10 @@ WITH cleaned AS (
            AS clause_rank
   FROM kept
 ), weighted AS (
-  SELECT firm_id, side, clause_rank, name_activity, {_activity_sql('verbs')} AS activity,
+  SELECT firm_id, side, clause_rank, name_activity,
+         coalesce({_class_sql('verbs')}, name_activity,
+                  CASE WHEN length(regexp_replace(clause, '[^、，,]', '', 'g')) + 1
+                            >= {LIST_TRADE_ITEMS} THEN '{TRADE}' END) AS activity,
          CAST(round(CAST(1000 AS DOUBLE) / (1 + {RANK_DECAY} * clause_rank)
                     * CASE WHEN side THEN {SIDE_LINE_FACTOR} ELSE 1.0 END) AS INTEGER)
            AS weight,
@@ -256,9 +256,7 @@ WITH cleaned AS (
   FROM ranked
 ), phrases AS (
   SELECT w.firm_id, w.side, w.clause_rank, w.weight, CAST(p.pos AS INTEGER) AS phrase_pos,
-         coalesce({_activity_sql(
-             f"regexp_replace(split_part(w.phrased, '，', p.pos), {_lit(FALSE_VERBS)}, '', 'g')")},
-                  w.activity, w.name_activity) AS activity,
+         w.activity,
          regexp_replace(split_part(w.phrased, '，', p.pos), '、+', '、', 'g') AS listed
   FROM {_parts('weighted w', 'w.phrased', '，')}
 )
@@ -270,10 +268,13 @@ WHERE length({_strip("split_part(h.listed, '、', p.pos)")}) >= 2
 
 
 def item_hits_sql() -> str:
-    """Step 3: the nodes each distinct item names."""
+    """Step 3: the nodes each distinct item names (catalogue phrases name none), with the
+    role of the words that name them (``keyword``, or ``goods`` for a selling clause)."""
     return """
-WITH distinct_items AS (SELECT DISTINCT item FROM scope_items),
-grams AS (
+WITH distinct_items AS (
+  SELECT DISTINCT i.item FROM scope_items i LEFT JOIN generic g ON g.clause = i.item
+  WHERE g.clause IS NULL
+), grams AS (
   SELECT d.item, p.pos, l.length, substr(d.item, p.pos, l.length) AS gram
   FROM distinct_items d
   JOIN positions p ON p.pos <= length(d.item)
@@ -287,29 +288,76 @@ covered AS (
     ON o.item = k.item AND o.length > k.length AND o.pos <= k.pos
    AND o.pos + o.length >= k.pos + k.length
 ), excluded AS (SELECT DISTINCT item, chain_id, node_id FROM found WHERE role = 'exclude')
-SELECT DISTINCT k.item, k.chain_id, k.node_id
-FROM keyword k
+SELECT DISTINCT k.item, k.chain_id, k.node_id, k.role
+FROM (SELECT * FROM keyword UNION ALL SELECT * FROM found WHERE role = 'goods') k
 LEFT JOIN covered c ON c.item = k.item AND c.pos = k.pos AND c.length = k.length
 LEFT JOIN excluded e ON e.item = k.item AND e.chain_id = k.chain_id AND e.node_id = k.node_id
-WHERE c.item IS NULL AND e.item IS NULL
+WHERE c.item IS NULL AND (e.item IS NULL OR k.role = 'goods')
 """
 
 
 def placements_sql() -> str:
-    """Step 4: each firm's best node."""
+    """Step 4: each firm's best node, by the in-process reader's rules
+    (:mod:`chainatlas.chains.scope_rules`): a selling clause moves goods to the chain's
+    trade home (its 批发 / 零售 child when the clause says so) and reads drug and food
+    words as that chain's trade; a making clause drops trade nodes; repairing equipment
+    is the after-market service node as the firm's first line and nothing after it; a
+    selling clause naming no node's goods is general trade where trading is the firm's
+    main line, a first repair line naming equipment but no node the after-market node."""
+    home = "CASE WHEN v.wholesale = 1 AND {p}wholesale_node_id IS NOT NULL THEN " \
+           "{p}wholesale_node_id WHEN v.retail = 1 AND {p}retail_node_id IS NOT NULL THEN " \
+           "{p}retail_node_id ELSE {p}trade_node_id END"
+    service_chain, service_node = SERVICE_HOME
+    repairs = (f"{_any_of('{t}', REPAIR_VERBS)} AND NOT {_any_of('{t}', BUILDING_WORDS)}")
     return f"""
-WITH routed AS (
-  SELECT DISTINCT i.firm_id, i.clause_rank, i.weight,
-         CASE WHEN i.activity = '{TRADE}' THEN n.trade_chain_id ELSE h.chain_id END
-           AS chain_id,
-         CASE WHEN i.activity = '{TRADE}' THEN n.trade_node_id ELSE h.node_id END AS node_id
+WITH clause_verbs AS (
+  SELECT firm_id, clause_rank, max(weight) AS weight,
+         max(CASE WHEN contains(item, '批发') THEN 1 ELSE 0 END) AS wholesale,
+         max(CASE WHEN contains(item, '零售') THEN 1 ELSE 0 END) AS retail,
+         max(CASE WHEN activity = '{TRADE}' THEN 1 ELSE 0 END) AS trades,
+         max(CASE WHEN activity = '{SERVICE}' AND {repairs.format(t='item')}
+                   AND {_any_of('item', EQUIPMENT_WORDS)} THEN 1 ELSE 0 END) AS repairs,
+         max(CASE WHEN {_any_of('item', NOT_GOODS)} THEN 1 ELSE 0 END) AS not_goods
+  FROM scope_items GROUP BY firm_id, clause_rank
+), hits AS (
+  SELECT i.firm_id, i.clause_rank, i.weight, i.activity, n.chain_id, n.node_id, n.in_trade,
+         n.trade_chain_id, n.trade_node_id, n.wholesale_node_id, n.retail_node_id,
+         CASE WHEN {repairs.format(t='i.item')} THEN 1 ELSE 0 END AS repairs
   FROM scope_items i
-  JOIN item_hits h ON h.item = i.item
+  JOIN item_hits h ON h.item = i.item AND (h.role = 'keyword' OR i.activity = '{TRADE}')
   JOIN nodes n ON n.chain_id = h.chain_id AND n.node_id = h.node_id
+), routed AS (
+  SELECT DISTINCT h.firm_id, h.clause_rank, h.weight,
+         CASE WHEN h.activity = '{TRADE}' AND NOT h.in_trade THEN h.trade_chain_id
+              ELSE h.chain_id END AS chain_id,
+         CASE WHEN h.activity = '{TRADE}' AND (NOT h.in_trade OR h.node_id = h.trade_node_id)
+              THEN {home.format(p="h.")}
+              WHEN h.activity = '{SERVICE}' AND h.repairs = 1
+                   AND h.chain_id = '{service_chain}' THEN '{service_node}'
+              ELSE h.node_id END AS node_id
+  FROM hits h JOIN clause_verbs v ON v.firm_id = h.firm_id AND v.clause_rank = h.clause_rank
+  WHERE NOT (h.activity = '{PRODUCE}' AND h.in_trade)
+    AND NOT (h.activity = '{SERVICE}' AND h.repairs = 1 AND h.chain_id = '{service_chain}'
+             AND h.clause_rank > 0)
+), unnamed AS (
+  SELECT v.firm_id, v.clause_rank, v.weight, g.chain_id, {home.format(p="g.")} AS node_id
+  FROM clause_verbs v
+  JOIN clause_verbs f ON f.firm_id = v.firm_id AND f.clause_rank = 0 AND f.trades = 1
+  JOIN nodes g ON g.chain_id = '{GENERAL_TRADE[0]}' AND g.node_id = '{GENERAL_TRADE[1]}'
+  LEFT JOIN (SELECT DISTINCT firm_id, clause_rank FROM hits) x
+    ON x.firm_id = v.firm_id AND x.clause_rank = v.clause_rank
+  WHERE v.trades = 1 AND v.not_goods = 0 AND x.firm_id IS NULL
+  UNION ALL
+  SELECT v.firm_id, v.clause_rank, v.weight, '{service_chain}', '{service_node}'
+  FROM clause_verbs v
+  LEFT JOIN (SELECT DISTINCT firm_id, clause_rank FROM hits) x
+    ON x.firm_id = v.firm_id AND x.clause_rank = v.clause_rank
+  WHERE v.clause_rank = 0 AND v.repairs = 1 AND x.firm_id IS NULL
 ), scored AS (
   SELECT firm_id, chain_id, node_id, CAST(sum(weight) AS BIGINT) AS score,
          CAST(count(*) AS BIGINT) AS clauses
-  FROM routed GROUP BY firm_id, chain_id, node_id
+  FROM (SELECT * FROM routed UNION ALL SELECT * FROM unnamed) c
+  GROUP BY firm_id, chain_id, node_id
 )
 SELECT firm_id, chain_id, node_id, score, clauses FROM (
   SELECT *, row_number() OVER (PARTITION BY firm_id
@@ -317,6 +365,10 @@ SELECT firm_id, chain_id, node_id, score, clauses FROM (
   FROM scored
 ) WHERE best = 1
 """
+
+
+def _any_of(text: str, words: tuple[str, ...]) -> str:
+    return f"regexp_matches({text}, {_lit(_alternation(list(words)))})"
 
 
 def city_node_sql() -> str:
@@ -374,7 +426,7 @@ def pipeline_steps() -> tuple[Step, ...]:
 
 #: Output tables and the columns that make a row unique (for writing and comparing).
 KEYS = {"firms": ("firm_id",), "scope_items": ("firm_id", "clause_rank", "phrase_pos", "item_pos"),
-        "item_hits": ("item", "chain_id", "node_id"), "placements": ("firm_id",),
+        "item_hits": ("item", "chain_id", "node_id", "role"), "placements": ("firm_id",),
         "city_node": ("city_adcode", "chain_id", "node_id"),
         "lq": ("city_adcode", "chain_id", "node_id"),
         "relatedness_inputs": ("city_adcode", "chain_id", "node_id"),
