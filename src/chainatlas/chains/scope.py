@@ -79,6 +79,8 @@ BOILERPLATE_PATTERN = _BOILERPLATE.pattern
 # Every boilerplate match holds one of these (a cheap test before the full pattern).
 _BOILERPLATE_HINT = re.compile(r"批准|许可|有效期|审批|不含|不包|除外|凭|涉及|专项|资质|限分支|"
                                r"未经|须经|经营范围|法律|项目[:：]|本企业|承办")
+#: The hint as text: a scope without it holds no boilerplate (a cheap test first).
+BOILERPLATE_HINT_PATTERN = _BOILERPLATE_HINT.pattern
 _CLAUSE_SPLIT = re.compile(r"[；;。\n\r]+|(?=兼营[:：])|(?=主营[:：])")
 _PHRASE_SPLIT = re.compile(r"[，,、]+")
 _LIST_SPLIT = re.compile(r"[、，,]+")

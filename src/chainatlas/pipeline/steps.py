@@ -44,6 +44,7 @@ import re
 from dataclasses import dataclass
 
 from chainatlas.chains.scope import (
+    BOILERPLATE_HINT_PATTERN,
     BOILERPLATE_PATTERN,
     LIST_TRADE_ITEMS,
     MAKER_NAME_PATTERN,
@@ -115,10 +116,14 @@ def _strip(text: str) -> str:
     return f"regexp_replace({text}, {_lit(_SPACE_EDGES)}, '', 'g')"
 
 
+#: The registry columns the pipeline reads besides row_id.
+_READ = ("name", "code", "date", "type", "capital", "scope", "province", "city")
+
+
 def _cell(column: str) -> str:
+    """A stripped cell, null where it is a missing mark."""
     marks = ", ".join(_lit(m) for m in MISSING_MARKS)
-    return (f"CASE WHEN {_strip(column)} IN ({marks}) THEN NULL "
-            f"ELSE {_strip(column)} END")
+    return f"CASE WHEN {column} IN ({marks}) THEN NULL ELSE {column} END"
 
 
 def _alternation(words: list[str]) -> str:
@@ -145,12 +150,14 @@ def firms_sql() -> str:
     date = r"^([0-9]{4})\s*[-/.年]\s*([0-9]{1,2})\s*[-/.月]\s*([0-9]{1,2})"
     amount = r"^\s*([0-9][0-9,]*(?:\.[0-9]+)?)"
     return f"""
-WITH cells AS (
+WITH stripped AS (
+  SELECT row_id, {', '.join(f"{_strip(c)} AS {c}" for c in _READ)} FROM registry
+), cells AS (
   SELECT row_id, {_cell('name')} AS name0, upper({_cell('code')}) AS code0,
          {_cell('date')} AS date0, {_cell('type')} AS type0, {_cell('capital')} AS capital0,
          {_cell('scope')} AS scope0, {_cell('province')} AS province0,
          {_cell('city')} AS city0
-  FROM registry
+  FROM stripped
 ), read AS (
   SELECT *, regexp_replace(name0, '\\s+', '', 'g') AS name_n,
          CASE WHEN regexp_matches(code0, {_lit(shape)}) THEN code0 END AS uscc,
@@ -212,7 +219,7 @@ def _parts(source: str, text: str, sep: str) -> str:
 def scope_items_sql() -> str:
     """Step 2: scope clauses, weighted, cut into phrases with their activity, and into
     items."""
-    boiler = _lit(BOILERPLATE_PATTERN)
+    boiler, hint = _lit(BOILERPLATE_PATTERN), _lit(BOILERPLATE_HINT_PATTERN)
     side = "兼营"
     name_activity = (f"CASE WHEN regexp_matches(name, {_lit(MAKER_NAME_PATTERN)}) THEN "
                      f"'{PRODUCE}' WHEN regexp_matches(name, {_lit(TRADER_NAME_PATTERN)}) "
@@ -220,8 +227,10 @@ def scope_items_sql() -> str:
     return f"""
 WITH cleaned AS (
   SELECT firm_id, {name_activity} AS name_activity,
-         regexp_replace(regexp_replace(regexp_replace(scope, {boiler}, '', 'g'),
-                  '主营[:：]', '', 'g'), '[；;。\n\r]+', '；', 'g') AS s
+         regexp_replace(regexp_replace(
+             CASE WHEN regexp_matches(scope, {hint}) THEN regexp_replace(scope, {boiler}, '', 'g')
+                  ELSE scope END,
+             '主营[:：]', '', 'g'), '[；;。\n\r]+', '；', 'g') AS s
   FROM firms WHERE scope IS NOT NULL
 ), halves AS (
   SELECT firm_id, name_activity, FALSE AS side,
@@ -260,10 +269,11 @@ WITH cleaned AS (
          regexp_replace(split_part(w.phrased, '，', p.pos), '、+', '、', 'g') AS listed
   FROM {_parts('weighted w', 'w.phrased', '，')}
 )
-SELECT h.firm_id, h.clause_rank, h.phrase_pos, CAST(p.pos AS INTEGER) AS item_pos, h.side,
-       h.weight, h.activity, {_strip("split_part(h.listed, '、', p.pos)")} AS item
-FROM {_parts('phrases h', 'h.listed', '、')}
-WHERE length({_strip("split_part(h.listed, '、', p.pos)")}) >= 2
+SELECT * FROM (
+  SELECT h.firm_id, h.clause_rank, h.phrase_pos, CAST(p.pos AS INTEGER) AS item_pos, h.side,
+         h.weight, h.activity, {_strip("split_part(h.listed, '、', p.pos)")} AS item
+  FROM {_parts('phrases h', 'h.listed', '、')}
+) WHERE length(item) >= 2
 """
 
 
