@@ -111,3 +111,23 @@ def test_the_web_api_serves_an_imported_run(run: Path, tmp_path: Path) -> None:
     assert [r["city_adcode"] for r in answer.json()] == ["130100", "130600"]
     assert client.get("/api/v1/pipeline/cities", params={
         "chain": "biomedicine", "node": "no-such-node"}).status_code == 404
+
+
+def test_data_synth_writes_a_registry_the_pipeline_reads(tmp_path: Path) -> None:
+    from tests.helpers import mirror_path
+
+    mirror = mirror_path()
+    if mirror is None:
+        pytest.skip("no open-data mirror (CHAINATLAS_MIRROR)")
+    result = RUNNER.invoke(app, ["data", "synth", "--firms", "3000", "--out",
+                                 str(tmp_path / "synth"), "--mirror", str(mirror),
+                                 "--sample-files", "4", "--seed", "7", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["rows"] == 3000
+    result = RUNNER.invoke(app, ["pipeline", "run", "--input", str(tmp_path / "synth"),
+                                 "--out", str(tmp_path / "out"), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["rows"]["placements"] > 2500
+    missing = RUNNER.invoke(app, ["data", "synth", "--firms", "10", "--out",
+                                  str(tmp_path / "x"), "--mirror", str(tmp_path)])
+    assert missing.exit_code != 0 and "no registry files" in _flat(missing.output)

@@ -129,8 +129,8 @@ def synth_command(
 
     root = _registry_root(mirror)
     with progress_bar() as (bar, task):
-        def tick(message: str) -> None:
-            bar.update(task, description=message)
+        def tick(stage: str, seconds: float) -> None:
+            bar.update(task, description=f"{stage} ({seconds:.1f} s)")
 
         pools = synth_pools(root, sample_files=sample_files, progress=tick)
         report = synth_registry(out, firms, pools, seed=seed, progress=tick)
