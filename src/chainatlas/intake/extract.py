@@ -36,7 +36,9 @@ TARGET_CUES = re.compile(
 ACHIEVED_CUES = re.compile(
     r"过去一年|去年|已经|已(?![经])|完成了|实现了|达到了|增长了|提高了|下降了|上半年|"
     r"前三季度|一季度|前两个月|五年来|十年来|一年来|创历史新高|再创|累计|同比|完成全年|"
-    r"(?<![计预要将])(?<!信心)完成(?!全年目标)|"
+    r"(?<![计预要将])(?<!信心)(?<!计划)完成(?!全年目标)|"
+    # A span of months of the year so far (1—10月) reports results.
+    r"1[-—～至](?:1[0-2]|[2-9])月|"
     # The state of things now (今年以来, 目前, 现有) and the perfective 了 (设立了, 用了)
     # report what is, not what is planned; 为了/除了 are not aspect.
     r"以来|目前|截至|截止|现有|已有|(?<![为除罢])了(?!解)")
@@ -260,6 +262,18 @@ def _period(text: str, sentence: tuple[int, int], figure: Found, year: int | Non
     return str(year)
 
 
+#: A policy's standard, not a figure of the economy: what a firm is given (给予最高500万元
+#: 奖励, 每平方米每月12元的租金补贴). It is a commitment with no period of its own.
+_STANDARD_BEFORE = re.compile(r"给予|补贴最高|奖励最高|补助最高|资助最高")
+_STANDARD_AFTER = re.compile(r"^的?[^，。；、]{0,6}?(?:奖励|补助|补贴|资助|奖补)")
+
+
+def is_standard(text: str, clause: tuple[int, int], figure: Found) -> bool:
+    """Whether the figure is a reward or subsidy a policy grants."""
+    return bool(_STANDARD_BEFORE.search(text[clause[0]:figure.start])
+                or _STANDARD_AFTER.match(text[figure.end:clause[1]]))
+
+
 def _indicator(text: str, clause: tuple[int, int], figure: Found) -> str:
     words = text[clause[0]:figure.start].strip(" 　\t，、；：")
     words = _LEADING.sub("", words)
@@ -292,6 +306,8 @@ def extract_statements(text: str, *, year: int | None = None,
                    _frames(text, sentences, _around(paragraphs, figure.start), sentence[0]))
         kind = _by_year(_kind(text, windows, section),
                         _period(text, sentence, figure, None, "target", section), year)
+        standard = is_standard(text, clause, figure)
+        kind = "target" if standard else kind
         figure = _doubling_years(text, sentence, figure)
         indicator = _indicator(text, clause, figure)
         if _BARE.fullmatch(indicator) and out and out[-1].sentence_start == sentence[0]:
@@ -301,6 +317,7 @@ def extract_statements(text: str, *, year: int | None = None,
             start=figure.start, end=figure.end, text=figure.text,
             indicator=indicator, value=figure.figure.as_json(),
             unit=figure.figure.unit, kind=kind, qualifier=_qualifier(text, figure, kind),
-            period=_period(text, sentence, figure, year, kind, section), body=body,
+            period=None if standard else _period(text, sentence, figure, year, kind, section),
+            body=body,
             sentence_start=sentence[0], sentence_end=sentence[1]))
     return out

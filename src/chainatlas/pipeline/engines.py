@@ -31,6 +31,7 @@ import pandas as pd
 from chainatlas.errors import InputError, NotFoundError, ParameterError, Problem
 from chainatlas.pipeline.reference import reference_frames
 from chainatlas.pipeline.steps import INPUT_COLUMNS, KEYS, Step, pipeline_steps
+from chainatlas.store.database import quiet_connect
 
 ENGINES = ("duckdb", "spark")
 #: The steps in order (for progress bars).
@@ -88,7 +89,7 @@ def write_reference(out: str, templates: Mapping[str, Any] | None = None) -> str
 
 def write_parquet(frame: pd.DataFrame, path: str) -> None:
     """Write a frame as one Parquet file through DuckDB (no pyarrow needed)."""
-    con = duckdb.connect()
+    con = quiet_connect()
     try:
         con.register("frame", frame)
         con.execute(f"COPY frame TO {_quoted(path)} (FORMAT parquet)")
@@ -119,7 +120,7 @@ def run_duckdb(input_location: str, out: str, *, memory_limit: str = "3GB",
     """Run every step on DuckDB; write the outputs under ``out``."""
     _prepare_out(out)
     reference = write_reference(out)
-    con = duckdb.connect()
+    con = quiet_connect()
     try:
         con.execute(f"SET memory_limit = '{memory_limit}'")
         con.execute("SET preserve_insertion_order = false")
@@ -253,7 +254,7 @@ def read_output(out: str, table: str) -> pd.DataFrame:
     if not _is_uri(out) and not any((Path(out) / table).glob("*.parquet")):
         raise NotFoundError(f"{out}: no {table} output (run 'chainatlas pipeline run "
                             f"--out {out}' to the end)")
-    con = duckdb.connect()
+    con = quiet_connect()
     try:
         frame: pd.DataFrame = con.execute("SELECT * FROM read_parquet(?)", [
             f"{out.rstrip('/')}/{table}/*.parquet"]).df()

@@ -252,11 +252,20 @@ class Database:
         return next_id
 
 
+def quiet_connect(path: str = ":memory:", read_only: bool = False
+                  ) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection that prints no progress bar: DuckDB draws it on stdout for any
+    query over two seconds, which would corrupt a command's ``--json`` output."""
+    con = duckdb.connect(path, read_only=read_only)
+    con.execute("SET enable_progress_bar = false")  # a session option, not a global one
+    return con
+
+
 def _connect(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
     """Open the DuckDB file; a lock held by another process or an unreadable file becomes
     a :class:`StoreError` that says which."""
     try:
-        return duckdb.connect(path, read_only=read_only)
+        return quiet_connect(path, read_only=read_only)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise StoreBusyError(_busy_message(path, str(exc))) from exc
