@@ -30,7 +30,7 @@ import pandas as pd
 
 from chainatlas.errors import InputError, NotFoundError, ParameterError, Problem
 from chainatlas.pipeline.reference import reference_frames
-from chainatlas.pipeline.steps import INPUT_COLUMNS, KEYS, Step, pipeline_steps
+from chainatlas.pipeline.steps import INPUT_COLUMNS, KEYS, Step, pipeline_steps, sql_literal
 from chainatlas.store.database import quiet_connect
 
 ENGINES = ("duckdb", "spark")
@@ -53,11 +53,6 @@ class RunReport:
         """JSON-able."""
         return {"engine": self.engine, "rows": self.rows, "seconds": self.seconds,
                 "total_seconds": round(sum(self.seconds.values()), 3)}
-
-
-def _quoted(text: str) -> str:
-    """A path as a SQL string literal (DDL and COPY take no bound parameters)."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _is_uri(location: str) -> bool:
@@ -92,7 +87,7 @@ def write_parquet(frame: pd.DataFrame, path: str) -> None:
     con = quiet_connect()
     try:
         con.register("frame", frame)
-        con.execute(f"COPY frame TO {_quoted(path)} (FORMAT parquet)")
+        con.execute(f"COPY frame TO {sql_literal(path)} (FORMAT parquet)")
     finally:
         con.close()
 
@@ -127,14 +122,14 @@ def run_duckdb(input_location: str, out: str, *, memory_limit: str = "3GB",
         if threads:
             con.execute(f"SET threads = {int(threads)}")
         spill = temp_directory or str(Path(out) / "_spill")
-        con.execute(f"SET temp_directory = {_quoted(spill)}")
+        con.execute(f"SET temp_directory = {sql_literal(spill)}")
         glob = input_glob(input_location)
         # A view's definition cannot hold a bound parameter: the path is quoted instead.
-        con.execute(f"CREATE VIEW registry AS SELECT * FROM read_parquet({_quoted(glob)})")
+        con.execute(f"CREATE VIEW registry AS SELECT * FROM read_parquet({sql_literal(glob)})")
         _check_columns([r[0] for r in con.execute("DESCRIBE registry").fetchall()],
                        input_location)
         for name in reference_frames_names(reference):
-            path = _quoted(str(Path(reference) / name / "*.parquet"))
+            path = sql_literal(str(Path(reference) / name / "*.parquet"))
             con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet({path})")
         report = RunReport("duckdb")
         for step in pipeline_steps():
@@ -162,7 +157,7 @@ def _write_duckdb(con: duckdb.DuckDBPyConnection, step: Step, out: str) -> int:
     if not _is_uri(out):
         Path(target).mkdir(parents=True, exist_ok=True)
     con.execute(f"COPY (SELECT * FROM {step.name} ORDER BY {keys}) TO "
-                f"{_quoted(target + '/part-0.parquet')} (FORMAT parquet)")
+                f"{sql_literal(target + '/part-0.parquet')} (FORMAT parquet)")
     count = con.execute(f"SELECT count(*) FROM {step.name}").fetchone()
     return int(count[0]) if count else 0
 

@@ -99,8 +99,9 @@ class Step:
     output: bool = True
 
 
-def _lit(text: str) -> str:
-    """A SQL string literal (quotes doubled; backslashes are regex escapes, kept)."""
+def sql_literal(text: str) -> str:
+    """A SQL string literal (quotes doubled; backslashes are regex escapes, kept): the
+    pipeline's SQL is generated, and DDL and COPY take no bound parameters."""
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -113,7 +114,7 @@ _EDGES = "^[、，,\\s\u3000]+|[、，,\\s\u3000]+$"
 def _strip(text: str) -> str:
     """``text`` without leading and trailing white space, the ideographic space (U+3000)
     included: DuckDB's ``trim`` strips it and Spark's does not, so neither is used."""
-    return f"regexp_replace({text}, {_lit(_SPACE_EDGES)}, '', 'g')"
+    return f"regexp_replace({text}, {sql_literal(_SPACE_EDGES)}, '', 'g')"
 
 
 #: The registry columns the pipeline reads besides row_id.
@@ -122,7 +123,7 @@ _READ = ("name", "code", "date", "type", "capital", "scope", "province", "city")
 
 def _cell(column: str) -> str:
     """A stripped cell, null where it is a missing mark."""
-    marks = ", ".join(_lit(m) for m in MISSING_MARKS)
+    marks = ", ".join(sql_literal(m) for m in MISSING_MARKS)
     return f"CASE WHEN {column} IN ({marks}) THEN NULL ELSE {column} END"
 
 
@@ -132,15 +133,16 @@ def _alternation(words: list[str]) -> str:
 
 def uscc_valid_sql(code: str) -> str:
     """SQL true when ``code`` (an 18-character upper-case text) has a valid check digit."""
-    terms = " + ".join(f"(strpos({_lit(_USCC_CHARS)}, substr({code}, {i + 1}, 1)) - 1) * {w}"
+    terms = " + ".join(f"(strpos({sql_literal(_USCC_CHARS)}, substr({code}, {i + 1}, 1)) - 1) * {w}"
                        for i, w in enumerate(_USCC_WEIGHTS))
-    return (f"substr({code}, 18, 1) = substr({_lit(_USCC_CHARS)}, "
+    return (f"substr({code}, 18, 1) = substr({sql_literal(_USCC_CHARS)}, "
             f"CAST((31 - ({terms}) % 31) % 31 AS INTEGER) + 1, 1)")
 
 
 def _currency_sql(cell: str) -> str:
     pairs = sorted(CURRENCY_TOKENS, key=lambda p: len(p[0]), reverse=True)
-    cases = " ".join(f"WHEN contains({cell}, {_lit(t)}) THEN {_lit(c)}" for t, c in pairs)
+    cases = " ".join(f"WHEN contains({cell}, {sql_literal(t)}) THEN {sql_literal(c)}"
+                     for t, c in pairs)
     return f"CASE {cases} ELSE 'CNY' END"
 
 
@@ -160,11 +162,11 @@ WITH stripped AS (
   FROM stripped
 ), read AS (
   SELECT *, regexp_replace(name0, '\\s+', '', 'g') AS name_n,
-         CASE WHEN regexp_matches(code0, {_lit(shape)}) THEN code0 END AS uscc,
-         TRY_CAST(regexp_extract(date0, {_lit(date)}, 1) AS INTEGER) AS y,
-         TRY_CAST(regexp_extract(date0, {_lit(date)}, 2) AS INTEGER) AS m,
-         TRY_CAST(regexp_extract(date0, {_lit(date)}, 3) AS INTEGER) AS d,
-         TRY_CAST(replace(regexp_extract(capital0, {_lit(amount)}, 1), ',', '') AS DOUBLE)
+         CASE WHEN regexp_matches(code0, {sql_literal(shape)}) THEN code0 END AS uscc,
+         TRY_CAST(regexp_extract(date0, {sql_literal(date)}, 1) AS INTEGER) AS y,
+         TRY_CAST(regexp_extract(date0, {sql_literal(date)}, 2) AS INTEGER) AS m,
+         TRY_CAST(regexp_extract(date0, {sql_literal(date)}, 3) AS INTEGER) AS d,
+         TRY_CAST(replace(regexp_extract(capital0, {sql_literal(amount)}, 1), ',', '') AS DOUBLE)
            * CASE WHEN contains(capital0, '亿') THEN 10000.0
                   WHEN contains(capital0, '万') THEN 1.0
                   WHEN contains(capital0, '元') THEN 0.0001 ELSE 1.0 END AS capital_wan,
@@ -205,24 +207,24 @@ def _class_sql(text: str) -> str:
     """The activity the verbs of ``text`` name (making wins over selling over serving)."""
     classes = {a: [v for v, c in VERB_CLASSES.items() if c == a]
                for a in (PRODUCE, TRADE, SERVICE)}
-    cases = " ".join(f"WHEN regexp_matches({text}, {_lit(_alternation(words))}) "
-                     f"THEN {_lit(activity)}" for activity, words in classes.items())
+    cases = " ".join(f"WHEN regexp_matches({text}, {sql_literal(_alternation(words))}) "
+                     f"THEN {sql_literal(activity)}" for activity, words in classes.items())
     return f"CASE {cases} END"
 
 
 def _parts(source: str, text: str, sep: str) -> str:
     """Join ``source`` with positions: one row per ``sep``-separated part of ``text``."""
-    count = f"(length({text}) - length(replace({text}, {_lit(sep)}, '')) + 1)"
+    count = f"(length({text}) - length(replace({text}, {sql_literal(sep)}, '')) + 1)"
     return (f"{source} JOIN positions p ON p.pos <= {count}")
 
 
 def scope_items_sql() -> str:
     """Step 2: scope clauses, weighted, cut into phrases with their activity, and into
     items."""
-    boiler, hint = _lit(BOILERPLATE_PATTERN), _lit(BOILERPLATE_HINT_PATTERN)
+    boiler, hint = sql_literal(BOILERPLATE_PATTERN), sql_literal(BOILERPLATE_HINT_PATTERN)
     side = "兼营"
-    name_activity = (f"CASE WHEN regexp_matches(name, {_lit(MAKER_NAME_PATTERN)}) THEN "
-                     f"'{PRODUCE}' WHEN regexp_matches(name, {_lit(TRADER_NAME_PATTERN)}) "
+    name_activity = (f"CASE WHEN regexp_matches(name, {sql_literal(MAKER_NAME_PATTERN)}) THEN "
+                     f"'{PRODUCE}' WHEN regexp_matches(name, {sql_literal(TRADER_NAME_PATTERN)}) "
                      f"THEN '{TRADE}' END")
     return f"""
 WITH cleaned AS (
@@ -243,13 +245,13 @@ WITH cleaned AS (
   FROM cleaned WHERE strpos(s, '{side}') > 0
 ), clauses AS (
   SELECT h.firm_id, h.name_activity, h.side, p.pos,
-         regexp_replace(split_part(h.t, '；', p.pos), {_lit(_EDGES)}, '', 'g') AS clause
+         regexp_replace(split_part(h.t, '；', p.pos), {sql_literal(_EDGES)}, '', 'g') AS clause
   FROM {_parts('halves h', 'h.t', '；')}
 ), kept AS (
   SELECT * FROM clauses WHERE length(clause) >= 2
 ), ranked AS (
   SELECT firm_id, name_activity, side, clause,
-         regexp_replace(clause, {_lit(FALSE_VERBS)}, '', 'g') AS verbs,
+         regexp_replace(clause, {sql_literal(FALSE_VERBS)}, '', 'g') AS verbs,
          CAST(row_number() OVER (PARTITION BY firm_id ORDER BY side, pos) - 1 AS INTEGER)
            AS clause_rank
   FROM kept
@@ -378,7 +380,7 @@ SELECT firm_id, chain_id, node_id, score, clauses FROM (
 
 
 def _any_of(text: str, words: tuple[str, ...]) -> str:
-    return f"regexp_matches({text}, {_lit(_alternation(list(words)))})"
+    return f"regexp_matches({text}, {sql_literal(_alternation(list(words)))})"
 
 
 def city_node_sql() -> str:

@@ -32,6 +32,7 @@ import duckdb
 import pandas as pd
 
 from chainatlas.errors import ParameterError
+from chainatlas.pipeline.steps import sql_literal
 from chainatlas.pipeline.synth_pools import (
     ANY,
     NEUTRAL,
@@ -39,9 +40,9 @@ from chainatlas.pipeline.synth_pools import (
     Pools,
     Progress,
     registry_files,
-    sql_literal,
     synth_pools,
 )
+from chainatlas.store.database import quiet_connect
 
 __all__ = [
     "CHUNK_ROWS",
@@ -366,7 +367,7 @@ def synth_registry(out: str | Path, firms: int, pools: Pools, *, seed: int = 0,
     tables, totals = _tables(pools)
     started = time.perf_counter()
     counts = dict.fromkeys([*_COUNTS, *_SHAPES], 0)
-    con, spill = duckdb.connect(), folder / "_spill"
+    con, spill = quiet_connect(), folder / "_spill"
     try:
         con.execute(f"SET memory_limit = {sql_literal(memory_limit)}")
         con.execute(f"SET temp_directory = {sql_literal(str(spill))}")

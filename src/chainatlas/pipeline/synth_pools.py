@@ -50,7 +50,9 @@ from chainatlas.chains.scope_rules import (
 from chainatlas.chains.templates import ChainTemplate, load_templates
 from chainatlas.errors import DataSourceError, ParameterError
 from chainatlas.pipeline.reference import cities_frame, provinces_frame
+from chainatlas.pipeline.steps import sql_literal
 from chainatlas.sources import geography
+from chainatlas.store.database import quiet_connect
 
 #: Called after each stage: (stage name, seconds it took).
 Progress = Callable[[str, float], None]
@@ -115,11 +117,6 @@ class Pools:
         out["nodes"] = len(self.on_node[["chain_id", "node_id"]].drop_duplicates())
         out["composed_clauses"] = int(self.on_node["composed"].sum())
         return out
-
-
-def sql_literal(text: str) -> str:
-    """A SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _alternation(words: set[str]) -> str:
@@ -356,7 +353,7 @@ def synth_pools(mirror: Path, sample_files: int | None = None,
         if progress:
             progress(stage, seconds[stage])
 
-    con = duckdb.connect()
+    con = quiet_connect()
     try:
         rows = _load_registry(con, files)
         done("read")
