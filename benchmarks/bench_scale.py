@@ -79,20 +79,30 @@ def run_child(args: list[str]) -> dict[str, Any]:
 def baseline_seconds(source: Path) -> float:
     """A plain scan of the input: every row's scope read once."""
     started = time.perf_counter()
-    duckdb.sql("SELECT count(*), sum(length(scope)) FROM read_parquet(?)",
-               params=[str(source / "*.parquet")]).fetchall()
+    _query("SELECT count(*), sum(length(scope)) FROM read_parquet(?)",
+           [str(source / "*.parquet")])
     return round(time.perf_counter() - started, 2)
+
+
+def _query(sql: str, params: list[str]) -> tuple[Any, ...]:
+    """The first row of ``sql`` on a fresh in-memory DuckDB."""
+    con = duckdb.connect()
+    try:
+        row = con.execute(sql, params).fetchone()
+    finally:
+        con.close()
+    return tuple(row) if row else ()
 
 
 def accuracy(source: Path, out: Path) -> dict[str, Any]:
     """Firms placed on their true node, over firms (a duplicate row counts once)."""
-    row = duckdb.sql(
+    row = _query(
         "SELECT count(*), count(p.firm_id), "
         "count(*) FILTER (WHERE p.chain_id = t.true_chain_id AND p.node_id = t.true_node_id) "
         "FROM read_parquet(?) f JOIN read_parquet(?) t ON t.row_id = f.row_id "
         "LEFT JOIN read_parquet(?) p ON p.firm_id = f.firm_id",
-        params=[str(out / "firms" / "*.parquet"), str(source / "*.parquet"),
-                str(out / "placements" / "*.parquet")]).fetchone()
+        [str(out / "firms" / "*.parquet"), str(source / "*.parquet"),
+         str(out / "placements" / "*.parquet")])
     firms, placed, right = (int(v) for v in row) if row else (0, 0, 0)
     return {"firms": firms, "placed": placed, "on_true_node": right,
             "accuracy": round(right / firms, 4) if firms else None}
@@ -103,10 +113,10 @@ def mismatches(left: Path, right: Path) -> dict[str, int]:
     out = {}
     for table in KEYS:
         a, b = (str(p / table / "*.parquet") for p in (left, right))
-        row = duckdb.sql("SELECT (SELECT count(*) FROM (SELECT * FROM read_parquet(?) EXCEPT ALL "
-                         "SELECT * FROM read_parquet(?))) + (SELECT count(*) FROM (SELECT * "
-                         "FROM read_parquet(?) EXCEPT ALL SELECT * FROM read_parquet(?)))",
-                         params=[a, b, b, a]).fetchone()
+        row = _query("SELECT (SELECT count(*) FROM (SELECT * FROM read_parquet(?) EXCEPT ALL "
+                     "SELECT * FROM read_parquet(?))) + (SELECT count(*) FROM (SELECT * "
+                     "FROM read_parquet(?) EXCEPT ALL SELECT * FROM read_parquet(?)))",
+                     [a, b, b, a])
         out[table] = int(row[0]) if row else -1
     return out
 

@@ -212,10 +212,16 @@ def _class_sql(text: str) -> str:
     return f"CASE {cases} END"
 
 
-def _parts(source: str, text: str, sep: str) -> str:
-    """Join ``source`` with positions: one row per ``sep``-separated part of ``text``."""
-    count = f"(length({text}) - length(replace({text}, {sql_literal(sep)}, '')) + 1)"
-    return (f"{source} JOIN positions p ON p.pos <= {count}")
+def _count(text: str, sep: str) -> str:
+    """How many ``sep``-separated parts ``text`` has (computed once per row, before the
+    join with positions: in the join condition it would run once per row and position)."""
+    return f"(length({text}) - length(replace({text}, {sql_literal(sep)}, '')) + 1)"
+
+
+def _parts(source: str, alias: str) -> str:
+    """Join ``source`` (whose column ``parts`` counts its parts) with positions: one row
+    per part."""
+    return f"{source} JOIN positions p ON p.pos <= {alias}.parts"
 
 
 def scope_items_sql() -> str:
@@ -234,7 +240,7 @@ WITH cleaned AS (
                   ELSE scope END,
              '主营[:：]', '', 'g'), '[；;。\n\r]+', '；', 'g') AS s
   FROM firms WHERE scope IS NOT NULL
-), halves AS (
+), cut AS (
   SELECT firm_id, name_activity, FALSE AS side,
          CASE WHEN strpos(s, '{side}') > 0 THEN substr(s, 1, strpos(s, '{side}') - 1)
               ELSE s END AS t
@@ -243,10 +249,12 @@ WITH cleaned AS (
   SELECT firm_id, name_activity, TRUE AS side,
          regexp_replace(substr(s, strpos(s, '{side}') + 2), '^[:：]', '', 'g') AS t
   FROM cleaned WHERE strpos(s, '{side}') > 0
+), halves AS (
+  SELECT *, {_count('t', '；')} AS parts FROM cut
 ), clauses AS (
   SELECT h.firm_id, h.name_activity, h.side, p.pos,
          regexp_replace(split_part(h.t, '；', p.pos), {sql_literal(_EDGES)}, '', 'g') AS clause
-  FROM {_parts('halves h', 'h.t', '；')}
+  FROM {_parts('halves h', 'h')}
 ), kept AS (
   SELECT * FROM clauses WHERE length(clause) >= 2
 ), ranked AS (
@@ -265,16 +273,20 @@ WITH cleaned AS (
            AS weight,
          regexp_replace(clause, '[，,]+', '，', 'g') AS phrased
   FROM ranked
+), counted AS (
+  SELECT *, {_count('phrased', '，')} AS parts FROM weighted
 ), phrases AS (
   SELECT w.firm_id, w.side, w.clause_rank, w.weight, CAST(p.pos AS INTEGER) AS phrase_pos,
          w.activity,
          regexp_replace(split_part(w.phrased, '，', p.pos), '、+', '、', 'g') AS listed
-  FROM {_parts('weighted w', 'w.phrased', '，')}
+  FROM {_parts('counted w', 'w')}
+), listed AS (
+  SELECT *, {_count('listed', '、')} AS parts FROM phrases
 )
 SELECT * FROM (
   SELECT h.firm_id, h.clause_rank, h.phrase_pos, CAST(p.pos AS INTEGER) AS item_pos, h.side,
          h.weight, h.activity, {_strip("split_part(h.listed, '、', p.pos)")} AS item
-  FROM {_parts('phrases h', 'h.listed', '、')}
+  FROM {_parts('listed h', 'h')}
 ) WHERE length(item) >= 2
 """
 
