@@ -340,6 +340,7 @@ async def test_an_analyst_saves_and_reviews_a_draft(page_user: User) -> None:
     draft_id = _latest_draft()
     await user.should_see(f"草稿 #{draft_id}", retries=50)
     target = _item_id(draft_id, "target", "1000亿元")
+    await user.should_see(marker=f"accept-{target}", retries=100)  # the stored items drawn
     user.find(marker=f"accept-{target}").click()
     await user.should_see("已生成目标 #", retries=100)
     with request_db() as db:
@@ -379,6 +380,7 @@ async def test_a_saved_draft_reopens_with_its_reviews(page_user: User) -> None:
     draft_id = _latest_draft()
     await user.should_see(f"草稿 #{draft_id}", retries=50)  # the stored items are drawn
     figure = _item_id(draft_id, "target", "500亿元")
+    await user.should_see(marker=f"edit-{figure}", retries=100)
     user.find(marker=f"edit-{figure}").click()  # 修改后采纳: a new value and a chain
     await user.should_see(marker=f"confirm-{figure}")
     user.find(marker=f"edit-value-{figure}").clear().type("600")
