@@ -134,11 +134,13 @@ def test_every_step_is_portable() -> None:
     assert [s.name for s in pipeline_steps()][:2] == ["firms", "scope_items"]
     for sql in ("SELECT regexp_replace(a, 'x', '') FROM t", "SELECT a[2] FROM t",
                 "SELECT hash(a) FROM t", "SELECT sum(a) FROM t", "SELECT trim(a) FROM t",
-                "SELECT * FROM t QUALIFY row_number() OVER () = 1"):
+                "SELECT * FROM t QUALIFY row_number() OVER () = 1",
+                "SELECT * FROM t JOIN positions p ON p.pos <= t.parts"):
         with pytest.raises(PortabilityError):
             check_portable(Step("x", sql))
     check_portable(Step("x", "SELECT regexp_replace(a, '[(）]', '', 'g'), "
                              "CAST(sum(a) AS BIGINT) FROM t"))
+    check_portable(Step("x", "SELECT * FROM t JOIN positions p ON p.parts = least(t.parts, 64)"))
 
 
 def test_reference_tables_come_from_the_rules() -> None:
@@ -148,6 +150,8 @@ def test_reference_tables_come_from_the_rules() -> None:
     assert ((rules["word"] == "疫苗") & (rules["node_id"] == "bm_vaccines")).any()
     cities = frames["cities"].set_index(["province_adcode", "name"])["city_adcode"]
     assert cities[("130000", "石家庄")] == cities[("130000", "石家庄市")] == "130100"
+    positions = frames["positions"]
+    assert len(positions) == 64 * 65 // 2 and (positions["pos"] <= positions["parts"]).all()
     provinces = frames["provinces"].set_index("name")
     assert provinces.loc["上海", "municipal_city"] == "310100"
 

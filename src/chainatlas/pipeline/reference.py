@@ -18,8 +18,12 @@ classifier read the same words:
   city (石家庄, 石家庄市) with its adcode (:mod:`chainatlas.sources.geography`);
 - ``currencies``: currency words and CNY per unit
   (:mod:`chainatlas.sources.roster_values`);
-- ``positions``: 1 … N, the portable way to cut a text into numbered parts (both engines
-  join on it; neither's array functions are used, see :mod:`chainatlas.pipeline.steps`).
+- ``positions``: every pair (parts, pos) with 1 ≤ pos ≤ parts ≤ N, the portable way to cut
+  a text into numbered parts (both engines join on it; neither's array functions are used,
+  see :mod:`chainatlas.pipeline.steps`). The join is on ``parts`` = the text's part count,
+  an equality: Spark runs a join on ``pos <= parts`` as a nested loop that re-evaluated
+  the text's regexes for every pair (scope_items took 201 s on 200,000 firms against
+  17.7 s with the equality).
 """
 
 from __future__ import annotations
@@ -136,8 +140,9 @@ def currencies_frame() -> pd.DataFrame:
 
 
 def positions_frame(count: int = MAX_PARTS) -> pd.DataFrame:
-    """pos: 1 … ``count``."""
-    return pd.DataFrame({"pos": pd.Series(range(1, count + 1), dtype="int32")})
+    """parts, pos: one row per position of a text of 1 … ``count`` parts."""
+    pairs = [(parts, pos) for parts in range(1, count + 1) for pos in range(1, parts + 1)]
+    return pd.DataFrame(pairs, columns=["parts", "pos"]).astype("int32")
 
 
 def reference_frames(templates: Mapping[str, ChainTemplate] | None = None

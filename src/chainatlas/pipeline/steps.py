@@ -32,7 +32,8 @@ The steps:
 Portability rules (the parity test holds both engines to them; :func:`check_portable`
 refuses SQL that breaks them): no arrays (DuckDB lists are 1-based, Spark arrays 0-based,
 and sqlglot shifts only literal subscripts) — texts are cut with ``split_part`` against the
-``positions`` table; every ``regexp_replace`` passes ``'g'`` (DuckDB replaces the first
+``positions`` table, joined on an equality (a part count; Spark runs an inequality join as a
+nested loop); every ``regexp_replace`` passes ``'g'`` (DuckDB replaces the first
 match only, Spark every match); no ``hash`` (the engines' hashes differ; ``md5`` agrees);
 casts that may fail are ``TRY_CAST`` (Spark 4 runs ANSI mode); sums are cast to BIGINT
 (DuckDB widens a BIGINT sum to HUGEINT); regexes use no look-around (RE2 has none).
@@ -65,6 +66,7 @@ from chainatlas.chains.scope_rules import (
     SERVICE_HOME,
 )
 from chainatlas.errors import ChainAtlasError
+from chainatlas.pipeline.reference import MAX_PARTS
 from chainatlas.sources.roster_values import CURRENCY_TOKENS
 
 #: The registry columns the pipeline reads (``row_id`` orders duplicates).
@@ -220,8 +222,9 @@ def _count(text: str, sep: str) -> str:
 
 def _parts(source: str, alias: str) -> str:
     """Join ``source`` (whose column ``parts`` counts its parts) with positions: one row
-    per part."""
-    return f"{source} JOIN positions p ON p.pos <= {alias}.parts"
+    per part, the first :data:`MAX_PARTS` of them. An equality join: see
+    :mod:`chainatlas.pipeline.reference` on ``positions``."""
+    return f"{source} JOIN positions p ON p.parts = least({alias}.parts, {MAX_PARTS})"
 
 
 def scope_items_sql() -> str:
@@ -294,14 +297,14 @@ SELECT * FROM (
 def item_hits_sql() -> str:
     """Step 3: the nodes each distinct item names (catalogue phrases name none), with the
     role of the words that name them (``keyword``, or ``goods`` for a selling clause)."""
-    return """
+    return f"""
 WITH distinct_items AS (
   SELECT DISTINCT i.item FROM scope_items i LEFT JOIN generic g ON g.clause = i.item
   WHERE g.clause IS NULL
 ), grams AS (
   SELECT d.item, p.pos, l.length, substr(d.item, p.pos, l.length) AS gram
   FROM distinct_items d
-  JOIN positions p ON p.pos <= length(d.item)
+  JOIN positions p ON p.parts = least(length(d.item), {MAX_PARTS})
   JOIN (SELECT DISTINCT length FROM rules) l ON p.pos + l.length - 1 <= length(d.item)
 ), found AS (
   SELECT g.item, g.pos, g.length, r.chain_id, r.node_id, r.role
@@ -470,6 +473,9 @@ def check_portable(step: Step) -> None:
                  if not re.search(r",\s*'g'\s*\)$", call)]
     if re.search(r"(?<!CAST\()\bsum\(", code):
         problems.append("sum( not cast to BIGINT")
+    # Spark runs a join on an inequality as a nested loop (see reference.positions).
+    if re.search(r"\bJOIN\s+positions\s+\w+\s+ON\s+(?!\w+\.parts\s*=)", code, re.I):
+        problems.append("positions joined on anything but an equality on parts")
     if problems:
         raise PortabilityError(f"pipeline step {step.name}: " + "; ".join(problems))
 
