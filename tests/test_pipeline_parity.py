@@ -52,8 +52,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     synth_registry(folder / "in", ROWS, pools, seed=15, files=4)
     run_duckdb(str(folder / "in"), str(folder / "duckdb"))
     write_relatedness(str(folder / "duckdb"))
-    # The Spark run goes through the spark-submit entry point, on a local session.
-    assert submit_main(["--input", str(folder / "in"), "--out", str(folder / "spark")]) == 0
+    # The Spark run goes through the spark-submit entry point, on a local session, and
+    # writes to a URI (file://, as a cluster writes to s3a:// or hdfs://).
+    out = (folder / "spark").as_uri()
+    assert submit_main(["--input", str(folder / "in"), "--out", out]) == 0
     return folder / "in", folder / "duckdb", folder / "spark"
 
 

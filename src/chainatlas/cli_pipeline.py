@@ -31,7 +31,8 @@ def pipeline_run(
         input_dir: Annotated[str, typer.Option(
             "--input", help="Folder (or URI) of registry Parquet files.")],
         out: Annotated[str, typer.Option(
-            "--out", help="Folder to write one Parquet folder per output table into.")],
+            "--out", help="Folder (or, with Spark, URI) to write one Parquet folder per "
+            "output table into.")],
         engine: Annotated[str, typer.Option(
             "--engine", help="duckdb (embedded, default) or spark.")] = "duckdb",
         memory: Annotated[str, typer.Option(
@@ -61,7 +62,7 @@ def pipeline_run(
 
         report = run_pipeline(input_dir, out, engine, progress=tick, **options)
         bar.update(task, description="relatedness density (Python, ecomplexity)")
-        report.rows["relatedness"] = write_relatedness(out)
+        report.rows["relatedness"] = write_relatedness(out, spark=options.get("spark"))
         bar.update(task, advance=1, description="done")
     if as_json:
         print_json(report.as_dict())

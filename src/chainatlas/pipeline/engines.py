@@ -12,8 +12,9 @@ key so that two runs can be compared file for file:
   (:func:`local_spark`). pyspark is imported only here, and only when Spark is used.
 
 The reference tables (:mod:`chainatlas.pipeline.reference`) are built in Python, written
-to ``<out>/_reference`` and read from there by either engine, so a cluster reads them like
-any other input.
+to ``<out>/_reference`` (by DuckDB, or by Spark from the driver's rows, so an object-store
+output works) and read from there by either engine, so a cluster reads them like any other
+input.
 """
 
 from __future__ import annotations
@@ -196,19 +197,18 @@ def active_spark() -> Any:
 
 def run_spark(input_location: str, out: str, *, spark: Any = None,
               progress: Progress | None = None) -> RunReport:
-    """Run every step on Spark (the session given, else a local one)."""
+    """Run every step on Spark (the session given, else a local one). ``out`` may be a
+    folder or any URI the session writes (``s3a://``, ``hdfs://``, ``file://``): Spark
+    writes every table, the reference tables included."""
     _prepare_out(out)
-    reference = write_reference(out) if not _is_uri(out) else None
-    if reference is None:
-        raise ParameterError("write the outputs to a local or mounted folder, or pass the "
-                             "reference folder: object-store outputs are not supported "
-                             "for the reference tables yet")
     session = spark or local_spark()
     registry = session.read.parquet(_spark_input(input_location))
     _check_columns(list(registry.columns), input_location)
     registry.createOrReplaceTempView("registry")
-    for name in reference_frames_names(reference):
-        session.read.parquet(str(Path(reference) / name)).createOrReplaceTempView(name)
+    for name, frame in reference_frames().items():
+        target = f"{out.rstrip('/')}/{REFERENCE}/{name}"
+        spark_frame(session, frame).write.mode("overwrite").parquet(target)
+        session.read.parquet(target).createOrReplaceTempView(name)
     report = RunReport("spark")
     for step in pipeline_steps():
         started = time.perf_counter()
@@ -226,6 +226,35 @@ def run_spark(input_location: str, out: str, *, spark: Any = None,
         if progress:
             progress(step.name, report.seconds[step.name])
     return report
+
+
+#: DuckDB's types of a registered frame, as Spark DDL.
+_SPARK_TYPES = {"INTEGER": "INT", "BIGINT": "BIGINT", "DOUBLE": "DOUBLE",
+                "VARCHAR": "STRING", "BOOLEAN": "BOOLEAN"}
+
+
+def spark_frame(session: Any, frame: pd.DataFrame) -> Any:
+    """``frame`` as a Spark DataFrame with the types and values DuckDB gives it (so both
+    engines read the same reference rows: null where DuckDB reads null). No pyarrow, and
+    no pandas conversion inside pyspark."""
+    con = quiet_connect()
+    try:
+        con.register("frame", frame)
+        columns = con.execute("DESCRIBE frame").fetchall()
+        rows = con.execute("SELECT * FROM frame").fetchall()
+    finally:
+        con.close()
+    unknown = [f"{c[0]} {c[1]}" for c in columns if c[1] not in _SPARK_TYPES]
+    if unknown:
+        raise ParameterError(f"no Spark type for the columns {', '.join(unknown)}")
+    schema = ", ".join(f"`{c[0]}` {_SPARK_TYPES[c[1]]}" for c in columns)
+    return session.createDataFrame(rows, schema=schema)
+
+
+def spark_table(session: Any, location: str) -> pd.DataFrame:
+    """A small Parquet table read by Spark, as a pandas frame (collected, no pyarrow)."""
+    table = session.read.parquet(location)
+    return pd.DataFrame([tuple(r) for r in table.collect()], columns=table.columns)
 
 
 def _spark_input(location: str) -> str:

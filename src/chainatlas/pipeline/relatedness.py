@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from chainatlas.pipeline.engines import read_output, write_parquet
+from chainatlas.pipeline.engines import read_output, spark_frame, spark_table, write_parquet
+from chainatlas.pipeline.steps import KEYS
 from chainatlas.recommend.relatedness import relatedness_density
 
 COLUMNS = ("city_adcode", "chain_id", "node_id", "firms", "rca", "mcp", "density")
@@ -39,11 +41,19 @@ def relatedness_from_inputs(inputs: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(["city_adcode", "chain_id", "node_id"]).reset_index(drop=True)
 
 
-def write_relatedness(out: str) -> int:
-    """Compute the density from a run's outputs and write it as ``<out>/relatedness``."""
-    frame = relatedness_from_inputs(read_output(out, "relatedness_inputs"))
+def write_relatedness(out: str, spark: Any = None) -> int:
+    """Compute the density from a run's outputs and write it as ``<out>/relatedness``;
+    through the Spark session given (so ``out`` may be any URI it writes), else DuckDB."""
     folder = f"{out.rstrip('/')}/relatedness"
-    shutil.rmtree(folder, ignore_errors=True)
-    Path(folder).mkdir(parents=True)
+    if spark is not None:
+        inputs = spark_table(spark, f"{out.rstrip('/')}/relatedness_inputs")
+        frame = relatedness_from_inputs(
+            inputs.sort_values(list(KEYS["relatedness_inputs"])).reset_index(drop=True))
+        spark_frame(spark, frame).repartition(1).write.mode("overwrite").parquet(folder)
+        return len(frame)
+    frame = relatedness_from_inputs(read_output(out, "relatedness_inputs"))
+    if "://" not in out:
+        shutil.rmtree(folder, ignore_errors=True)
+        Path(folder).mkdir(parents=True)
     write_parquet(frame, f"{folder}/part-0.parquet")
     return len(frame)

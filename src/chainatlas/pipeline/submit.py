@@ -1,6 +1,6 @@
 """The pipeline as a ``spark-submit`` application (docs/scale.md).
 
-``spark-submit [resources] …/chainatlas/pipeline/submit.py --input URI --out FOLDER`` runs
+``spark-submit [resources] …/chainatlas/pipeline/submit.py --input URI --out URI`` runs
 every step on the session spark-submit configured, then the relatedness density on the
 driver, and prints the run's report as JSON.
 """
@@ -19,11 +19,11 @@ def main(argv: list[str] | None = None) -> int:
     """Parse ``--input`` and ``--out``, run the pipeline on Spark, print the report."""
     parser = argparse.ArgumentParser(description="ChainAtlas batch pipeline on Spark")
     parser.add_argument("--input", required=True, help="registry Parquet folder or URI")
-    parser.add_argument("--out", required=True, help="folder the driver and executors see")
+    parser.add_argument("--out", required=True, help="output folder or URI (s3a://, hdfs://)")
     args = parser.parse_args(argv)
     session = active_spark() or local_spark()
     report = run_spark(args.input, args.out, spark=session)
-    report.rows["relatedness"] = write_relatedness(args.out)
+    report.rows["relatedness"] = write_relatedness(args.out, spark=session)
     sys.stdout.write(json.dumps(report.as_dict(), ensure_ascii=False) + "\n")
     return 0
 
