@@ -90,6 +90,10 @@ def test_clean_errors(tmp_path: Path) -> None:
     result = RUNNER.invoke(app, ["pipeline", "run", "--input", str(tmp_path), "--out",
                                  str(tmp_path / "out"), "--engine", "flink"])
     assert result.exit_code != 0 and "unknown engine" in _flat(result.output)
+    result = RUNNER.invoke(app, ["pipeline", "run", "--input", str(tmp_path), "--out",
+                                 "s3a://lake/run"])
+    assert result.exit_code != 0 and "with --engine spark" in _flat(result.output)
+    assert not (tmp_path / "s3a:").exists() and not Path("s3a:").exists()
     with Database() as db, pytest.raises(NotFoundError, match="no lq output"):
         import_run(db, str(tmp_path), actor="test")
 

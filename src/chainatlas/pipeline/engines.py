@@ -113,7 +113,10 @@ def _prepare_out(out: str) -> None:
 def run_duckdb(input_location: str, out: str, *, memory_limit: str = "3GB",
                threads: int | None = None, temp_directory: str | None = None,
                progress: Progress | None = None) -> RunReport:
-    """Run every step on DuckDB; write the outputs under ``out``."""
+    """Run every step on DuckDB; write the outputs under the folder ``out``."""
+    if _is_uri(out):
+        raise ParameterError(f"--out {out}: the DuckDB engine writes to a folder; write "
+                             "to an object store with --engine spark")
     _prepare_out(out)
     reference = write_reference(out)
     con = quiet_connect()
