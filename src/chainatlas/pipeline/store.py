@@ -56,12 +56,38 @@ def latest_run(db: Database) -> int:
     return int(run)
 
 
-def node_cities(db: Database, chain_id: str, node_id: str, run_id: int | None = None,
-                limit: int = 50) -> pd.DataFrame:
-    """The cities of a node in a run, strongest first (LQ, then firms)."""
+def runs_frame(db: Database) -> pd.DataFrame:
+    """The imported runs, newest first: id, location, firms, placed firms, who, when."""
+    return db.df("SELECT run_id, location, firms, placed, imported_by, imported_at "
+                 "FROM pipeline_runs ORDER BY run_id DESC")
+
+
+def node_cities(db: Database, chain_id: str, node_id: str | None = None,
+                run_id: int | None = None, limit: int = 50) -> pd.DataFrame:
+    """The cities of a node (of the whole chain when ``node_id`` is None) in a run, most
+    firms first: firms, the city's and the nation's located firms, the node's firms
+    nationally, the city's share of them, LQ, and (for a leaf node) the relatedness
+    density. Ranked by firms, not LQ: a city with one firm of a rare node has a large
+    LQ and says little."""
     run = latest_run(db) if run_id is None else run_id
-    return db.df("SELECT c.*, r.name AS city_name FROM pipeline_city_node c "
-                 "LEFT JOIN regions r ON r.adcode = c.city_adcode "
-                 "WHERE c.run_id = ? AND c.chain_id = ? AND c.node_id = ? "
-                 "ORDER BY c.lq DESC, c.firms DESC, c.city_adcode LIMIT ?",
-                 [run, chain_id, node_id, limit])
+    frame = db.df("""
+WITH picked AS (
+  SELECT * FROM pipeline_city_node
+  WHERE run_id = ? AND chain_id = ? AND (CAST(? AS VARCHAR) IS NULL OR node_id = ?)
+), city AS (
+  SELECT city_adcode, CAST(sum(firms) AS BIGINT) AS firms, max(city_firms) AS city_firms,
+         max(all_firms) AS all_firms, max(density) AS density
+  FROM picked GROUP BY city_adcode
+), ranked AS (
+  SELECT c.*, CAST(sum(c.firms) OVER () AS BIGINT) AS node_firms FROM city c
+)
+SELECT r.city_adcode, g.name AS city_name, r.firms, r.city_firms, r.node_firms,
+       r.all_firms, r.firms / r.node_firms AS share,
+       (r.firms / r.city_firms) / (r.node_firms / r.all_firms) AS lq, r.density
+FROM ranked r LEFT JOIN regions g ON g.adcode = r.city_adcode
+ORDER BY r.firms DESC, lq DESC, r.city_adcode LIMIT ?""",
+                  [run, chain_id, node_id, node_id, limit])
+    if node_id is None:
+        # A density is a leaf node's; a chain has none.
+        frame["density"] = None
+    return frame

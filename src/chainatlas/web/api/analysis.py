@@ -100,14 +100,16 @@ def leaders(chain: ChainQ, region: OptRegionQ = None, node: NodeQ = None,
 @router.get("/pipeline/cities",
             summary="A node's cities in an imported national-scale run (全国批处理：环节城市分布)")
 def pipeline_cities(chain: ChainQ,
-                    node: Annotated[str, Query(min_length=1, max_length=64,
-                                               description="环节代码或名称")],
+                    node: Annotated[str | None, Query(
+                        min_length=1, max_length=64,
+                        description="环节代码或名称（不填：整条产业链）")] = None,
                     run: Annotated[int | None, Query(ge=1, description="批处理编号（默认最新）")]
                     = None,
                     top: Annotated[int, top_query(50, "城市")] = 50) -> Response:
-    """The cities of one node in a batch-pipeline run (``chainatlas pipeline import``),
-    strongest first: firms, the city's and the node's totals, LQ and relatedness density."""
+    """The cities of one node (or the whole chain) in a batch-pipeline run (``chainatlas
+    pipeline import``), most firms first: firms, the city's and the node's totals, the
+    city's share, LQ and (for a node) the relatedness density."""
     with request_db() as db:
         stored = chain_param(db, chain)
-        frame = node_cities(db, stored.chain_id, node_param(stored, node) or node, run, top)
+        frame = node_cities(db, stored.chain_id, node_param(stored, node), run, top)
         return ok(frame.to_dict("records"))

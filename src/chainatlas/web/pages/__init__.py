@@ -18,6 +18,7 @@ from chainatlas.web.pages import (
     intake,
     leaders,
     lists,
+    national,
     overview,
     projects,
     recommend,
@@ -36,7 +37,7 @@ _PAGES: dict[str, Callable[[], _Page]] = {
     "/": overview.page, "/chain": chain.page, "/map": atlas.page,
     "/recommend": recommend.page, "/resilience": resilience.page, "/leaders": leaders.page,
     "/firm": firm.index_page, "/lists": lists.page, "/projects": projects.page,
-    "/targets": targets.page, "/intake": intake.page,
+    "/targets": targets.page, "/intake": intake.page, "/national": national.page,
 }
 
 #: Every page path, for navigation tests and the browser test.

@@ -53,7 +53,8 @@ NAV = (("/", "总览", "dashboard"), ("/chain", "产业链图谱", "account_tree
        ("/resilience", "韧性分析", "shield"),
        ("/leaders", "链主企业", "military_tech"), ("/firm", "企业画像", "apartment"),
        ("/lists", "招商清单", "playlist_add_check"), ("/projects", "项目库", "work"),
-       ("/targets", "目标监测", "flag"), ("/intake", "政策解读", "article"))
+       ("/targets", "目标监测", "flag"), ("/intake", "政策解读", "article"),
+       ("/national", "全国分布", "travel_explore"))
 SEARCH_LIMIT = 8
 
 CSS = f"""
