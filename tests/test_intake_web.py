@@ -17,15 +17,16 @@ from nicegui import ElementFilter, ui
 from nicegui.testing import User
 
 from chainatlas.errors import InputError, ParameterError
+from chainatlas.intake.draft import item_sentence
 from chainatlas.intake.review import draft_items, drafts_frame, priority_nodes
 from chainatlas.projects.targets import get_target
 from chainatlas.web.pages import PAGE_PATHS, intake
 from chainatlas.web.pages.intake import (
+    SENTENCE_WINDOW,
     default_name,
     edit_default,
     highlight_html,
     item_fields,
-    item_sentence,
     mapped_zh,
     plain,
     result_zh,
@@ -79,36 +80,36 @@ def test_offsets_are_characters_not_bytes() -> None:
 
 
 def _marked(text: str, item: dict[str, Any]) -> str:
-    sentence, start, end = item_sentence(text, item)
+    sentence, start, end = item_sentence(text, item, SENTENCE_WINDOW)
     return sentence[start:end]
 
 
 def test_item_sentence_of_figures_and_of_named_things() -> None:
     figure = {"kind": "target", "start": 21, "end": 27, "sentence_start": 0,
               "sentence_end": 40}
-    sentence, start, end = item_sentence(PLAN, figure)
+    sentence, start, end = item_sentence(PLAN, figure, SENTENCE_WINDOW)
     assert sentence == PLAN[:40] and sentence[start:end] == "1000亿元"
     # a direction carries no sentence: it is found between sentence ends
     vaccine = {"kind": "direction", "start": 32, "end": 34}
-    assert item_sentence(PLAN, vaccine)[0] == PLAN[:40]
+    assert item_sentence(PLAN, vaccine, SENTENCE_WINDOW)[0] == PLAN[:40]
     firm_at = PLAN.index("华北")
     firm = {"kind": "firm", "start": firm_at, "end": firm_at + 10}
-    sentence, start, end = item_sentence(PLAN, firm)
+    sentence, start, end = item_sentence(PLAN, firm, SENTENCE_WINDOW)
     assert sentence == "引进华北制药股份有限公司。"
     assert sentence[start:end] == "华北制药股份有限公司"
     spaced = "一句。\n\n  重点发展疫苗  \n下一句"
     at = spaced.index("疫苗")
-    assert item_sentence(spaced, {"start": at, "end": at + 2})[0] == "重点发展疫苗"
+    assert item_sentence(spaced, {"start": at, "end": at + 2}, SENTENCE_WINDOW)[0] == "重点发展疫苗"
     assert _marked("疫苗", {"start": 0, "end": 2}) == "疫苗"  # no sentence end at all
 
 
 def test_an_overlong_sentence_is_cut_around_its_span() -> None:
     text = "甲" * 500 + "疫苗" + "乙" * 500 + "。"
     at = 500
-    sentence, start, end = item_sentence(text, {"start": at, "end": at + 2})
+    sentence, start, end = item_sentence(text, {"start": at, "end": at + 2}, SENTENCE_WINDOW)
     assert sentence.startswith("…") and sentence.endswith("…")
     assert len(sentence) <= intake.SENTENCE_WINDOW + 2 and sentence[start:end] == "疫苗"
-    head = item_sentence("疫苗" + "乙" * 500, {"start": 0, "end": 2})[0]
+    head = item_sentence("疫苗" + "乙" * 500, {"start": 0, "end": 2}, SENTENCE_WINDOW)[0]
     assert head.startswith("疫苗") and head.endswith("…")
 
 

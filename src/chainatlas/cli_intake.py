@@ -124,7 +124,6 @@ EDIT_OPTIONS = {"name": "--name", "indicator_key": "--indicator", "value": "--va
                 "node_id": "--node"}
 #: How much of an item's sentence ``drafts show`` prints around its span.
 EXCERPT_CHARS = 60
-_SENTENCE_END = "。！？；\n"
 EditsOf = Callable[["Database", dict[str, Any]], dict[str, Any]]
 
 
@@ -179,36 +178,11 @@ def drafts_list(limit: Annotated[int, typer.Option(
     console.print(table)
 
 
-def _sentence_bounds(text: str, item: Mapping[str, Any]) -> tuple[int, int]:
-    """Where an item's sentence starts and ends: a figure's own bounds, else found around
-    it as the extractor cuts sentences."""
-    first, last = item.get("sentence_start"), item.get("sentence_end")
-    if first is not None and last is not None:
-        return int(first), int(last)
-    start, end = int(item["start"]), int(item["end"])
-    first = max(text.rfind(c, 0, start) for c in _SENTENCE_END) + 1
-    ends = [i for i in (text.find(c, end) for c in _SENTENCE_END) if i >= 0]
-    return first, min(ends) + 1 if ends else len(text)
-
-
-def _excerpt(text: str, item: Mapping[str, Any]) -> tuple[str, int, int]:
-    """An item's sentence cut to :data:`EXCERPT_CHARS` around its span (… marks a cut),
-    and the span's offsets in it."""
-    start, end = int(item["start"]), int(item["end"])
-    first, last = _sentence_bounds(text, item)
-    room = max(0, (EXCERPT_CHARS - (end - start)) // 2)
-    lead, tail = ("…" if start - room > first else ""), ("…" if end + room < last else "")
-    lo, hi = min(start, max(first, start - room)), max(end, min(last, end + room))
-    while lo < start and text[lo].isspace():
-        lo += 1
-    while hi > end and text[hi - 1].isspace():
-        hi -= 1
-    return lead + text[lo:hi] + tail, start - lo + len(lead), end - lo + len(lead)
-
-
 def _marked(text: str, item: Mapping[str, Any]) -> str:
     """The excerpt as rich markup, the span in reverse video (the text escaped)."""
-    sentence, start, end = _excerpt(text, item)
+    from chainatlas.intake.draft import item_sentence
+
+    sentence, start, end = item_sentence(text, item, EXCERPT_CHARS)
     return (escape(sentence[:start]) + "[reverse]" + escape(sentence[start:end]) + "[/]"
             + escape(sentence[end:]))
 
@@ -258,6 +232,7 @@ def _items_table(title: str, items: list[dict[str, Any]], text: str) -> Table:
 def _draft_view(db: Database, draft_id: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """A stored draft (its region named, its text kept) and its items, each with its
     sentence excerpt and its edits decoded."""
+    from chainatlas.intake.draft import item_sentence
     from chainatlas.intake.review import item_rows, stored_draft
     from chainatlas.store.lookup import region_names
 
@@ -266,7 +241,8 @@ def _draft_view(db: Database, draft_id: int) -> tuple[dict[str, Any], list[dict[
     draft = {**{k: _plain(v) for k, v in row.items()}, "chars": len(row["text"]),
              "region": region_names(db, [adcode]).get(adcode, adcode) if adcode else None}
     items = [{**i, "edited": json.loads(i["edited"]) if i["edited"] else None,
-              "excerpt": _excerpt(row["text"], i)[0]} for i in item_rows(db, draft_id)]
+              "excerpt": item_sentence(row["text"], i, EXCERPT_CHARS)[0]}
+             for i in item_rows(db, draft_id)]
     return draft, items
 
 

@@ -16,11 +16,12 @@ each with its exact span and its sentence, so a reviewer sees where it came from
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from chainatlas.intake.directions import find_directions
-from chainatlas.intake.extract import Statement, extract_statements
+from chainatlas.intake.extract import SENTENCE_END, Statement, extract_statements
 from chainatlas.intake.places import Place, find_firms, find_places
 from chainatlas.store import Database
 from chainatlas.store.lookup import as_region
@@ -114,3 +115,34 @@ def draft_from_text(db: Database, text: str, *, region: str | None = None,
     items.extend({**f.as_dict(), "kind": "firm"} for f in find_firms(db, text))
     items.sort(key=lambda item: (item["start"], item["kind"]))
     return Draft(region=place.summary() if place else None, year=year, items=items)
+
+
+def item_sentence(text: str, item: Mapping[str, Any], window: int) -> tuple[str, int, int]:
+    """The sentence a draft item stands in and its span's offsets within it, as the page
+    and ``chainatlas drafts show`` quote it.
+
+    Figures carry their sentence's bounds; directions, places and firms do not, so theirs
+    is found around them as the extractor finds sentences. Surrounding whitespace is cut
+    and a sentence longer than ``window`` characters is cut to a window around the span
+    (marked with …).
+    """
+    start, end = int(item["start"]), int(item["end"])
+    first, last = item.get("sentence_start"), item.get("sentence_end")
+    if first is None or last is None:
+        first = max((text.rfind(c, 0, start) for c in SENTENCE_END), default=-1) + 1
+        ends = [i for i in (text.find(c, end) for c in SENTENCE_END) if i >= 0]
+        last = min(ends) + 1 if ends else len(text)
+    first, last = int(first), int(last)
+    while first < start and text[first].isspace():
+        first += 1
+    while last > end and text[last - 1].isspace():
+        last -= 1
+    lead, tail = "", ""
+    if last - first > window:
+        room = max(0, (window - (end - start)) // 2)
+        if start - room > first:
+            first, lead = start - room, "…"
+        if end + room < last:
+            last, tail = end + room, "…"
+    return (lead + text[first:last] + tail, start - first + len(lead),
+            end - first + len(lead))

@@ -25,7 +25,8 @@ from typing import Any
 from chainatlas.intake.figures import Found, find_figures
 from chainatlas.intake.numbers import doubling, number_value
 
-_SENTENCE_END = "。！？；\n"
+#: The marks a sentence ends with (items' sentences are cut where the extractor cuts).
+SENTENCE_END = "。！？；\n"
 _CLAUSE_END = "，、：,:（）()"
 #: Words that make a figure a target (a commitment about the future). Single characters
 #: are guarded: 要 is not 主要/重要/需要, 将 is not 将近.
@@ -289,7 +290,7 @@ def extract_statements(text: str, *, year: int | None = None,
                        body: str | None = None) -> list[Statement]:
     """Every figure of ``text`` as a statement; ``year`` is the year the text speaks of
     (its 今年), ``body`` the region or body it is the text of."""
-    sentences = list(_spans(text, _SENTENCE_END))
+    sentences = list(_spans(text, SENTENCE_END))
     paragraphs = list(_spans(text, "\n"))
     marks = sections(text)
     default = default_kind(text) if not marks else "target"

@@ -23,7 +23,7 @@ import pandas as pd
 from nicegui import events, run, ui
 
 from chainatlas.errors import ChainAtlasError, InputError, NotFoundError, ParameterError
-from chainatlas.intake.draft import Draft, draft_from_text
+from chainatlas.intake.draft import Draft, draft_from_text, item_sentence
 from chainatlas.intake.review import (
     draft_items,
     drafts_frame,
@@ -69,7 +69,6 @@ MAX_TEXT_CHARS = 300_000
 MAX_ITEMS_SHOWN = 400
 #: A sentence longer than this is cut to this many characters around its span.
 SENTENCE_WINDOW = 240
-_SENTENCE_END = "。！？；\n"
 
 
 # -- pure pieces ----------------------------------------------------------------------------
@@ -82,35 +81,6 @@ def highlight_html(sentence: str, start: int, end: int) -> str:
     end = max(start, min(end, len(sentence)))
     marked = f"<mark>{html.escape(sentence[start:end])}</mark>" if end > start else ""
     return html.escape(sentence[:start]) + marked + html.escape(sentence[end:])
-
-
-def item_sentence(text: str, item: Mapping[str, Any]) -> tuple[str, int, int]:
-    """The sentence an item stands in and its span's offsets within it.
-
-    Figures carry their sentence's bounds; directions, places and firms do not, so theirs
-    is found around them as the extractor finds sentences. Surrounding whitespace is cut
-    and an overlong sentence is cut to a window around the span (marked with …).
-    """
-    start, end = int(item["start"]), int(item["end"])
-    first, last = item.get("sentence_start"), item.get("sentence_end")
-    if first is None or last is None:
-        first = max((text.rfind(c, 0, start) for c in _SENTENCE_END), default=-1) + 1
-        ends = [i for i in (text.find(c, end) for c in _SENTENCE_END) if i >= 0]
-        last = min(ends) + 1 if ends else len(text)
-    first, last = int(first), int(last)
-    while first < start and text[first].isspace():
-        first += 1
-    while last > end and text[last - 1].isspace():
-        last -= 1
-    lead, tail = "", ""
-    if last - first > SENTENCE_WINDOW:
-        room = max(0, (SENTENCE_WINDOW - (end - start)) // 2)
-        if start - room > first:
-            first, lead = start - room, "…"
-        if end + room < last:
-            last, tail = end + room, "…"
-    return (lead + text[first:last] + tail, start - first + len(lead),
-            end - first + len(lead))
 
 
 def _number(value: Any) -> str:
@@ -330,7 +300,7 @@ class ItemCard:
                 if item["kind"] == "firm" and item.get("company_id"):
                     ui.link("企业画像", firm_url(str(item["company_id"]))).classes("ca-link") \
                         .mark("item-firm-link")
-            sentence, start, end = item_sentence(view["text"], item)
+            sentence, start, end = item_sentence(view["text"], item, SENTENCE_WINDOW)
             # the one ui.html of the page: highlight_html escapes every character of it
             ui.html(highlight_html(sentence, start, end)).style("line-height:1.8") \
                 .mark("item-sentence")
