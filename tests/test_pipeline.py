@@ -9,16 +9,21 @@ import pandas as pd
 import pytest
 from stdnum.cn import uscc as stdnum_uscc
 
+from chainatlas.chains import scope
 from chainatlas.errors import InputError, ParameterError
 from chainatlas.pipeline.engines import read_output, run_duckdb, run_pipeline, write_parquet
 from chainatlas.pipeline.reference import reference_frames
 from chainatlas.pipeline.steps import (
+    FALSE_VERBS,
     INPUT_COLUMNS,
     PortabilityError,
     Step,
+    _class_sql,
     check_portable,
     pipeline_steps,
+    sql_literal,
 )
+from chainatlas.store.database import quiet_connect
 
 SCOPE_BOILER = "（依法须经批准的项目，经相关部门批准后方可开展经营活动）"
 
@@ -166,3 +171,23 @@ def test_bad_inputs(tmp_path: Path) -> None:
     assert {p.field for p in info.value.problems} == set(INPUT_COLUMNS) - {"row_id", "name"}
     with pytest.raises(ParameterError, match="unknown engine"):
         run_pipeline(str(tmp_path / "in"), str(tmp_path / "out"), engine="flink")
+
+
+CLAUSES = ("本公司生产的产品销售", "隶属企业生产的服装批发", "生产所需原辅材料进口", "检测试剂销售",
+           "集成电路设计、制造", "医疗器械零售", "治疗仪生产", "计算机技术开发、技术咨询",
+           "仓储设备租赁", "运输车辆维修", "中药材种植", "自产产品的出口", "生产资料批发",
+           "餐饮服务", "机械设备安装、维修", "房地产开发经营", "五金交电")
+
+
+def test_the_pipeline_reads_verbs_as_the_in_process_reader_does() -> None:
+    """The SQL strips the reader's own false-verb words (one home, chains/scope.py)."""
+    stripped = f"regexp_replace(c, {sql_literal(FALSE_VERBS)}, '', 'g')"
+    con = quiet_connect()
+    read = [r[0] for r in con.execute(f"SELECT {_class_sql(stripped)} FROM "
+                                      "(SELECT unnest($1) AS c, generate_subscripts($1, 1) AS i)"
+                                      " ORDER BY i", [list(CLAUSES)]).fetchall()]
+    expected = [next((a for a in (scope.PRODUCE, scope.TRADE, scope.SERVICE)
+                      if a in scope.activities(c)), None) for c in CLAUSES]
+    assert read == expected
+    # Making is read only where the firm makes: the 总公司's, a 隶属企业's goods are sold.
+    assert [expected[i] for i in (0, 1, 3, 4)] == [scope.TRADE] * 3 + [scope.PRODUCE]

@@ -50,19 +50,35 @@ VERB_CLASSES: dict[str, str] = dict(_VERB_CLASS)
 _VERBS = re.compile("|".join(sorted(map(re.escape, _VERB_CLASS), key=len, reverse=True)))
 # Words that contain a verb but are not that activity (技术开发 is boilerplate, 房地产开发
 # is construction, 代理记账 is a service; a 生产资料 trader sells).
-_BOILER_VERBS = (r"生产资料|生产所需|生活资料|房地产开发|技术开发|技术服务|技术咨询|"
-                 r"技术转让|技术推广|信息咨询|企业管理咨询|商务咨询|投资咨询|"
-                 r"自营和代理|代理各类商品|进出口业务|进出口权")
-# Goods and phrases holding a verb that is not the firm's activity (医疗器械 are goods; the
-# branch selling 总公司生产的 products sells).
-_NOT_VERBS = (r"医疗器械|医疗用品|医疗设备|医疗仪器|医疗卫生用品|"
-              r"(?:总公司|本公司|本企业|隶属企业|企业|本厂|公司|厂家)(?:所|自己)?生产的?|自产|"
-              # A verb word that heads a noun names goods (检测试纸, 集成电路, 治疗仪).
-              r"(?:检测|检验|治疗|诊疗|医疗|服务|集成|运输|加工|维修|安装|印制|制作|培训|"
-              r"设计|仓储|物流|餐饮|美容|装卸|配送)"
-              r"(?=设备|器械|仪器|仪|试纸|试剂|室|器|机|电路|中心|工具|用品|材料|板|车|包装)")
+BOILER_VERB_WORDS = ("生产资料", "生产所需", "生活资料", "房地产开发", "技术开发", "技术服务",
+                     "技术咨询", "技术转让", "技术推广", "信息咨询", "企业管理咨询", "商务咨询",
+                     "投资咨询", "自营和代理", "代理各类商品", "进出口业务", "进出口权")
+# Goods holding a verb that is not the firm's activity (医疗器械 are goods).
+NOT_VERB_WORDS = ("医疗器械", "医疗用品", "医疗设备", "医疗仪器", "医疗卫生用品", "自产")
+# The branch selling 总公司生产的 products sells: "<maker>(所|自己)生产(的)" is no making.
+OWN_MAKERS = ("总公司", "本公司", "本企业", "隶属企业", "企业", "本厂", "公司", "厂家")
+# A verb word that heads a noun names goods (检测试纸, 集成电路, 治疗仪).
+GOODS_VERBS = ("检测", "检验", "治疗", "诊疗", "医疗", "服务", "集成", "运输", "加工", "维修",
+               "安装", "印制", "制作", "培训", "设计", "仓储", "物流", "餐饮", "美容", "装卸",
+               "配送")
+GOODS_HEADS = ("设备", "器械", "仪器", "仪", "试纸", "试剂", "室", "器", "机", "电路", "中心",
+               "工具", "用品", "材料", "板", "车", "包装")
+
+
+def false_verb_pattern(look_ahead: bool = True) -> str:
+    """The words whose verbs are no activity, as one regex alternation. With
+    ``look_ahead`` a goods verb is matched before its head noun (检测 of 检测试纸) and the
+    head is left; without (for RE2, which has no look-around) the head is matched too —
+    no head holds a verb, so the verbs left are the same."""
+    heads = "|".join(GOODS_HEADS)
+    goods = f"(?:{'|'.join(GOODS_VERBS)})" + (f"(?={heads})" if look_ahead else f"(?:{heads})")
+    return "|".join([*BOILER_VERB_WORDS, *NOT_VERB_WORDS,
+                     f"(?:{'|'.join(OWN_MAKERS)})(?:所|自己)?生产的?", goods])
+
+
+_BOILER_VERBS = "|".join(BOILER_VERB_WORDS)
 _BOILER = re.compile(_BOILER_VERBS)
-_FALSE_VERBS = re.compile(f"{_BOILER_VERBS}|{_NOT_VERBS}")
+_FALSE_VERBS = re.compile(false_verb_pattern())
 # Licence and permission notes: never evidence of a business line.
 _BOILERPLATE = re.compile(
     r"[（(【][^（）()【】]*(?:依法须经批准|许可|有效期|审批|批准|不含|不包含|不包括|除外|凭|涉及|"

@@ -56,6 +56,7 @@ from chainatlas.chains.scope import (
     TRADE,
     TRADER_NAME_PATTERN,
     VERB_CLASSES,
+    false_verb_pattern,
 )
 from chainatlas.chains.scope_rules import (
     BUILDING_WORDS,
@@ -77,15 +78,8 @@ MISSING_MARKS = ("N/A", "n/a", "NA", "-", "—", "--", "无", "")
 _USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 #: Verbs inside words that are goods or boilerplate (技术开发, 医疗器械, 集成电路): removed
-#: before a clause's verbs are read. The in-process reader's look-ahead rule becomes an
-#: explicit list of the goods it guards.
-FALSE_VERBS = (r"生产资料|生活资料|房地产开发|技术开发|技术服务|技术咨询|技术转让|技术推广|"
-               r"信息咨询|企业管理咨询|商务咨询|投资咨询|自营和代理|代理各类商品|进出口业务|"
-               r"进出口权|医疗器械|医疗用品|医疗设备|医疗仪器|医疗卫生用品|自产|"
-               r"(?:总公司|本公司|本企业|企业|本厂|公司|厂家)(?:所|自己)?生产的?|"
-               r"(?:检测|检验|治疗|诊疗|医疗|服务|集成|运输|加工|维修|安装|印制|制作|培训|设计|"
-               r"仓储|物流|餐饮|美容|装卸|配送)"
-               r"(?:设备|器械|仪器|仪|试纸|试剂|室|器|机|电路|中心|工具|用品|材料|板|车|包装)")
+#: before a clause's verbs are read; the in-process reader's words, without its look-ahead.
+FALSE_VERBS = false_verb_pattern(look_ahead=False)
 
 
 class PortabilityError(ChainAtlasError):
