@@ -28,7 +28,7 @@ from chainatlas.cli_common import (
     report_error,
 )
 from chainatlas.cli_intake import drafts_app, intake_command
-from chainatlas.cli_pipeline import pipeline_app, synth_command
+from chainatlas.cli_pipeline import pipeline_app, registry_command, synth_command
 from chainatlas.cli_projects import projects_app
 from chainatlas.cli_region import leaders_command, map_command, recommend_app, region_command
 from chainatlas.cli_resilience import resilience_command
@@ -56,6 +56,7 @@ app.command("intake")(intake_command)
 app.add_typer(drafts_app, name="drafts")
 app.add_typer(pipeline_app, name="pipeline")
 data_app.command("synth")(synth_command)
+data_app.command("registry")(registry_command)
 app.command("region")(region_command)
 app.command("leaders")(leaders_command)
 app.command("map")(map_command)

@@ -1,4 +1,4 @@
-"""``chainatlas pipeline run|import`` and ``chainatlas data synth``: the batch pipeline at
+"""``chainatlas pipeline run|import`` and ``chainatlas data synth|registry``: the batch pipeline at
 national scale (thin shells over :mod:`chainatlas.pipeline`)."""
 
 from __future__ import annotations
@@ -141,3 +141,30 @@ def synth_command(
         return
     console.print(f"{report.rows:,} rows in {report.files} files under {out} "
                   f"({report.seconds:.1f} s)", highlight=False)
+
+
+def registry_command(
+        out: Annotated[Path, typer.Option("--out", help="Folder for the Parquet files.")],
+        registry: Annotated[str, typer.Option(
+            "--registry", help="Provinces: 河北, 河北,山西 or all.")] = "all",
+        mirror: MirrorOption = None, as_json: JsonOption = False) -> None:
+    """Write the real registry (CC BY-NC-SA 4.0) as the pipeline's Parquet input, cells as
+    written; records that are not rows go to <out>/_rejects.jsonl with file and line."""
+    from chainatlas.pipeline.registry_input import registry_input
+    from chainatlas.sources.registry_files import province_list, registry_files
+
+    provinces = province_list(registry)
+    with progress_bar(len(registry_files(provinces))) as (bar, task):
+        def tick(path: str, rows: int) -> None:
+            bar.update(task, advance=1, description=f"{path}: {rows:,} rows")
+
+        report = registry_input(out, provinces, mirror=mirror, progress=tick)
+        bar.update(task, description="done")
+    if as_json:
+        print_json(report.as_dict())
+        return
+    console.print(f"{report.rows:,} rows from {report.files_read} files in {report.parts} "
+                  f"parts under {out} ({report.seconds:.1f} s); {report.rejected_rows:,} "
+                  f"records not rows (listed in {out}/_rejects.jsonl); "
+                  f"{len(report.files_missing)} files missing, "
+                  f"{len(report.files_skipped)} skipped", highlight=False)

@@ -284,7 +284,7 @@ def _row(cells: list[str], line: int, file: str, issues: list[Issue]) -> dict[st
         "file": file, "line": line}
 
 
-def _records(text: str) -> Iterator[tuple[int, list[str] | str]]:
+def registry_records(text: str) -> Iterator[tuple[int, list[str] | str]]:
     """(line, cells) of each record, or (line, reason) where the CSV cannot be read there
     (a quote left open swallows lines until a field outgrows the csv limit): reading goes
     on after it, so one broken row never costs the rest of the file."""
@@ -307,7 +307,7 @@ def parse_registry_text(text: str, file: str, out: RegistryRows | None = None) -
     and goes on with the others).
     """
     out = out if out is not None else RegistryRows()
-    records = _records(text)
+    records = registry_records(text)
     first = next(records, None)
     header = tuple(c.strip().lstrip("\ufeff") for c in first[1]) if first else ()
     if header != HEADER:

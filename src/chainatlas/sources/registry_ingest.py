@@ -58,7 +58,7 @@ class RegistryReport:
     issues: dict[str, int] = field(default_factory=dict)
 
 
-def _text(file: LocalFile) -> tuple[str | None, str, int, Issue | None]:
+def file_text(file: LocalFile) -> tuple[str | None, str, int, Issue | None]:
     """(text, sha256, bytes, file-level issue) of one local file."""
     try:
         data, digest = file.read()
@@ -98,7 +98,7 @@ def read_file(db: Database, file: LocalFile, now: dt.datetime
               ) -> tuple[list[dict[str, object]], int, list[Issue]]:
     """Parse one found file and register its source row: (rows with their
     ``source_id``, source_id, issues)."""
-    text, digest, size, problem = _text(file)
+    text, digest, size, problem = file_text(file)
     sid = db.add_source(DATASET, "registry/" + file.spec.path, digest, size,
                         url=file.spec.url, fetched_at=now)
     out = RegistryRows()
