@@ -23,6 +23,7 @@ from tests.test_pipeline_cli import _registry
 from tests.test_web_pages import _one, eventually
 
 web_store, user, nicegui_storage = pages.web_store, pages.user, pages.nicegui_storage
+pytestmark = pytest.mark.usefixtures("keep_modules")
 anyio = pytest.mark.anyio
 
 ROWS: list[dict[str, Any]] = [
